@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything the tests need (venv, kustomize + kubeconform, Gitea) and run all tests.
+# Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+bash scripts/install-tools.sh
+export BBGEN_TOOLS_DIR="${BBGEN_TOOLS_DIR:-$HOME/.cache/bbgen/tools}"
+export PATH="$BBGEN_TOOLS_DIR/bin:$PATH"
+
+if [ -f scripts/install-gitea.sh ]; then
+  bash scripts/install-gitea.sh
+fi
+
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: treating as failure" >&2
+  exit 1
+fi
+exit "$rc"

@@ -1,0 +1,3 @@
+from bbgen.cli import main
+
+main()

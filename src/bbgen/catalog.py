@@ -1,0 +1,161 @@
+"""The component catalog: one folder per component under ``templates/``.
+
+A component is data (``component.yaml``) plus Jinja2 templates, so adding one
+adds a folder and no Python. The metadata is a pydantic discriminated union on
+``delivery``: Kustomize-delivered components own their manifests, chart-delivered
+ones pin an upstream Helm chart and render only its values file.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bbgen.errors import CatalogError
+
+_SKIP = {"_app", "_shared"}
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=None, populate_by_name=True, frozen=True)
+
+
+class Image(_Meta):
+    repository: str
+    tag: str
+
+
+class Chart(_Meta):
+    repo: str
+    name: str
+    version: str
+    release_name: str | None = Field(default=None, alias="releaseName")
+
+
+class SecretRefMeta(_Meta):
+    """A key of an out-of-band Secret the component reads (never rendered)."""
+
+    secret: str
+    key: str
+
+
+class Expose(_Meta):
+    """How dependants reach this component: env vars injected into every app depending on it."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    secret_env: dict[str, SecretRefMeta] = Field(default_factory=dict, alias="secretEnv")
+
+
+class SecretMeta(_Meta):
+    name: str
+    keys: list[str]
+    description: str = ""
+
+
+class ClusterResource(_Meta):
+    group: str
+    kind: str
+
+
+class Defaults(_Meta):
+    replicas: int = 1
+    resources: dict[str, dict[str, str]] = Field(default_factory=dict)
+    storage: str | None = None
+    settings: dict[str, object] = Field(default_factory=dict)
+
+
+class _ComponentBase(_Meta):
+    name: str
+    description: str
+    domain: str
+    namespace: str
+    host: str | None = None
+    service: str | None = None
+    ports: dict[str, int] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
+    secrets: list[SecretMeta] = Field(default_factory=list)
+    expose: Expose = Field(default_factory=Expose)
+    defaults: Defaults = Field(default_factory=Defaults)
+    cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
+    stateful: bool = False
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def templates(self) -> list[Path]:
+        """Manifest templates, sorted so output order never depends on the filesystem."""
+        return sorted(p for p in self.folder.glob("*.yaml.j2") if p.name != "values.yaml.j2")
+
+
+class KustomizeComponent(_ComponentBase):
+    delivery: Literal["kustomize"]
+    image: Image | None = None
+
+
+class ChartComponent(_ComponentBase):
+    delivery: Literal["chart"]
+    chart: Chart
+
+    @property
+    def values_template(self) -> Path:
+        return self.folder / "values.yaml.j2"
+
+
+Component = Annotated[Union[KustomizeComponent, ChartComponent], Field(discriminator="delivery")]
+
+
+class _Wrapper(BaseModel):
+    component: Component
+
+
+def templates_root() -> Path:
+    """Where the catalog lives: shipped inside the wheel, or the checkout's templates/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "templates", here.parent.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError(file=here, message="templates/ not found: is bbgen installed correctly?")
+
+
+def profiles_root() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "profiles", here.parent.parent / "profiles"):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError(file=here, message="profiles/ not found: is bbgen installed correctly?")
+
+
+@functools.cache
+def load_catalog(root: Path | None = None) -> dict[str, KustomizeComponent | ChartComponent]:
+    """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
+    import yaml
+
+    root = root or templates_root()
+    catalog: dict[str, KustomizeComponent | ChartComponent] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
+        meta_file = folder / "component.yaml"
+        if not meta_file.is_file():
+            raise CatalogError(file=folder, message="component folder without component.yaml")
+        try:
+            raw = yaml.load(meta_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        except yaml.YAMLError as exc:
+            raise CatalogError(file=meta_file, message=str(exc)) from None
+        if not isinstance(raw, dict):
+            raise CatalogError(file=meta_file, message="must be a mapping")
+        try:
+            component = _Wrapper.model_validate({"component": raw}).component
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'][2:])}: {err['msg']}" for err in exc.errors()
+            )
+            raise CatalogError(file=meta_file, message=detail) from None
+        if component.name != folder.name:
+            raise CatalogError(file=meta_file, message=f"name {component.name!r} must equal the folder name")
+        catalog[component.name] = component.model_copy(update={"folder": folder})
+    for component in catalog.values():
+        for dep in component.depends_on:
+            if dep not in catalog:
+                raise CatalogError(file=component.folder / "component.yaml", message=f"depends on unknown {dep!r}")
+    return catalog

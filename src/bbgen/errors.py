@@ -1,0 +1,101 @@
+"""One exception hierarchy for everything bbgen reports to a person.
+
+The CLI maps these to exit codes in exactly one place (``bbgen.cli``); the core
+never prints and never exits. Fields are keyword-only so call sites read as
+sentences and a message can never be assembled in the wrong order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class BbgenError(Exception):
+    """Base class: carries a message meant for a person and an exit code."""
+
+    exit_code: int = EXIT_USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpecIssue:
+    """One located problem in a spec file."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(BbgenError):
+    """The spec is unreadable or invalid; every problem found is listed, located."""
+
+    def __init__(self, *, issues: list[SpecIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class UsageError(BbgenError):
+    """The command line asks for something impossible (missing dir, bad option value)."""
+
+    def __init__(self, *, message: str, hint: str | None = None) -> None:
+        self.hint = hint
+        super().__init__(f"{message} ({hint})" if hint else message)
+
+
+class TemplateError(BbgenError):
+    """A catalog template is broken: named by file and line, since it is our bug, not the user's."""
+
+    def __init__(self, *, template: str, line: int | None, message: str) -> None:
+        self.template = template
+        self.line = line
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: template error: {message}")
+
+
+class CatalogError(BbgenError):
+    """A component folder under templates/ has invalid metadata."""
+
+    def __init__(self, *, file: Path | str, message: str) -> None:
+        self.file = str(file)
+        super().__init__(f"{file}: catalog error: {message}")
+
+
+class ToolMissingError(BbgenError):
+    """An external binary (kustomize, kubeconform, git) is not installed."""
+
+    def __init__(self, *, tool: str, hint: str) -> None:
+        self.tool = tool
+        super().__init__(f"{tool} not found on PATH or in the bbgen tools cache ({hint})")
+
+
+class OwnershipError(BbgenError):
+    """Writing would clobber a file bbgen does not own, or the output dir is unusable."""
+
+    def __init__(self, *, path: Path | str, message: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: {message}")
+
+
+class FindingsError(BbgenError):
+    """A check ran and found problems in the subject (not a usage error)."""
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, *, message: str) -> None:
+        super().__init__(message)

@@ -1,0 +1,110 @@
+"""Jinja2 turned into a producer of data, not text.
+
+``StrictUndefined`` makes a missing variable an error; the finalizer refuses any
+expression that did not pass through the ``q`` filter, so a template cannot
+splice a raw user string into YAML even by accident. Each rendered document is
+parsed back and checked to be a Kubernetes object before anything else sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from bbgen.errors import TemplateError
+from bbgen.render import yamlio
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, yamlio.Quoted):
+        return value
+    raise _RawValue(value)
+
+
+class _RawValue(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__(
+            f"expression produced {type(value).__name__} {str(value)[:40]!r} without the `q` filter; "
+            "write {{ value | q }}"
+        )
+
+
+@functools.cache
+def environment(root: Path) -> jinja2.Environment:
+    """One environment per catalog root, so compiled templates are reused across environments."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    env.filters["q"] = yamlio.quote
+    return env
+
+
+def _template_line(tb: Any, root: Path) -> tuple[str | None, int | None]:
+    for frame, lineno in reversed(list(traceback.walk_tb(tb))):
+        filename = frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            try:
+                rel = str(Path(filename).resolve().relative_to(root.resolve().parent))
+            except ValueError:
+                rel = filename
+            return rel, lineno
+    return None, None
+
+
+def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:
+    """Render one template to text, turning any Jinja failure into a located TemplateError."""
+    rel = template.relative_to(root).as_posix()
+    display = f"templates/{rel}"
+    try:
+        return environment(root).get_template(rel).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(template=display, line=exc.lineno, message=exc.message or str(exc)) from None
+    except (jinja2.UndefinedError, _RawValue, TypeError, ValueError, KeyError, AttributeError) as exc:
+        _, line = _template_line(sys.exc_info()[2], root)
+        raise TemplateError(template=display, line=line, message=str(exc)) from None
+
+
+def render_documents(root: Path, template: Path, context: dict[str, Any], *, kubernetes: bool = True) -> list[Any]:
+    """Render, parse back, and check every document is a Kubernetes object (when ``kubernetes``)."""
+    text = render_text(root, template, context)
+    display = f"templates/{template.relative_to(root).as_posix()}"
+    try:
+        docs = yamlio.load_all(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (rendered line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TemplateError(template=display, line=None, message=f"rendered invalid YAML{where}: {problem}") from None
+    if not kubernetes:
+        return docs
+    for index, doc in enumerate(docs):
+        problem = _kubernetes_problem(doc)
+        if problem:
+            raise TemplateError(template=display, line=None, message=f"document {index + 1}: {problem}")
+    return docs
+
+
+def _kubernetes_problem(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
+        return "is not a mapping"
+    for key in ("apiVersion", "kind"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            return f"has no {key}"
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        return "has no metadata.name"
+    return None

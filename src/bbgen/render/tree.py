@@ -1,0 +1,34 @@
+"""The rendered repository, held in memory until it is written or compared."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST_PATH = ".bbgen/manifest.json"
+
+
+@dataclass
+class Tree:
+    """Relative POSIX path → file bytes; plus facts later stages need (Kubernetes version, envs)."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, path: str, text: str) -> None:
+        if path in self.files:
+            raise ValueError(f"two renderings claim {path}")
+        self.files[path] = text.encode("utf-8")
+
+    def manifest(self) -> bytes:
+        """The ownership record: which files bbgen wrote, and their hashes."""
+        body = {
+            **self.meta,
+            "files": {p: hashlib.sha256(self.files[p]).hexdigest() for p in sorted(self.files)},
+        }
+        return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    def with_manifest(self) -> dict[str, bytes]:
+        return {**self.files, MANIFEST_PATH: self.manifest()}

@@ -1,0 +1,191 @@
+"""Resolve spec + catalog into deployable units with every default applied.
+
+A *unit* is one enabled catalog component or custom app. Everything that later
+stages need (namespace, image, host per environment, merged resources, sync
+wave) is decided here once, so templates and layout never re-derive defaults.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from bbgen.catalog import ChartComponent, KustomizeComponent
+from bbgen.spec.models import CustomApp, Platform, Resources
+
+MANAGED_BY = "bbgen"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unit:
+    name: str
+    kind: str  # "component" or "app"
+    delivery: str  # "kustomize" or "chart"
+    domain: str
+    namespace: str
+    depends_on: tuple[str, ...]
+    component: KustomizeComponent | ChartComponent | None = None
+    app: CustomApp | None = None
+    image: str | None = None
+    chart_version: str | None = None
+    host_label: str | None = None  # as configured: label or FQDN, None when not exposed
+    storage: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    wave: int = 1
+
+    @property
+    def service(self) -> str:
+        if self.component is not None and self.component.service:
+            return self.component.service
+        return self.name
+
+
+def fqdn(host: str, domain: str) -> str:
+    """`llm` → `llm.<domain>`; a name with dots is taken as given."""
+    return host if "." in host else f"{host}.{domain}"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _resources_dict(res: Resources | None) -> dict[str, Any]:
+    if res is None:
+        return {}
+    return {k: {kk: str(vv) for kk, vv in v.items() if vv is not None} for k, v in res.model_dump(exclude_none=True).items()}
+
+
+def build_units(platform: Platform, catalog: dict[str, KustomizeComponent | ChartComponent]) -> dict[str, Unit]:
+    """Every enabled unit, by name, with sync waves from the dependency graph."""
+    units: dict[str, Unit] = {}
+    for name, settings in sorted(platform.components.items()):
+        if not settings.enabled:
+            continue
+        comp = catalog[name]
+        image = None
+        chart_version = None
+        if isinstance(comp, KustomizeComponent) and comp.image is not None:
+            image = f"{comp.image.repository}:{settings.version or comp.image.tag}"
+        if isinstance(comp, ChartComponent):
+            chart_version = settings.version or comp.chart.version
+        host = comp.host if settings.host is None else (settings.host or None)
+        units[name] = Unit(
+            name=name,
+            kind="component",
+            delivery=comp.delivery,
+            domain=comp.domain,
+            namespace=settings.namespace or comp.namespace,
+            depends_on=tuple(sorted(set(comp.depends_on))),
+            component=comp,
+            image=image,
+            chart_version=chart_version,
+            host_label=host,
+            storage=str(settings.storage) if settings.storage is not None else comp.defaults.storage,
+            settings={**comp.defaults.settings, **settings.settings},
+        )
+    for name, app in sorted(platform.apps.items()):
+        if not app.enabled:
+            continue
+        units[name] = Unit(
+            name=name,
+            kind="app",
+            delivery="kustomize",
+            domain=app.namespace,
+            namespace=app.namespace,
+            depends_on=tuple(sorted(set(app.depends_on))),
+            app=app,
+            image=app.image,
+            host_label=app.host or None,
+        )
+    waves = _waves(units)
+    return {name: _replace(unit, wave=waves[name]) for name, unit in units.items()}
+
+
+def _replace(unit: Unit, **changes: Any) -> Unit:
+    from dataclasses import replace
+
+    return replace(unit, **changes)
+
+
+def _waves(units: dict[str, Unit]) -> dict[str, int]:
+    """Wave 1 for units without dependencies; otherwise one more than the highest dependency."""
+    waves: dict[str, int] = {}
+
+    def visit(name: str, stack: tuple[str, ...]) -> int:
+        if name in waves:
+            return waves[name]
+        if name in stack:  # cycles are rejected by the spec checks; stay total anyway
+            return 1
+        deps = [d for d in units[name].depends_on if d in units]
+        wave = 1 + max((visit(d, stack + (name,)) for d in deps), default=0)
+        waves[name] = wave
+        return wave
+
+    for name in sorted(units):
+        visit(name, ())
+    return waves
+
+
+def replicas(platform: Platform, unit: Unit, env: str) -> int:
+    override = platform.environments[env].components.get(unit.name)
+    if override is not None and override.replicas is not None:
+        return override.replicas
+    if unit.app is not None:
+        return unit.app.replicas
+    settings = platform.components[unit.name]
+    if settings.replicas is not None:
+        return settings.replicas
+    assert unit.component is not None
+    return unit.component.defaults.replicas
+
+
+def resources(platform: Platform, unit: Unit, env: str) -> dict[str, Any]:
+    base: dict[str, Any] = {}
+    if unit.component is not None:
+        base = unit.component.defaults.resources
+        base = _merge(base, _resources_dict(platform.components[unit.name].resources))
+    elif unit.app is not None:
+        base = _merge({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}, _resources_dict(unit.app.resources))
+    override = platform.environments[env].components.get(unit.name)
+    if override is not None:
+        base = _merge(base, _resources_dict(override.resources))
+    return base
+
+
+@functools.cache
+def _expose_env() -> jinja2.Environment:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def exposed_env(unit: Unit) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Connection env vars a dependant gets: plain values, and Secret references by name."""
+    if unit.component is not None:
+        ctx = {"service": unit.service, "namespace": unit.namespace, "ports": unit.component.ports, "name": unit.name}
+        plain = {k: _expose_env().from_string(v).render(ctx) for k, v in unit.component.expose.env.items()}
+        secret = {k: {"secret": v.secret, "key": v.key} for k, v in unit.component.expose.secret_env.items()}
+        return plain, secret
+    assert unit.app is not None
+    prefix = unit.name.upper().replace("-", "_")
+    return {f"{prefix}_URL": f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
+
+
+def labels(platform: Platform, unit: Unit) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": unit.name,
+        "app.kubernetes.io/instance": unit.name,
+        "app.kubernetes.io/part-of": platform.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
+def selector(unit: Unit) -> dict[str, str]:
+    return {"app.kubernetes.io/name": unit.name, "app.kubernetes.io/instance": unit.name}

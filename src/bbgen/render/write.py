@@ -1,0 +1,107 @@
+"""Write a tree into a directory without ever losing anything.
+
+Phase one stages every changed file as a temporary sibling of its target; any
+failure there removes the temporaries and leaves the directory as it was. Phase
+two renames them into place (rename does not fail half-way on one filesystem),
+removes files bbgen owned that are no longer rendered, and writes the ownership
+manifest last. Files bbgen does not own are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bbgen.errors import OwnershipError
+from bbgen.render.tree import MANIFEST_PATH, Tree
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteResult:
+    written: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+
+def owned_files(out: Path) -> set[str]:
+    """Paths recorded in the manifest of a previous render (empty for a fresh dir)."""
+    manifest = out / MANIFEST_PATH
+    if not manifest.is_file():
+        return set()
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        files = data["files"]
+        if not isinstance(files, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise OwnershipError(path=manifest, message="is not a bbgen manifest; refusing to guess what is owned") from None
+    return {p for p in files if _safe(p)}
+
+
+def _safe(rel: str) -> bool:
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
+
+
+def write_tree(tree: Tree, out: Path) -> WriteResult:
+    if out.exists() and not out.is_dir():
+        raise OwnershipError(path=out, message="exists and is not a directory")
+    owned = owned_files(out)
+    files = tree.with_manifest()
+    conflicts = sorted(p for p in files if p != MANIFEST_PATH and p not in owned and (out / p).exists())
+    if conflicts:
+        shown = ", ".join(conflicts[:5]) + (f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
+        raise OwnershipError(path=out, message=f"would overwrite files bbgen does not own: {shown}; move them away or render elsewhere")
+    if (out / MANIFEST_PATH).exists() and not owned and (out / MANIFEST_PATH).is_dir():
+        raise OwnershipError(path=out / MANIFEST_PATH, message="is a directory")
+
+    changed: dict[str, bytes] = {}
+    unchanged: list[str] = []
+    for rel, data in files.items():
+        target = out / rel
+        if target.is_file() and target.read_bytes() == data:
+            unchanged.append(rel)
+        else:
+            changed[rel] = data
+    stale = sorted(p for p in owned - set(files) if (out / p).is_file())
+
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel in sorted(changed):
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(changed[rel])
+            os.chmod(tmp, 0o644)
+            staged.append((Path(tmp), target))
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}") from None
+
+    manifest_stage = [s for s in staged if s[1] == out / MANIFEST_PATH]
+    for tmp, target in staged:
+        if target != out / MANIFEST_PATH:
+            os.replace(tmp, target)
+    for rel in stale:
+        (out / rel).unlink()
+        _prune_empty(out, (out / rel).parent)
+    for tmp, target in manifest_stage:
+        os.replace(tmp, target)
+    written = sorted(p for p in changed if p != MANIFEST_PATH)
+    return WriteResult(written=written, unchanged=sorted(p for p in unchanged if p != MANIFEST_PATH), removed=stale)
+
+
+def _prune_empty(out: Path, directory: Path) -> None:
+    root = out.resolve()
+    current = directory.resolve()
+    while current != root and root in current.parents:
+        try:
+            current.rmdir()
+        except OSError:
+            return
+        current = current.parent

@@ -1,0 +1,148 @@
+"""Checks that span fields: they need the catalog and the whole spec at once.
+
+Each check reports at the YAML position a person would edit to fix it, and all
+problems are reported together so one run shows everything wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from bbgen.errors import SpecError, SpecIssue
+
+if TYPE_CHECKING:
+    from bbgen.catalog import ChartComponent, KustomizeComponent
+    from bbgen.spec.loader import LoadedYaml
+    from bbgen.spec.models import Platform
+
+RESERVED = {"platform", "root"}
+
+
+def _hint(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_platform(
+    platform: Platform,
+    loaded: LoadedYaml,
+    catalog: dict[str, KustomizeComponent | ChartComponent],
+) -> None:
+    """Raise SpecError listing every cross-field problem; return quietly when there is none."""
+    from bbgen.spec.loader import issue
+    from bbgen.render.units import fqdn
+
+    issues: list[SpecIssue] = []
+    names = sorted(catalog)
+
+    if "prod" not in platform.environments:
+        issues.append(issue(loaded, ("environments",), "an environment named 'prod' is required (it is the Kustomize base)"))
+
+    for name in platform.components:
+        if name not in catalog:
+            issues.append(issue(loaded, ("components", name), f"unknown component {name!r}{_hint(name, names)}; see `bbgen components`"))
+    for name in platform.apps:
+        if name in catalog:
+            issues.append(issue(loaded, ("apps", name), f"{name!r} is the name of a catalog component; pick another app name"))
+        if name in RESERVED:
+            issues.append(issue(loaded, ("apps", name), f"{name!r} is reserved for bbgen's own Applications"))
+    if issues:
+        raise SpecError(issues=issues)
+
+    enabled: dict[str, tuple[str, ...]] = {}
+    for name, settings in platform.components.items():
+        if settings.enabled:
+            enabled[name] = ("components", name)
+    for name, app in platform.apps.items():
+        if app.enabled:
+            enabled[name] = ("apps", name)
+
+    # Component-specific settings: only keys the catalog declares, with the declared type.
+    for name, settings in platform.components.items():
+        declared = catalog[name].defaults.settings
+        for key, value in settings.settings.items():
+            path = ("components", name, "settings", key)
+            if key not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                issues.append(issue(loaded, path, f"unknown setting for {name}{_hint(key, list(declared))}; known: {known}"))
+            elif type(declared[key]) is not type(value) and not (isinstance(declared[key], float) and isinstance(value, int)):
+                issues.append(issue(loaded, path, f"must be a {type(declared[key]).__name__}, like the default {declared[key]!r}"))
+
+    # Dependencies: every dependency of an enabled unit is itself enabled.
+    for name, where in sorted(enabled.items()):
+        if where[0] == "components":
+            for dep in catalog[name].depends_on:
+                if dep not in enabled:
+                    at = ("components", dep, "enabled") if dep in platform.components else ("components", name)
+                    issues.append(issue(loaded, at, f"{dep!r} is disabled or not listed, but {name!r} depends on it"))
+        else:
+            for index, dep in enumerate(platform.apps[name].depends_on):
+                if dep == name:
+                    issues.append(issue(loaded, ("apps", name, "dependsOn", index), "an app cannot depend on itself"))
+                elif dep not in enabled:
+                    known = sorted(enabled)
+                    state = "disabled" if dep in platform.components or dep in platform.apps else "not a component or app of this spec"
+                    issues.append(issue(loaded, ("apps", name, "dependsOn", index), f"{dep!r} is {state}{_hint(dep, known) if state.startswith('not') else ''}"))
+    issues.extend(_cycles(platform, loaded, enabled))
+
+    # Hosts: one owner per host in every environment.
+    for env in sorted(platform.environments):
+        claimed: dict[str, str] = {}
+        for name, where in sorted(enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
+            if where[0] == "components":
+                settings = platform.components[name]
+                label = catalog[name].host if settings.host is None else (settings.host or None)
+                at = ("components", name, "host") if settings.host else ("components", name)
+            else:
+                label = platform.apps[name].host or None
+                at = ("apps", name, "host")
+            if not label:
+                continue
+            host = fqdn(label, platform.env_domain(env))
+            if host in claimed:
+                issues.append(issue(loaded, at, f"host {host} is already claimed by {claimed[host]!r} (environment {env})"))
+            else:
+                claimed[host] = name
+
+    # TCP exposures: one owner per port, pointing at an enabled component.
+    ports: dict[int, int] = {}
+    for index, tcp in enumerate(platform.ingress.tcp):
+        at = ("ingress", "tcp", index)
+        if tcp.port in ports:
+            issues.append(issue(loaded, at + ("port",), f"TCP port {tcp.port} is already exposed by ingress.tcp[{ports[tcp.port]}]"))
+        else:
+            ports[tcp.port] = index
+        if tcp.component not in enabled:
+            issues.append(issue(loaded, at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
+
+    for env, environment in platform.environments.items():
+        for name in environment.components:
+            if name not in enabled:
+                issues.append(issue(loaded, ("environments", env, "components", name), f"{name!r} is not an enabled component or app"))
+
+    if issues:
+        raise SpecError(issues=issues)
+
+
+def _cycles(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]]) -> list[SpecIssue]:
+    from bbgen.spec.loader import issue
+
+    graph = {name: [d for d in platform.apps[name].depends_on if d in platform.apps] for name in platform.apps}
+    state: dict[str, int] = {}
+    found: list[SpecIssue] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for dep in graph.get(node, []):
+            if state.get(dep) == 1:
+                cycle = trail[trail.index(dep):] + [dep] if dep in trail else [node, dep]
+                found.append(issue(loaded, ("apps", node, "dependsOn"), "dependency cycle: " + " -> ".join(cycle)))
+            elif state.get(dep) is None:
+                visit(dep, trail + [dep])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if state.get(name) is None:
+            visit(name, [name])
+    return found

@@ -1,0 +1,300 @@
+"""The platform spec as pydantic v2 models.
+
+Every field carries a description because the JSON Schema that ``bbgen schema``
+prints is what editors show while a person types the spec. Field names are
+snake_case in Python and camelCase in YAML, the convention Kubernetes users
+already read every day.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+K8S_VERSION_RE = re.compile(r"^1\.(2[5-9]|3[0-7])(\.[0-9]+)?$")
+
+
+def _dns_label(value: str) -> str:
+    if not DNS_LABEL_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters)"
+        )
+    return value
+
+
+def _dns_name(value: str) -> str:
+    if not DNS_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a DNS name (lower-case labels separated by dots)")
+    return value
+
+
+def _quantity(value: str | int) -> str:
+    text = str(value)
+    if not QUANTITY_RE.match(text):
+        raise ValueError(f"{text!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 20Gi)")
+    return text
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid environment variable name")
+    return value
+
+
+def _k8s_version(value: str) -> str:
+    if not K8S_VERSION_RE.match(value):
+        raise ValueError(f"{value!r} is not a supported Kubernetes version (1.25 to 1.37, e.g. '1.34')")
+    parts = value.split(".")
+    return f"{parts[0]}.{parts[1]}.{parts[2] if len(parts) > 2 else '0'}"
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+Quantity = Annotated[str | int, AfterValidator(_quantity)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class SpecModel(BaseModel):
+    """Base: unknown keys are errors, YAML keys are camelCase."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+
+class ResourceAmounts(SpecModel):
+    cpu: Quantity | None = None
+    """CPU, in cores or millicores (e.g. `250m`, `2`)."""
+    memory: Quantity | None = None
+    """Memory (e.g. `512Mi`, `4Gi`)."""
+
+
+class Resources(SpecModel):
+    requests: ResourceAmounts | None = None
+    """What the scheduler reserves for each replica."""
+    limits: ResourceAmounts | None = None
+    """The ceiling for each replica; memory over the limit is OOM-killed."""
+
+
+class BasicAuth(SpecModel):
+    enabled: bool = False
+    """Put HTTP basic auth in front of this host (the htpasswd Secret is created out of band)."""
+    secret_name: DnsName | None = None
+    """Secret holding the htpasswd content under key `auth`; defaults to `<component>-basic-auth`."""
+    realm: str = "Authentication required"
+    """Realm shown by the browser's password prompt."""
+
+
+ScalarValue = str | int | float | bool
+
+
+class ComponentSettings(SpecModel):
+    """Overrides for one catalog component; everything defaults to the catalog's values."""
+
+    enabled: bool = True
+    """Deploy this component. A component others depend on cannot be disabled."""
+    namespace: DnsLabel | None = None
+    """Namespace to deploy into; defaults to the catalog's domain namespace."""
+    version: NonEmpty | None = None
+    """Image tag (Kustomize components) or chart version (chart components) replacing the pinned default."""
+    replicas: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Replica count; defaults to the catalog's value (1 for stateful services)."""
+    resources: Resources | None = None
+    """Requests and limits per replica; merged over the catalog defaults."""
+    storage: Quantity | None = None
+    """Size of the persistent volume on the local-SSD storage class."""
+    host: str | None = None
+    """Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed."""
+    basic_auth: BasicAuth | None = None
+    """HTTP basic auth on the public host."""
+    settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict)
+    """Component-specific settings; the keys each component accepts are listed by `bbgen components`."""
+
+
+class EnvVar(SpecModel):
+    name: EnvName
+    """Variable name."""
+    value: str
+    """Literal value. Never a secret: secrets are referenced with `secretRef`."""
+
+
+class SecretRef(SpecModel):
+    name: EnvName
+    """Variable name inside the container."""
+    secret: DnsName
+    """Name of a Secret in the app's namespace (created out of band, never in git)."""
+    key: NonEmpty
+    """Key inside that Secret."""
+
+
+class CustomApp(SpecModel):
+    """One of the user's own services, deployed from an image they build."""
+
+    enabled: bool = True
+    """Deploy this app."""
+    image: NonEmpty
+    """Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`)."""
+    namespace: DnsLabel = "apps"
+    """Namespace (and AppProject) the app lives in."""
+    port: Port = 8080
+    """Container port the app listens on; the Service exposes it as port 80 named `http`."""
+    replicas: Annotated[int, Field(ge=0, le=100)] = 1
+    """Replica count."""
+    host: str | None = None
+    """Public host (label or DNS name); omit for an internal-only service."""
+    health_path: str = "/healthz"
+    """HTTP path for the liveness and readiness probes."""
+    env: list[EnvVar] = Field(default_factory=list)
+    """Plain environment variables."""
+    secret_env: list[SecretRef] = Field(default_factory=list)
+    """Environment variables read from Secrets by reference."""
+    depends_on: list[DnsLabel] = Field(default_factory=list)
+    """Components or apps this app talks to: adds their connection env vars and orders the sync."""
+    resources: Resources | None = None
+    """Requests and limits per replica."""
+    basic_auth: BasicAuth | None = None
+    """HTTP basic auth on the public host."""
+    read_only_root_filesystem: bool = True
+    """Mount the root filesystem read-only (a writable /tmp is always provided)."""
+
+
+class TcpExposure(SpecModel):
+    port: Port
+    """Port opened on the ingress controller."""
+    component: DnsLabel
+    """Component whose Service receives the traffic."""
+    target_port: Port | None = None
+    """Service port; defaults to the exposed port."""
+
+
+class Ingress(SpecModel):
+    class_name: DnsLabel = "nginx"
+    """IngressClass used by every Ingress and by the ACME HTTP-01 solver."""
+    tcp: list[TcpExposure] = Field(default_factory=list)
+    """Raw TCP ports exposed through the ingress controller (e.g. PostgreSQL 5432, Neo4j Bolt 7687)."""
+
+
+class Tls(SpecModel):
+    acme_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    """Contact address for the Let's Encrypt account (expiry notices go there)."""
+    issuer: Literal["staging", "prod"] = "prod"
+    """Default Let's Encrypt issuer for every environment; staging avoids rate limits while testing."""
+
+
+class Storage(SpecModel):
+    class_name: DnsLabel = "local-ssd"
+    """StorageClass for every persistent volume (local SSD, WaitForFirstConsumer)."""
+    provisioner: NonEmpty = "rancher.io/local-path"
+    """CSI/external provisioner of that class (`kubernetes.io/no-provisioner` for static local PVs)."""
+    reclaim_policy: Literal["Retain", "Delete"] = "Retain"
+    """What happens to a volume when its claim is deleted; Retain keeps data on the node."""
+
+
+class Taint(SpecModel):
+    key: NonEmpty
+    """Taint key (e.g. `nvidia.com/gpu`)."""
+    value: str = ""
+    """Taint value."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """Taint effect."""
+
+
+class NodePool(SpecModel):
+    count: Annotated[int, Field(ge=0, le=1000)] = 1
+    """Number of nodes in the pool (documentation and capacity checks; bbgen does not provision)."""
+    role: Literal["worker", "control-plane", "gpu"] = "worker"
+    """What the pool is for."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Node labels workloads select on."""
+    taints: list[Taint] = Field(default_factory=list)
+    """Taints that keep other workloads off (GPU pools usually taint `nvidia.com/gpu`)."""
+    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = 0
+    """`nvidia.com/gpu` devices per node."""
+
+
+class GitOps(SpecModel):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+    """Base URL of the Gitea server (e.g. `https://git.example.org`)."""
+    owner: DnsLabel
+    """Gitea user or organisation owning the repository."""
+    repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+    """Repository name."""
+    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = "main"
+    """Branch Argo CD tracks."""
+
+
+class ComponentOverride(SpecModel):
+    replicas: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Replica count in this environment."""
+    resources: Resources | None = None
+    """Requests and limits in this environment."""
+
+
+class Environment(SpecModel):
+    domain: DnsName | None = None
+    """Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise."""
+    tls_issuer: Literal["staging", "prod"] | None = None
+    """Let's Encrypt issuer for this environment; defaults to `tls.issuer`."""
+    cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = "https://kubernetes.default.svc"
+    """API server Argo CD deploys this environment to."""
+    components: dict[DnsLabel, ComponentOverride] = Field(default_factory=dict)
+    """Per-component replicas/resources for this environment (components or custom apps)."""
+
+
+class Platform(SpecModel):
+    """A whole platform: what runs, where, how it is reached and where its GitOps repo lives."""
+
+    name: DnsLabel
+    """Platform name; used in labels (`app.kubernetes.io/part-of`) and the generated README."""
+    domain: DnsName
+    """Base DNS domain; public hosts are `<host>.<domain>`."""
+    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = "1.34.0"
+    """Kubernetes version the manifests are validated against (1.25 to 1.37)."""
+    gitops: GitOps
+    """Where the generated repository lives and which branch Argo CD follows."""
+    tls: Tls
+    """Let's Encrypt settings for cert-manager."""
+    ingress: Ingress = Field(default_factory=Ingress)
+    """Ingress class and TCP exposures."""
+    storage: Storage = Field(default_factory=Storage)
+    """The local-SSD storage class."""
+    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)})
+    """Node pools by name."""
+    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()})
+    """Environments; each gets its own overlays and root Application. `prod` is required."""
+    components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict)
+    """Catalog components to deploy, by catalog name; `{}` takes every default."""
+    apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict)
+    """The user's own services, by name."""
+
+    def env_domain(self, env: str) -> str:
+        """Domain of an environment, after defaults."""
+        explicit = self.environments[env].domain
+        if explicit:
+            return explicit
+        return self.domain if env == "prod" else f"{env}.{self.domain}"
+
+    def env_issuer(self, env: str) -> str:
+        """Let's Encrypt issuer name (`letsencrypt-staging` / `letsencrypt-prod`) for an environment."""
+        choice = self.environments[env].tls_issuer or self.tls.issuer
+        return f"letsencrypt-{choice}"

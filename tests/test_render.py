@@ -1,0 +1,162 @@
+"""Rendering: determinism, ownership, the golden output-example/, and user strings that cannot break YAML."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bbgen.errors import OwnershipError
+from bbgen.render.build import build_tree
+from bbgen.render.tree import MANIFEST_PATH
+from bbgen.render.write import write_tree
+from bbgen.spec import load_platform
+from bbgen.spec.models import Platform
+
+from conftest import REFERENCE, ROOT
+
+
+def _reference_tree() -> dict[str, bytes]:
+    return build_tree(load_platform(REFERENCE)).with_manifest()
+
+
+def test_render_twice_is_byte_identical() -> None:
+    assert _reference_tree() == _reference_tree()
+
+
+def test_every_file_is_canonical_yaml_with_labels() -> None:
+    for path, data in _reference_tree().items():
+        if not path.endswith(".yaml"):
+            continue
+        doc = yaml.safe_load(data)
+        if path.startswith("values/") or path.endswith("kustomization.yaml"):
+            continue
+        labels = doc["metadata"]["labels"]
+        for key in ("name", "instance", "part-of", "managed-by"):
+            assert f"app.kubernetes.io/{key}" in labels, (path, key)
+        assert list(doc)[:3] == ["apiVersion", "kind", "metadata"], path
+
+
+def test_output_example_is_current() -> None:
+    """output-example/ is the reference render; on drift, show the diff and how to refresh it."""
+    expected = _reference_tree()
+    example = ROOT / "output-example"
+    actual = {p.relative_to(example).as_posix(): p.read_bytes() for p in example.rglob("*") if p.is_file()}
+    problems: list[str] = []
+    for path in sorted(set(expected) | set(actual)):
+        if path not in actual:
+            problems.append(f"missing: {path}")
+        elif path not in expected:
+            problems.append(f"not rendered any more: {path}")
+        elif expected[path] != actual[path]:
+            problems.extend(
+                difflib.unified_diff(
+                    actual[path].decode().splitlines(),
+                    expected[path].decode().splitlines(),
+                    f"output-example/{path}",
+                    f"render/{path}",
+                    lineterm="",
+                )
+            )
+    assert not problems, "output-example/ is stale; refresh with `bbgen render profiles/betelgeuse.yaml --out output-example`\n" + "\n".join(problems[:200])
+
+
+def test_ownership_lifecycle(tmp_path: Path, write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(REFERENCE.read_text())
+    out = tmp_path / "out"
+    tree = build_tree(load_platform(spec))
+    first = write_tree(tree, out)
+    assert first.written and not first.unchanged and not first.removed
+    (out / "NOTES.md").write_text("mine\n")
+    (out / "components" / "extra.yaml").write_text("mine too\n")
+
+    again = write_tree(build_tree(load_platform(spec)), out)
+    assert again.written == [] and again.removed == []
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+    text = REFERENCE.read_text().replace("  qdrant:\n    storage: 100Gi\n", "  qdrant:\n    enabled: false\n")
+    text = text.replace("dependsOn: [postgres, redis, qdrant]", "dependsOn: [postgres, redis]")
+    spec.write_text(text)
+    third = write_tree(build_tree(load_platform(spec)), out)
+    assert any(p.startswith("components/qdrant/") for p in third.removed)
+    assert not (out / "components" / "qdrant").exists()
+    assert (out / "NOTES.md").read_text() == "mine\n"
+    assert (out / "components" / "extra.yaml").read_text() == "mine too\n"
+    unchanged_file = out / "components" / "redis" / "base" / "statefulset-redis.yaml"
+    assert unchanged_file.stat().st_mtime_ns == mtimes[unchanged_file]
+
+
+def test_refuses_to_overwrite_unowned_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "projects").mkdir(parents=True)
+    (out / "projects" / "kustomization.yaml").write_text("hand written\n")
+    with pytest.raises(OwnershipError, match="does not own"):
+        write_tree(build_tree(load_platform(REFERENCE)), out)
+    assert (out / "projects" / "kustomization.yaml").read_text() == "hand written\n"
+    assert sorted(p.name for p in out.rglob("*")) == ["kustomization.yaml", "projects"]
+    assert not (out / MANIFEST_PATH).exists()
+
+
+# --- user strings never change document structure -------------------------------------------
+
+PLACE = ["zqxplace0zqx", "zqxplace1zqx", "zqxplace2zqx", "zqxplace3zqx", "zqxplace4zqx"]
+
+
+def _spec_with(values: list[str]) -> Platform:
+    data: dict[str, Any] = yaml.safe_load(REFERENCE.read_text())
+    app = data["apps"]["orchestrator"]
+    app["env"] = [{"name": "FREE_TEXT", "value": values[0]}]
+    app["image"] = values[1]
+    app["healthPath"] = values[2]
+    app["basicAuth"] = {"enabled": True, "realm": values[3]}
+    data["components"]["redis"] = {"settings": {"maxMemoryPolicy": values[4]}}
+    return Platform.model_validate(data)
+
+
+def _parsed(files: dict[str, bytes]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, data in files.items():
+        if not path.endswith(".yaml"):
+            continue
+        docs = list(yaml.safe_load_all(data))
+        for doc in docs:
+            for patch in doc.get("patches", []) if isinstance(doc, dict) else []:
+                patch["patch"] = yaml.safe_load(patch["patch"])
+        out[path] = docs
+    return out
+
+
+def _substitute(node: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, mapping) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, mapping) for v in node]
+    if isinstance(node, str):
+        for placeholder, value in mapping.items():
+            node = node.replace(placeholder, value)
+    return node
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: "zqx" not in s)
+_tricky = st.sampled_from(["a: b", "# c", "'\"", "x\ny", "{{ q }}", "- item", "*alias", "&anchor", "!!python/object", "yes", "0755", "~", "", " lead", "trail ", "\u2028", "\x85", "é漢字🙂"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_text, _tricky), min_size=5, max_size=5))
+def test_user_strings_never_change_structure(values: list[str]) -> None:
+    values = [v if v else "x" for v in values]
+    baseline = _parsed(build_tree(_spec_with(PLACE)).files)
+    actual = _parsed(build_tree(_spec_with(values)).files)
+    assert set(baseline) == set(actual)
+    expected = _substitute(baseline, dict(zip(PLACE, values)))
+    for path in baseline:
+        assert actual[path] == expected[path], path
