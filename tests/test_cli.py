@@ -82,7 +82,7 @@ def test_unknown_component_gets_a_hint(write_spec: Callable[..., Path], tmp_path
     spec = write_spec(MINIMAL_SPEC + "components:\n  postgress: {}\n")
     result = bbgen("render", str(spec), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
-    assert f"{spec}:6:3: components.postgress: unknown component 'postgress' (did you mean 'postgres'?)" in result.stderr
+    assert f"{spec}:6:3: components.postgress: unknown component 'postgress' (did you mean 'postgres'?); see `bbgen components`" in result.stderr
 
 
 def test_missing_spec_file(tmp_path: Path) -> None:

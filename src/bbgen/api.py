@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from bbgen.diff import DiffResult
+    from bbgen.push import PushResult
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
     from bbgen.validate import Report
@@ -48,3 +50,88 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://bbgen.dev/schema/platform.json"
     return schema
+
+
+def _spec_digest(spec: Path) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(spec.read_bytes()).hexdigest()
+
+
+def _target(spec_platform: Any, url: str | None, owner: str | None, repo: str | None, branch: str | None) -> Any:
+    from bbgen.gitea import Target
+
+    g = spec_platform.gitops
+    return Target(url=url or g.url, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
+
+
+def diff(
+    spec: Path,
+    *,
+    against: Path | None = None,
+    remote: bool = False,
+    token: str = "",
+    ca_bundle: str | None = None,
+    url: str | None = None,
+    owner: str | None = None,
+    repo: str | None = None,
+    branch: str | None = None,
+) -> DiffResult:
+    """Compare a fresh render with a directory or with the Gitea branch (owned files only)."""
+    import tempfile
+
+    from bbgen.diff import diff_files, read_owned
+    from bbgen.errors import UsageError
+    from bbgen.render.build import build_tree
+    from bbgen.spec import load_platform
+
+    platform = load_platform(spec)
+    files = build_tree(platform).with_manifest()
+    if against is not None:
+        if not against.is_dir():
+            raise UsageError(message=f"{against}: no such directory")
+        return diff_files(files, read_owned(against, set(files)))
+    from bbgen.push import Git, fetch_branch
+
+    target = _target(platform, url, owner, repo, branch)
+    with tempfile.TemporaryDirectory(prefix="bbgen-diff-") as tmp:
+        work = Path(tmp) / "work"
+        work.mkdir()
+        fetch_branch(Git(token=token, ca_bundle=ca_bundle), target, target.branch, work)
+        return diff_files(files, read_owned(work, set(files)))
+
+
+def push(
+    spec: Path,
+    *,
+    token: str,
+    create: bool = False,
+    pr_branch: str | None = None,
+    dry_run: bool = False,
+    author: str = "bbgen <bbgen@localhost>",
+    url: str | None = None,
+    owner: str | None = None,
+    repo: str | None = None,
+    branch: str | None = None,
+    ca_bundle: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> PushResult:
+    """Render and commit to the Gitea branch (or a pull request); never force-pushes."""
+    import re
+
+    from bbgen.errors import UsageError
+    from bbgen.push import push_tree
+    from bbgen.render.build import build_tree
+    from bbgen.spec import load_platform
+
+    match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", author)
+    if not match:
+        raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
+    platform = load_platform(spec)
+    tree = build_tree(platform)
+    return push_tree(
+        tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
+        target=_target(platform, url, owner, repo, branch), token=token, create=create,
+        pr_branch=pr_branch, dry_run=dry_run, author=(match.group(1), match.group(2)),
+        ca_bundle=ca_bundle, log=log,
+    )

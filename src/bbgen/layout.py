@@ -28,13 +28,12 @@ def _meta(platform: Platform, name: str, *, wave: int | None = None, component: 
         "name": name,
         "namespace": ARGOCD_NAMESPACE,
         "labels": {
+            "app.kubernetes.io/name": component or name,
+            "app.kubernetes.io/instance": component or name,
             "app.kubernetes.io/part-of": platform.name,
             "app.kubernetes.io/managed-by": "bbgen",
         },
     }
-    if component:
-        meta["labels"]["app.kubernetes.io/name"] = component
-        meta["labels"]["app.kubernetes.io/instance"] = component
     if wave is not None:
         meta["annotations"] = {"argocd.argoproj.io/sync-wave": str(wave)}
     return meta

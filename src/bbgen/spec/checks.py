@@ -24,6 +24,16 @@ def _hint(name: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _at_key(loaded: LoadedYaml, path: tuple[str | int, ...], message: str) -> SpecIssue:
+    """Locate at the mapping key itself: for problems with a name rather than with its value."""
+    from bbgen.spec.loader import format_path, issue
+
+    pos = loaded.positions.key(path)
+    if pos is None:
+        return issue(loaded, path, message)
+    return SpecIssue(file=loaded.file, line=pos[0], column=pos[1], path=format_path(path), message=message)
+
+
 def check_platform(
     platform: Platform,
     loaded: LoadedYaml,
@@ -37,16 +47,16 @@ def check_platform(
     names = sorted(catalog)
 
     if "prod" not in platform.environments:
-        issues.append(issue(loaded, ("environments",), "an environment named 'prod' is required (it is the Kustomize base)"))
+        issues.append(_at_key(loaded, ("environments",), "an environment named 'prod' is required (it is the Kustomize base)"))
 
     for name in platform.components:
         if name not in catalog:
-            issues.append(issue(loaded, ("components", name), f"unknown component {name!r}{_hint(name, names)}; see `bbgen components`"))
+            issues.append(_at_key(loaded, ("components", name), f"unknown component {name!r}{_hint(name, names)}; see `bbgen components`"))
     for name in platform.apps:
         if name in catalog:
-            issues.append(issue(loaded, ("apps", name), f"{name!r} is the name of a catalog component; pick another app name"))
+            issues.append(_at_key(loaded, ("apps", name), f"{name!r} is the name of a catalog component; pick another app name"))
         if name in RESERVED:
-            issues.append(issue(loaded, ("apps", name), f"{name!r} is reserved for bbgen's own Applications"))
+            issues.append(_at_key(loaded, ("apps", name), f"{name!r} is reserved for bbgen's own Applications"))
     if issues:
         raise SpecError(issues=issues)
 
@@ -75,7 +85,7 @@ def check_platform(
             for dep in catalog[name].depends_on:
                 if dep not in enabled:
                     at = ("components", dep, "enabled") if dep in platform.components else ("components", name)
-                    issues.append(issue(loaded, at, f"{dep!r} is disabled or not listed, but {name!r} depends on it"))
+                    issues.append((issue if at[-1] == "enabled" else _at_key)(loaded, at, f"{dep!r} is disabled or not listed, but {name!r} depends on it"))
         else:
             for index, dep in enumerate(platform.apps[name].depends_on):
                 if dep == name:
@@ -101,7 +111,7 @@ def check_platform(
                 continue
             host = fqdn(label, platform.env_domain(env))
             if host in claimed:
-                issues.append(issue(loaded, at, f"host {host} is already claimed by {claimed[host]!r} (environment {env})"))
+                issues.append((issue if at[-1] == "host" else _at_key)(loaded, at, f"host {host} is already claimed by {claimed[host]!r} (environment {env})"))
             else:
                 claimed[host] = name
 
@@ -119,7 +129,7 @@ def check_platform(
     for env, environment in platform.environments.items():
         for name in environment.components:
             if name not in enabled:
-                issues.append(issue(loaded, ("environments", env, "components", name), f"{name!r} is not an enabled component or app"))
+                issues.append(_at_key(loaded, ("environments", env, "components", name), f"{name!r} is not an enabled component or app"))
 
     if issues:
         raise SpecError(issues=issues)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from bbgen.commands._common import BranchOpt, CaBundleOpt, OwnerOpt, RepoOpt, SpecArg, TokenEnvOpt, UrlOpt, status, token_from
+
+
+def push_to_gitea(
+    spec: SpecArg,
+    create: Annotated[bool, typer.Option("--create", help="Create the repository (and organisation) when missing; private.")] = False,
+    pr: Annotated[
+        Optional[str],
+        typer.Option("--pr", help="Push to this branch and open (or update) a pull request into --branch instead of pushing to it."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be committed; push nothing.")] = False,
+    author: Annotated[str, typer.Option("--author", help="Commit author as 'Name <email>'.")] = "bbgen <bbgen@localhost>",
+    url: UrlOpt = None,
+    owner: OwnerOpt = None,
+    repo: RepoOpt = None,
+    branch: BranchOpt = None,
+    token_env: TokenEnvOpt = "GITEA_TOKEN",
+    ca_bundle: CaBundleOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the git commands (never the token).")] = False,
+) -> None:
+    """Render SPEC and commit it to the Gitea repository, then push (never force).
+
+    Files bbgen owns are replaced with the fresh render; everything else on the
+    branch is kept. Nothing to commit: exit 0, "up to date". If someone edited a
+    generated file on the branch, or the branch moved during the push, bbgen refuses
+    and nothing is lost. The token is read from $GITEA_TOKEN (see --token-env).
+
+    Examples: GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --create
+              GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr bbgen/update
+    """
+    from bbgen import api
+
+    token = token_from(token_env)
+    result = api.push(
+        spec, token=token, create=create, pr_branch=pr, dry_run=dry_run, author=author,
+        url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
+        log=status if verbose else None,
+    )
+    if result.created_repo:
+        status("repository created" if not dry_run else "repository would be created")
+    if result.status == "up-to-date":
+        status(f"up to date: {result.branch} already has this render")
+    elif result.status == "dry-run":
+        status(f"dry run: {len(result.files)} files would be committed to {result.branch}")
+        for path in result.files:
+            sys.stdout.write(path + "\n")
+    else:
+        status(f"pushed {result.commit} to {result.branch} ({len(result.files)} files)")
+        if result.pull:
+            status(f"pull request {result.pull}")

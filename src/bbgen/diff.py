@@ -1,0 +1,132 @@
+"""What a render would change, per resource and per file.
+
+Only files bbgen owns take part: on the old side, those listed in the target's
+ownership manifest (or, with no manifest, the paths the new render would write),
+so hand-written files next to the generated ones never show up as drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bbgen.render import yamlio
+from bbgen.render.tree import MANIFEST_PATH
+
+Ident = tuple[str, str, str]  # kind, namespace, name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceChange:
+    action: str  # "added" | "changed" | "removed"
+    kind: str
+    namespace: str
+    name: str
+    file: str
+
+    @property
+    def label(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}"
+
+
+@dataclass(kw_only=True)
+class DiffResult:
+    resources: list[ResourceChange] = field(default_factory=list)
+    added_files: list[str] = field(default_factory=list)
+    changed_files: list[str] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)
+    patches: dict[str, list[str]] = field(default_factory=dict)  # file -> unified diff lines
+
+    @property
+    def identical(self) -> bool:
+        return not (self.added_files or self.changed_files or self.removed_files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "identical": self.identical,
+            "files": {"added": self.added_files, "changed": self.changed_files, "removed": self.removed_files},
+            "resources": [
+                {"action": r.action, "kind": r.kind, "namespace": r.namespace, "name": r.name, "file": r.file}
+                for r in self.resources
+            ],
+        }
+
+
+def read_owned(directory: Path, candidates: set[str]) -> dict[str, bytes]:
+    """The files of ``directory`` that bbgen owns (manifest), else those at the candidate paths."""
+    manifest = directory / MANIFEST_PATH
+    paths: set[str] = set(candidates)
+    if manifest.is_file():
+        try:
+            paths = set(json.loads(manifest.read_text(encoding="utf-8")).get("files", {})) | {MANIFEST_PATH}
+        except ValueError:
+            paths = set(candidates)
+    out: dict[str, bytes] = {}
+    for rel in sorted(paths):
+        target = directory / rel
+        if target.is_file() and ".." not in Path(rel).parts:
+            out[rel] = target.read_bytes()
+    return out
+
+
+def _resources(path: str, data: bytes) -> dict[Ident, Any]:
+    if not path.endswith(".yaml") or path.startswith("values/"):
+        return {}
+    try:
+        docs = yamlio.load_all(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    found: dict[Ident, Any] = {}
+    for doc in docs:
+        if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict) and doc.get("kind"):
+            if doc["kind"] == "Kustomization":
+                continue
+            meta = doc["metadata"]
+            found[(str(doc["kind"]), str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = doc
+    return found
+
+
+def diff_files(new: dict[str, bytes], old: dict[str, bytes]) -> DiffResult:
+    """Compare two file maps: per-resource summary plus a unified diff of each changed file."""
+    result = DiffResult()
+    new_res: dict[Ident, tuple[str, Any]] = {}
+    old_res: dict[Ident, tuple[str, Any]] = {}
+    for path, data in new.items():
+        for ident, doc in _resources(path, data).items():
+            new_res[ident] = (path, doc)
+    for path, data in old.items():
+        for ident, doc in _resources(path, data).items():
+            old_res[ident] = (path, doc)
+    for ident in sorted(set(new_res) | set(old_res)):
+        if ident not in old_res:
+            action, file = "added", new_res[ident][0]
+        elif ident not in new_res:
+            action, file = "removed", old_res[ident][0]
+        elif new_res[ident][1] != old_res[ident][1]:
+            action, file = "changed", new_res[ident][0]
+        else:
+            continue
+        result.resources.append(ResourceChange(action=action, kind=ident[0], namespace=ident[1], name=ident[2], file=file))
+    for path in sorted(set(new) | set(old)):
+        if path == MANIFEST_PATH:
+            continue
+        if path not in old:
+            result.added_files.append(path)
+        elif path not in new:
+            result.removed_files.append(path)
+        elif new[path] != old[path]:
+            result.changed_files.append(path)
+        else:
+            continue
+        before = old.get(path, b"").decode("utf-8", "replace").splitlines()
+        after = new.get(path, b"").decode("utf-8", "replace").splitlines()
+        result.patches[path] = list(
+            difflib.unified_diff(before, after, f"a/{path}" if path in old else "/dev/null", f"b/{path}" if path in new else "/dev/null", lineterm="")
+        )
+    return result
