@@ -42,8 +42,8 @@ def _dns_name(value: str) -> str:
     return value
 
 
-def _quantity(value: str | int) -> str:
-    text = str(value)
+def _quantity(value: str | int | float) -> str:
+    text = repr(value) if isinstance(value, float) else str(value)
     if not QUANTITY_RE.match(text):
         raise ValueError(f"{text!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 20Gi)")
     return text
@@ -64,20 +64,25 @@ def _k8s_version(value: str) -> str:
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
-Quantity = Annotated[str | int, AfterValidator(_quantity)]
+Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
 class SpecModel(BaseModel):
-    """Base: unknown keys are errors, YAML keys are camelCase."""
+    """Base: unknown keys are errors, YAML keys are camelCase, and types are strict.
+
+    Strict mode keeps YAML's loose scalars honest: `port: true` or `enabled: "on"`
+    are errors rather than a silent 1 or True.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
-        populate_by_name=True,
+        populate_by_name=False,
         frozen=True,
+        strict=True,
         use_attribute_docstrings=True,
     )
 
