@@ -1,0 +1,35 @@
+"""`bbgen validate DIR`: prove a rendered tree builds, matches its schemas and hangs together.
+
+Only the result types are imported eagerly; the machinery (subprocesses, YAML,
+schema caches) loads when ``validate_tree`` runs, so importing this package
+from the CLI costs nothing until validation is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bbgen.validate.findings import Finding, Report
+
+__all__ = ["Finding", "Report", "validate_tree"]
+
+
+def validate_tree(
+    root: Path,
+    *,
+    kubernetes_version: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Report:
+    """Validate the tree at ``root``; problems in the tree are findings, never exceptions.
+
+    Raises ``bbgen.errors.ToolMissingError`` when kustomize or kubeconform is not
+    installed, ``UsageError`` for a missing directory or a malformed
+    ``kubernetes_version``, ``ToolFailedError`` when a tool itself breaks and
+    ``SchemaCacheError`` when the schema cache cannot be written.
+    ``kubernetes_version`` overrides the one recorded in ``.bbgen/manifest.json``;
+    ``log`` receives every command line run (for ``-v``).
+    """
+    from bbgen.validate.pipeline import validate
+
+    return validate(Path(root), kubernetes_version=kubernetes_version, log=log)

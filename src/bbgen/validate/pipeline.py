@@ -1,0 +1,278 @@
+"""The validate run: discover, build, schema-check, then cross-check per environment."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bbgen.errors import UsageError
+from bbgen.validate import argo, checks, kubeconform, schemas
+from bbgen.validate.discover import Layout, discover, env_of
+from bbgen.validate.findings import Finding, Report
+from bbgen.validate.resources import (
+    Chunk,
+    Resource,
+    YamlProblem,
+    is_namespaced,
+    is_object,
+    scope_overrides,
+    split_documents,
+    sub,
+)
+from bbgen.validate.tools import BUILD_TIMEOUT, Log, require_tool, run, trim_stderr
+
+DEFAULT_KUBERNETES_VERSION = "1.34.0"
+MANIFEST = ".bbgen/manifest.json"
+BUILD_WORKERS = 2
+ALL_ENVS = "(all)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Build:
+    dir: str
+    ok: bool
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parsed:
+    """A parsed object and the raw text kubeconform gets for it."""
+
+    chunk: Chunk
+    origin: str
+    is_file: bool
+
+
+def _read_manifest(root: Path, findings: list[Finding]) -> dict[str, Any]:
+    path = root / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        findings.append(Finding(check="manifest", file=MANIFEST, resource="", message=f"unreadable: {exc}", severity="warning"))
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _resolve_version(explicit: str | None, manifest: dict[str, Any], findings: list[Finding]) -> str:
+    if explicit is not None:
+        try:
+            choice = schemas.choose(explicit)
+        except ValueError as exc:
+            raise UsageError(message=str(exc), hint="pass e.g. --kubernetes-version 1.34.0") from None
+    else:
+        recorded = manifest.get("kubernetesVersion")
+        if not isinstance(recorded, str) or schemas.parse_version(recorded) is None:
+            findings.append(
+                Finding(
+                    check="manifest",
+                    file=MANIFEST,
+                    resource="",
+                    message=f"no usable kubernetesVersion recorded; validating against {DEFAULT_KUBERNETES_VERSION}",
+                    severity="warning",
+                )
+            )
+            recorded = DEFAULT_KUBERNETES_VERSION
+        choice = schemas.choose(recorded)
+    if choice.note:
+        findings.append(Finding(check="schema", file=MANIFEST, resource="", message=choice.note, severity="warning"))
+    return choice.used
+
+
+def _build_all(dirs: Iterable[str], root: Path, binary: Path, log: Log | None) -> dict[str, Build]:
+    lock = threading.Lock()
+
+    def say(line: str) -> None:  # builds run on threads; keep each logged command on its own line
+        assert log is not None
+        with lock:
+            log(line)
+
+    def one(rel: str) -> Build:
+        done = run([binary, "build", root / rel], timeout=BUILD_TIMEOUT, log=say if log else None)
+        return Build(dir=rel, ok=done.returncode == 0 and not done.timed_out, stdout=done.stdout, stderr=done.stderr)
+
+    todo = sorted(set(dirs))
+    with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
+        return {b.dir: b for b in pool.map(one, todo)}
+
+
+def _build_findings(build: Build) -> list[Finding]:
+    text = trim_stderr(build.stderr.replace("Error: ", "", 1)) if build.stderr.strip() else ""
+    if not build.ok:
+        return [Finding(check="kustomize", file=build.dir, resource="", message=text or "build failed")]
+    if text:
+        return [Finding(check="kustomize", file=build.dir, resource="", message=text, severity="warning")]
+    return []
+
+
+def _parse_builds(builds: dict[str, Build], findings: list[Finding]) -> list[Parsed]:
+    out: list[Parsed] = []
+    for rel, build in sorted(builds.items()):
+        findings.extend(_build_findings(build))
+        if not build.ok:
+            continue
+        try:
+            out.extend(Parsed(chunk=c, origin=rel, is_file=False) for c in split_documents(build.stdout) if is_object(c.value))
+        except YamlProblem as exc:
+            findings.append(Finding(check="kustomize", file=rel, resource="", message=f"build output does not parse: {exc}"))
+    return out
+
+
+def _parse_plain(layout: Layout, findings: list[Finding]) -> list[Parsed]:
+    out: list[Parsed] = []
+    for rel in layout.plain_files:
+        try:
+            chunks = split_documents((layout.root / rel).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            findings.append(Finding(check="yaml", file=rel, resource="", message=f"unreadable: {exc}"))
+            continue
+        except YamlProblem as exc:
+            findings.append(Finding(check="yaml", file=rel, resource="", message=str(exc)))
+            continue
+        out.extend(Parsed(chunk=c, origin=rel, is_file=True) for c in chunks if is_object(c.value))
+    return out
+
+
+def _resources(parsed: list[Parsed], layout: Layout, overrides: dict[tuple[str, str], bool]) -> list[tuple[Parsed, Resource]]:
+    pairs: list[tuple[Parsed, Resource]] = []
+    for item in parsed:
+        doc = item.chunk.value
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        source = item.origin if item.is_file else layout.locate(item.origin, str(doc["kind"]), str(meta.get("name") or ""))
+        env_dir = item.origin.rpartition("/")[0] if item.is_file else item.origin
+        res = Resource(
+            doc=doc,
+            origin=item.origin,
+            source=source,
+            env=env_of(env_dir),
+            namespaced=is_namespaced(str(doc["apiVersion"]), str(doc["kind"]), overrides),
+        )
+        pairs.append((item, res))
+    return pairs
+
+
+def _apply_defaults(pairs: list[tuple[Parsed, Resource]], targets: list[argo.AppTarget]) -> list[tuple[Parsed, Resource]]:
+    """Objects without a namespace land in their Application's destination namespace."""
+    dest: dict[str, set[str]] = {}
+    for t in targets:
+        ns = sub(t.app.spec, "destination").get("namespace")
+        dest.setdefault(t.path, set()).add(str(ns) if ns else "")
+    defaults = {path: next(iter(nss)) for path, nss in dest.items() if len(nss) == 1 and "" not in nss}
+    return [(p, replace(r, default_namespace=defaults.get(r.origin))) for p, r in pairs]
+
+
+def _env_views(resources: list[Resource], envs: set[str], findings: list[Finding]) -> list[checks.EnvView]:
+    views: list[checks.EnvView] = []
+    for env in sorted(envs):
+        seen: dict[tuple[str, str, str, str], Resource] = {}
+        for res in resources:
+            if res.env not in (env, None):
+                continue
+            first = seen.setdefault(res.identity, res)
+            if first is not res and first.origin != res.origin:
+                findings.append(
+                    checks.finding(res, "duplicate", f"also rendered by {first.origin}; two Applications would fight over it", "warning")
+                )
+        members = list(seen.values())
+        created = set()
+        for app in (r for r in members if r.is_a("Application", checks.ARGO)):
+            options = sub(app.spec, "syncPolicy").get("syncOptions") or []
+            ns = sub(app.spec, "destination").get("namespace")
+            if ns and "CreateNamespace=true" in options:
+                created.add(str(ns))
+        views.append(checks.EnvView(env=env, resources=members, created_namespaces=created))
+    return views
+
+
+def _follow_applications(
+    pairs: list[tuple[Parsed, Resource]],
+    builds: dict[str, Build],
+    layout: Layout,
+    binary: Path,
+    overrides: dict[tuple[str, str], bool],
+    findings: list[Finding],
+    log: Log | None,
+) -> tuple[list[tuple[Parsed, Resource]], list[argo.AppTarget]]:
+    """Build every path an Application names; repeat for Applications those builds contain."""
+    targets: list[argo.AppTarget] = []
+    apps = [r for _, r in pairs if r.is_a("Application", checks.ARGO)]
+    local = argo.local_repos(apps, layout.root)
+    pending = apps
+    while pending:
+        new_targets, problems = argo.plan_targets(pending, layout, local)
+        findings += problems
+        targets += new_targets
+        extra = _build_all({t.path for t in new_targets} - set(builds), layout.root, binary, log)
+        builds.update(extra)
+        more = _resources(_parse_builds(extra, findings), layout, overrides)
+        pairs += more
+        pending = [r for _, r in more if r.is_a("Application", checks.ARGO)]
+    for t in targets:
+        if not builds[t.path].ok:
+            message = f"source path {t.path} does not build (see the kustomize finding for it)"
+            findings.append(checks.finding(t.app, "application-path", message))
+    return pairs, targets
+
+
+def _cross_check(
+    resources: list[Resource],
+    envs: set[str],
+    targets: list[argo.AppTarget],
+    builds: dict[str, Build],
+    findings: list[Finding],
+) -> set[str]:
+    """Run every cross-resource check per environment; returns the out-of-band Secrets needed."""
+    by_path: dict[str, list[Resource]] = {}
+    for res in resources:
+        by_path.setdefault(res.origin, []).append(res)
+    secrets: set[str] = set()
+    for view in _env_views(resources, envs, findings):
+        deployed: dict[tuple[str, str, str, str], list[Resource]] = {}
+        for t in targets:
+            if t.app.env in (view.env, None) and builds[t.path].ok:
+                deployed.setdefault(t.app.identity, []).extend(r for r in by_path.get(t.path, []) if r.env in (view.env, None))
+        findings += checks.check_service_refs(view)
+        findings += checks.check_selectors(view)
+        config_findings, needed = checks.check_config_refs(view)
+        findings += config_findings
+        secrets |= needed
+        findings += checks.check_namespaces(view)
+        findings += checks.check_route_conflicts(view)
+        findings += checks.check_tls_sources(view)
+        findings += argo.check_projects(view, deployed)
+    return secrets
+
+
+def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> Report:
+    if not root.is_dir():
+        raise UsageError(message=f"{root} is not a directory", hint="pass the root of a rendered tree")
+    root = root.resolve()
+    findings: list[Finding] = []
+    manifest = _read_manifest(root, findings)
+    version = _resolve_version(kubernetes_version, manifest, findings)
+    kustomize = require_tool("kustomize")
+    conform = require_tool("kubeconform")
+    layout = discover(root)
+
+    builds = _build_all(layout.roots, root, kustomize, log)
+    parsed = _parse_builds(builds, findings) + _parse_plain(layout, findings)
+    overrides = scope_overrides([p.chunk.value for p in parsed])
+    pairs, targets = _follow_applications(_resources(parsed, layout, overrides), builds, layout, kustomize, overrides, findings, log)
+    helm_values = argo.value_files([r for _, r in pairs if r.is_a("Application", checks.ARGO)])
+    pairs = [(p, r) for p, r in _apply_defaults(pairs, targets) if not (p.is_file and p.origin in helm_values)]
+
+    units = [kubeconform.Unit(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
+    findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(version), log=log)
+
+    resources = [r for _, r in pairs]
+    envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
+    secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings)
+    unique = sorted(set(findings), key=Finding.sort_key)
+    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets))

@@ -1,0 +1,114 @@
+"""Finding and running the two external binaries validation depends on.
+
+kustomize and kubeconform are Go programs pinned by ``scripts/install-tools.sh``;
+they are looked up rather than vendored so CI and developers can bring their
+own. Every call has a timeout: a hung subprocess must fail the run, not the CI
+job's wall clock.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bbgen.errors import BbgenError, ToolMissingError
+
+KUSTOMIZE_VERSION = "v5.8.1"
+KUBECONFORM_VERSION = "v0.8.0"
+INSTALL_HINT = (
+    "run scripts/install-tools.sh (go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1, "
+    "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0)"
+)
+BUILD_TIMEOUT = 120.0
+CONFORM_TIMEOUT = 600.0
+
+Log = Callable[[str], None]
+
+
+class ToolFailedError(BbgenError):
+    """A tool crashed or hung in a way that says nothing about the tree being validated."""
+
+    def __init__(self, *, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"{tool} failed: {message}")
+
+
+def _candidates() -> list[Path]:
+    """Search order: an explicit tools dir beats PATH, PATH beats the default cache."""
+    dirs: list[Path] = []
+    explicit = os.environ.get("BBGEN_TOOLS_DIR")
+    if explicit:
+        dirs.append(Path(explicit).expanduser() / "bin")
+    dirs.extend(Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p)
+    dirs.append(Path.home() / ".cache" / "bbgen" / "tools" / "bin")
+    return dirs
+
+
+def find_tool(name: str) -> Path | None:
+    for directory in _candidates():
+        candidate = directory / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def require_tool(name: str) -> Path:
+    found = find_tool(name)
+    if found is None:
+        raise ToolMissingError(tool=name, hint=INSTALL_HINT)
+    return found
+
+
+def tools_available() -> bool:
+    """Lets tests skip (rather than fail) on a machine that never ran install-tools.sh."""
+    return find_tool("kustomize") is not None and find_tool("kubeconform") is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completed:
+    """A finished (or timed-out) run; callers decide whether a failure is a finding or a crash."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def run(argv: Sequence[str | Path], *, timeout: float, log: Log | None = None, cwd: Path | None = None) -> Completed:
+    """Run without a shell, capture text output; a timeout is reported, not raised."""
+    args = [str(a) for a in argv]
+    if log is not None:
+        log(shlex.join(args))
+    env = {**os.environ, "LC_ALL": "C"}  # tool messages end up in findings: keep them untranslated
+    try:
+        proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return Completed(returncode=-1, stdout=out, stderr=f"timed out after {timeout:.0f}s", timed_out=True)
+    except OSError as exc:
+        raise ToolFailedError(tool=Path(args[0]).name, message=str(exc)) from None
+    return Completed(returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def trim_stderr(text: str, *, limit: int = 2000) -> str:
+    """kustomize errors are one long line plus noise; keep what a person needs to read."""
+    lines = [ln.rstrip() for ln in text.strip().splitlines() if ln.strip()]
+    body = "\n".join(lines)
+    if len(body) > limit:
+        body = body[: limit - 3] + "..."
+    return body or "failed without a message"
