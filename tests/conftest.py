@@ -10,15 +10,7 @@ from typing import Callable
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "profiles" / "betelgeuse.yaml"
-
-MINIMAL_SPEC = """\
-name: demo
-domain: demo.example.org
-gitops: {url: "https://git.example.org", owner: platform, repo: demo-gitops}
-tls: {acmeEmail: ops@example.org}
-"""
+from support import MINIMAL_SPEC, REFERENCE, ROOT  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from conftest import MINIMAL_SPEC, REFERENCE, ROOT
+from support import MINIMAL_SPEC, REFERENCE, ROOT
 
 
 def bbgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
-from conftest import REFERENCE, ROOT
+from support import REFERENCE, ROOT
 
 pytestmark = pytest.mark.tools
 

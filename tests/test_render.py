@@ -18,7 +18,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 from bbgen.spec.models import Platform
 
-from conftest import REFERENCE, ROOT
+from support import REFERENCE, ROOT
 
 
 def _reference_tree() -> dict[str, bytes]:

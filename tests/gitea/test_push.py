@@ -37,7 +37,9 @@ def wait_head(gitea: GiteaServer, owner: str, repo: str, branch: str, sha: str) 
     while time.monotonic() < deadline:
         answer = gitea.api("GET", f"/repos/{owner}/{repo}/branches/{branch}")
         if answer.status == 200 and answer.json()["commit"]["id"] == sha:
-            return
+            repo_state = gitea.api("GET", f"/repos/{owner}/{repo}")
+            if repo_state.status == 200 and not repo_state.json().get("empty"):
+                return
         time.sleep(0.2)
     raise AssertionError(f"Gitea never showed {sha} on {owner}/{repo}@{branch}")
 
