@@ -95,3 +95,16 @@ def test_validate_missing_dir_is_usage_error(tmp_path: Path) -> None:
     result = bbgen("validate", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "no such directory" in result.stderr
+
+
+def test_components_table_and_json() -> None:
+    table = bbgen("components", str(REFERENCE))
+    assert table.returncode == 0
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:3] == ["name", "namespace", "delivery"] and header.rstrip().endswith("enabled")
+    assert any(r.startswith("postgres ") and "docker.io/library/postgres:" in r and r.endswith("yes") for r in rows)
+    as_json = json.loads(bbgen("components", "--output", "json").stdout)
+    by_name = {row["name"]: row for row in as_json}
+    assert by_name["cert-manager"]["delivery"] == "chart"
+    assert by_name["cluster-issuers"]["dependsOn"] == ["cert-manager"]
+    assert "enabled" not in by_name["redis"]

@@ -135,3 +135,36 @@ def push(
         pr_branch=pr_branch, dry_run=dry_run, author=(match.group(1), match.group(2)),
         ca_bundle=ca_bundle, log=log,
     )
+
+
+def components(spec: Path | None = None) -> list[dict[str, Any]]:
+    """The catalog as rows (with `enabled` when a spec is given)."""
+    from bbgen.catalog import ChartComponent, load_catalog
+
+    enabled: set[str] | None = None
+    if spec is not None:
+        from bbgen.spec import load_platform
+
+        platform = load_platform(spec)
+        enabled = {n for n, c in platform.components.items() if c.enabled}
+    rows = []
+    for name, comp in sorted(load_catalog().items()):
+        if isinstance(comp, ChartComponent):
+            version = f"{comp.chart.name} {comp.chart.version}"
+        else:
+            version = f"{comp.image.repository}:{comp.image.tag}" if comp.image else "-"
+        row: dict[str, Any] = {
+            "name": name,
+            "description": comp.description,
+            "domain": comp.domain,
+            "namespace": comp.namespace,
+            "delivery": comp.delivery,
+            "version": version,
+            "host": comp.host,
+            "dependsOn": list(comp.depends_on),
+            "settings": dict(comp.defaults.settings),
+        }
+        if enabled is not None:
+            row["enabled"] = name in enabled
+        rows.append(row)
+    return rows

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bbgen import __version__
+from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
@@ -56,6 +57,7 @@ app.command()(validate)
 app.command()(diff)
 app.command("push-to-gitea")(push_to_gitea)
 app.command()(schema)
+app.command()(components)
 
 
 def main() -> None:

@@ -35,6 +35,12 @@ class _RawValue(Exception):
         )
 
 
+def _q(value: Any) -> yamlio.Quoted:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # raises UndefinedError naming the missing attribute
+    return yamlio.quote(value)
+
+
 @functools.cache
 def environment(root: Path) -> jinja2.Environment:
     """One environment per catalog root, so compiled templates are reused across environments."""
@@ -49,7 +55,7 @@ def environment(root: Path) -> jinja2.Environment:
         auto_reload=False,
         cache_size=-1,
     )
-    env.filters["q"] = yamlio.quote
+    env.filters["q"] = _q
     return env
 
 

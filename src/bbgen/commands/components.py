@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def components(
+    spec: Annotated[Optional[Path], typer.Argument(help="Optional spec: adds whether each component is enabled in it.", show_default=False)] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="text or json.")] = "text",
+) -> None:
+    """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings.
+
+    Examples: bbgen components
+              bbgen components platform.yaml --output json
+    """
+    from bbgen import api
+    from bbgen.errors import UsageError
+
+    if output not in ("text", "json"):
+        raise UsageError(message=f"--output {output!r}: choose text or json")
+    rows = api.components(spec)
+    if output == "json":
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return
+    headers = ["name", "namespace", "delivery", "version", "host", "depends on", "settings"]
+    if spec is not None:
+        headers.append("enabled")
+    table = [headers]
+    for row in rows:
+        line = [
+            row["name"], f"{row['domain']}/{row['namespace']}", row["delivery"], row["version"],
+            row["host"] or "-", ", ".join(row["dependsOn"]) or "-", ", ".join(sorted(row["settings"])) or "-",
+        ]
+        if spec is not None:
+            line.append("yes" if row["enabled"] else "no")
+        table.append(line)
+    widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
+    for r in table:
+        sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
