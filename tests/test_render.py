@@ -104,7 +104,7 @@ def test_refuses_to_overwrite_unowned_file(tmp_path: Path) -> None:
 
 # --- user strings never change document structure -------------------------------------------
 
-PLACE = ["zqxplace0zqx", "zqxplace1zqx", "zqxplace2zqx", "zqxplace3zqx", "zqxplace4zqx"]
+PLACE = [f"zqxplace{i}zqx" for i in range(8)]
 
 
 def _spec_with(values: list[str]) -> Platform:
@@ -115,6 +115,9 @@ def _spec_with(values: list[str]) -> Platform:
     app["healthPath"] = values[2]
     app["basicAuth"] = {"enabled": True, "realm": values[3]}
     data["components"]["redis"] = {"settings": {"maxMemoryPolicy": values[4]}}
+    app["secretEnv"] = [{"name": "API_KEY", "secret": "api-keys", "key": values[5]}]
+    data["storage"]["provisioner"] = values[6]
+    data["components"]["postgres"]["version"] = values[7]
     return Platform.model_validate(data)
 
 
@@ -151,7 +154,7 @@ _tricky = st.sampled_from(["a: b", "# c", "'\"", "x\ny", "{{ q }}", "- item", "*
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(_text, _tricky), min_size=5, max_size=5))
+@given(st.lists(st.one_of(_text, _tricky), min_size=len(PLACE), max_size=len(PLACE)))
 def test_user_strings_never_change_structure(values: list[str]) -> None:
     values = [v if v else "x" for v in values]
     baseline = _parsed(build_tree(_spec_with(PLACE)).files)

@@ -42,6 +42,12 @@ def _dns_name(value: str) -> str:
     return value
 
 
+def _host(value: str) -> str:
+    if value and not DNS_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a host label (`llm`) or DNS name (`llm.example.org`); use \"\" for no public host")
+    return value
+
+
 def _quantity(value: str | int | float) -> str:
     text = repr(value) if isinstance(value, float) else str(value)
     if not QUANTITY_RE.match(text):
@@ -67,6 +73,7 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Host = Annotated[str, AfterValidator(_host)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -128,7 +135,7 @@ class ComponentSettings(SpecModel):
     """Requests and limits per replica; merged over the catalog defaults."""
     storage: Quantity | None = None
     """Size of the persistent volume on the local-SSD storage class."""
-    host: str | None = None
+    host: Host | None = None
     """Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed."""
     basic_auth: BasicAuth | None = None
     """HTTP basic auth on the public host."""
@@ -165,7 +172,7 @@ class CustomApp(SpecModel):
     """Container port the app listens on; the Service exposes it as port 80 named `http`."""
     replicas: Annotated[int, Field(ge=0, le=100)] = 1
     """Replica count."""
-    host: str | None = None
+    host: Host | None = None
     """Public host (label or DNS name); omit for an internal-only service."""
     health_path: str = "/healthz"
     """HTTP path for the liveness and readiness probes."""
