@@ -73,14 +73,14 @@ def write_tree(tree: Tree, out: Path) -> WriteResult:
         for rel in sorted(changed):
             target = out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(changed[rel])
-            os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), target))
+            os.chmod(tmp_name, 0o644)
+            staged.append((Path(tmp_name), target))
     except OSError as exc:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        for leftover, _ in staged:
+            leftover.unlink(missing_ok=True)
         raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}") from None
 
     manifest_stage = [s for s in staged if s[1] == out / MANIFEST_PATH]

@@ -107,7 +107,7 @@ def canonical(value: Any) -> Any:
     return value
 
 
-class _CanonicalDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _CanonicalDumper(_Dumper):  # type: ignore[misc]
     pass
 
 

@@ -80,6 +80,7 @@ def check_platform(
                 issues.append(issue(loaded, path, f"must be a {type(declared[key]).__name__}, like the default {declared[key]!r}"))
 
     # Dependencies: every dependency of an enabled unit is itself enabled.
+    at: tuple[str | int, ...]
     for name, where in sorted(enabled.items()):
         if where[0] == "components":
             for dep in catalog[name].depends_on:
@@ -91,9 +92,9 @@ def check_platform(
                 if dep == name:
                     issues.append(issue(loaded, ("apps", name, "dependsOn", index), "an app cannot depend on itself"))
                 elif dep not in enabled:
-                    known = sorted(enabled)
-                    state = "disabled" if dep in platform.components or dep in platform.apps else "not a component or app of this spec"
-                    issues.append(issue(loaded, ("apps", name, "dependsOn", index), f"{dep!r} is {state}{_hint(dep, known) if state.startswith('not') else ''}"))
+                    listed = dep in platform.components or dep in platform.apps
+                    state = "disabled" if listed else f"not a component or app of this spec{_hint(dep, sorted(enabled))}"
+                    issues.append(issue(loaded, ("apps", name, "dependsOn", index), f"{dep!r} is {state}"))
     issues.extend(_cycles(platform, loaded, enabled))
 
     # Hosts: one owner per host in every environment.
@@ -118,13 +119,13 @@ def check_platform(
     # TCP exposures: one owner per port, pointing at an enabled component.
     ports: dict[int, int] = {}
     for index, tcp in enumerate(platform.ingress.tcp):
-        at = ("ingress", "tcp", index)
+        tcp_at: tuple[str | int, ...] = ("ingress", "tcp", index)
         if tcp.port in ports:
-            issues.append(issue(loaded, at + ("port",), f"TCP port {tcp.port} is already exposed by ingress.tcp[{ports[tcp.port]}]"))
+            issues.append(issue(loaded, tcp_at + ("port",), f"TCP port {tcp.port} is already exposed by ingress.tcp[{ports[tcp.port]}]"))
         else:
             ports[tcp.port] = index
         if tcp.component not in enabled:
-            issues.append(issue(loaded, at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
+            issues.append(issue(loaded, tcp_at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
 
     for env, environment in platform.environments.items():
         for name in environment.components:
