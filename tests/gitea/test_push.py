@@ -151,13 +151,13 @@ def test_pull_request_flow_under_a_new_org(gitea: GiteaServer, tmp_path: Path) -
     assert run(gitea, "push-to-gitea", str(REFERENCE), *where, "--create").returncode == 0
     assert gitea.api("GET", "/orgs/platform-team", expect=200).json()["username"] == "platform-team"
     spec = changed_spec(tmp_path)
-    opened = run(gitea, "push-to-gitea", str(spec), *where, "--pr", "bbgen/update")
+    opened = run(gitea, "push-to-gitea", str(spec), *where, "--pr", "--pr-branch", "bbgen/update")
     assert opened.returncode == 0, opened.stderr
     assert "pull request opened #" in opened.stderr
     pulls = gitea.api("GET", "/repos/platform-team/reviewed/pulls?state=open", expect=200).json()
     assert [(p["head"]["ref"], p["base"]["ref"]) for p in pulls] == [("bbgen/update", "main")]
     spec.write_text(spec.read_text().replace("replicas: 3", "replicas: 4"))
-    updated = run(gitea, "push-to-gitea", str(spec), *where, "--pr", "bbgen/update")
+    updated = run(gitea, "push-to-gitea", str(spec), *where, "--pr", "--pr-branch", "bbgen/update")
     assert updated.returncode == 0, updated.stderr
     assert "pull request updated #" in updated.stderr
     assert len(gitea.api("GET", "/repos/platform-team/reviewed/pulls?state=open", expect=200).json()) == 1
@@ -191,7 +191,7 @@ def test_token_never_leaks(gitea: GiteaServer, tmp_path: Path) -> None:
     where = target(gitea, gitea.admin_user, "hygiene")
     outputs = [
         run(gitea, "push-to-gitea", str(REFERENCE), *where, "--create", "-v", tmp=scratch),
-        run(gitea, "push-to-gitea", str(changed_spec(tmp_path)), *where, "-v", "--pr", "bbgen/x", tmp=scratch),
+        run(gitea, "push-to-gitea", str(changed_spec(tmp_path)), *where, "-v", "--pr", "--pr-branch", "bbgen/x", tmp=scratch),
         run(gitea, "diff", str(REFERENCE), "--remote", *where, tmp=scratch),
     ]
     for result in outputs:

@@ -12,9 +12,10 @@ def push_to_gitea(
     spec: SpecArg,
     create: Annotated[bool, typer.Option("--create", help="Create the repository (and organisation) when missing; private.")] = False,
     pr: Annotated[
-        Optional[str],
-        typer.Option("--pr", help="Push to this branch and open (or update) a pull request into --branch instead of pushing to it."),
-    ] = None,
+        bool,
+        typer.Option("--pr", help="Push to --pr-branch and open (or update) a pull request into --branch instead of pushing to it."),
+    ] = False,
+    pr_branch: Annotated[str, typer.Option("--pr-branch", help="Branch the pull request comes from.")] = "bbgen/update",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be committed; push nothing.")] = False,
     author: Annotated[str, typer.Option("--author", help="Commit author as 'Name <email>'.")] = "bbgen <bbgen@localhost>",
     url: UrlOpt = None,
@@ -33,13 +34,13 @@ def push_to_gitea(
     and nothing is lost. The token is read from $GITEA_TOKEN (see --token-env).
 
     Examples: GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --create
-              GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr bbgen/update
+              GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
     """
     from bbgen import api
 
     token = token_from(token_env)
     result = api.push(
-        spec, token=token, create=create, pr_branch=pr, dry_run=dry_run, author=author,
+        spec, token=token, create=create, pr_branch=pr_branch if pr else None, dry_run=dry_run, author=author,
         url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
         log=status if verbose else None,
     )
