@@ -108,3 +108,10 @@ def test_components_table_and_json() -> None:
     assert by_name["cert-manager"]["delivery"] == "chart"
     assert by_name["cluster-issuers"]["dependsOn"] == ["cert-manager"]
     assert "enabled" not in by_name["redis"]
+
+
+def test_two_environments_on_one_cluster_are_refused(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    spec = write_spec(MINIMAL_SPEC + "environments:\n  prod: {}\n  staging: {}\n")
+    result = bbgen("render", str(spec), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert f"{spec}:7:12: environments.staging: deploys to the same cluster as 'prod'" in result.stderr

@@ -127,6 +127,17 @@ def check_platform(
         if tcp.component not in enabled:
             issues.append(issue(loaded, tcp_at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
 
+    clusters: dict[str, str] = {}
+    for env in sorted(platform.environments, key=lambda e: (e != "prod", e)):
+        server = platform.environments[env].cluster
+        if server in clusters:
+            issues.append(issue(loaded, ("environments", env), (
+                f"deploys to the same cluster as {clusters[server]!r} ({server}); their namespaces would collide: "
+                f"set environments.{env}.cluster to the API server of its own cluster"
+            )))
+        else:
+            clusters[server] = env
+
     for env, environment in platform.environments.items():
         for name in environment.components:
             if name not in enabled:
