@@ -7,6 +7,7 @@ Each function takes plain values (paths, flags), never CLI objects, and raises
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from bbgen.push import PushResult
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
+    from bbgen.secrets.generate import GenerateResult
+    from bbgen.secrets.inventory import Inventory
     from bbgen.validate import Report
 
 
@@ -26,10 +29,17 @@ def build(spec: Path) -> Tree:
 
 
 def render(spec: Path, out: Path) -> WriteResult:
-    """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed."""
-    from bbgen.render.write import write_tree
+    """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
-    return write_tree(build(spec), out)
+    The leak guard runs on the in-memory tree first, so a render that would put a
+    secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
+    """
+    from bbgen.render.write import write_tree
+    from bbgen.secrets import guard
+
+    tree = build(spec)
+    guard.check(tree, action="render")
+    return write_tree(tree, out)
 
 
 def validate(directory: Path, *, kubernetes_version: str | None = None, log: Callable[[str], None] | None = None) -> Report:
@@ -39,7 +49,11 @@ def validate(directory: Path, *, kubernetes_version: str | None = None, log: Cal
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
-    return validate_tree(directory, kubernetes_version=kubernetes_version, log=log)
+    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log)
+    from bbgen.secrets import guard
+
+    report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
+    return report
 
 
 def json_schema() -> dict[str, Any]:
@@ -129,6 +143,9 @@ def push(
         raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
     platform = load_platform(spec)
     tree = build_tree(platform)
+    from bbgen.secrets import guard
+
+    guard.check(tree, action="push")
     return push_tree(
         tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
         target=_target(platform, url, owner, repo, branch), token=token, create=create,
@@ -168,3 +185,26 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
             row["enabled"] = name in enabled
         rows.append(row)
     return rows
+
+
+def secrets_plan(spec: Path) -> Inventory:
+    """Every Secret the enabled platform needs, per namespace, and how each key is made."""
+    from bbgen.secrets.inventory import inventory_for
+    from bbgen.spec import load_platform
+
+    return inventory_for(load_platform(spec))
+
+
+def secrets_generate(
+    spec: Path,
+    out: Path,
+    *,
+    rotate: list[str] | None = None,
+    from_files: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    ask: Callable[[str], str] | None = None,
+) -> GenerateResult:
+    """Write Secret manifests with strong values into ``out`` (outside any GitOps tree); keeps existing values."""
+    from bbgen.secrets.generate import generate
+
+    return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)

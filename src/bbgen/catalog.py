@@ -9,14 +9,16 @@ ones pin an upstream Helm chart and render only its values file.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bbgen.errors import CatalogError
 
 _SKIP = {"_app", "_shared"}
+_SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
 class _Meta(BaseModel):
@@ -49,10 +51,70 @@ class Expose(_Meta):
     secret_env: dict[str, SecretRefMeta] = Field(default_factory=dict, alias="secretEnv")
 
 
+class SecretKeyMeta(_Meta):
+    """How one key of an out-of-band Secret gets its value.
+
+    Exactly one of ``generate`` (bbgen makes it) and ``supply`` (a person must
+    provide it; the text says what it is) is set, so ``bbgen secrets generate``
+    never has to guess whether inventing a value is acceptable.
+    """
+
+    generate: Literal["password", "hex", "htpasswd"] | None = None
+    length: int | None = Field(default=None, ge=16, le=256)
+    """password: characters (default 32); hex: random bytes (default 32, twice as many digits)."""
+    from_key: str | None = Field(default=None, alias="from")
+    """htpasswd: the key of the same Secret holding the (generated) password."""
+    user: str = "admin"
+    """htpasswd: the user name of the line."""
+    supply: str | None = None
+    optional: bool = False
+    """Only with ``supply``: the Secret may be left out (the consumer creates it itself when absent)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretKeyMeta:
+        if (self.generate is None) == (self.supply is None):
+            raise ValueError("set exactly one of `generate` and `supply`")
+        if self.length is not None and self.generate not in ("password", "hex"):
+            raise ValueError("`length` only applies to generate: password or hex")
+        if (self.from_key is not None) != (self.generate == "htpasswd"):
+            raise ValueError("generate: htpasswd needs `from` (and `from` needs htpasswd)")
+        if self.optional and self.supply is None:
+            raise ValueError("`optional` only applies to supplied keys")
+        if ":" in self.user or not self.user:
+            raise ValueError("`user` must be non-empty and free of ':'")
+        return self
+
+
 class SecretMeta(_Meta):
+    """A Secret the component reads, created out of band (``bbgen secrets``), never rendered.
+
+    ``keys`` maps each key to how it is made; the short form, a list of key
+    names, means every key must be supplied by a person.
+    """
+
     name: str
-    keys: list[str]
+    keys: dict[str, SecretKeyMeta]
     description: str = ""
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _list_form(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {str(k): {"supply": "value for this key"} for k in value}
+        return value
+
+    @model_validator(mode="after")
+    def _derived_keys(self) -> SecretMeta:
+        if not self.keys:
+            raise ValueError("a Secret needs at least one key")
+        for key, spec in self.keys.items():
+            if not _SECRET_KEY_RE.match(key):
+                raise ValueError(f"key {key!r} is not a valid Secret key (letters, digits, '-', '_', '.')")
+            if spec.from_key is not None:
+                source = self.keys.get(spec.from_key)
+                if source is None or source.generate != "password":
+                    raise ValueError(f"key {key!r}: `from` must name a generate: password key of this Secret")
+        return self
 
 
 class ClusterResource(_Meta):

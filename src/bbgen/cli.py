@@ -18,6 +18,7 @@ from bbgen.commands.diff import diff
 from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
+from bbgen.commands.secrets import app as secrets_app
 from bbgen.commands.validate import validate
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.command()(validate)
 app.command()(diff)
 app.command("push-to-gitea")(push_to_gitea)
 app.command()(schema)
+app.add_typer(secrets_app, name="secrets")
 app.command()(components)
 
 

@@ -73,7 +73,9 @@ def _print(result: DiffResult, *, stat: bool, colour: bool) -> None:
     )
     if stat:
         return
+    from bbgen.secrets.detect import redact  # a value that looks like a secret is masked, never shown
+
     for path in sorted(result.patches):
-        for line in result.patches[path]:
+        for line in map(redact, result.patches[path]):
             start = _COLOURS.get(line[:1]) if colour and not line.startswith(("+++", "---")) else None
             out.write(f"{start}{line}{_RESET}\n" if start else line + "\n")

@@ -1,57 +1,169 @@
 """The generated repository's README: how to bootstrap it and what it runs.
 
 Written for the person who clones the GitOps repo without ever having seen the
-spec, so it states DNS records, secrets and the bootstrap order explicitly.
+spec, so it states the bootstrap order with exact commands, the DNS records and
+every Secret to create. Secrets come from the same inventory as ``bbgen secrets
+plan``, so the README and the tool can never disagree; commands that need a
+credential show a placeholder, never a value.
 """
 
 from __future__ import annotations
 
+from bbgen.layout import repo_url
 from bbgen.render.units import Unit, fqdn
+from bbgen.secrets.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
 
+CNI = "cilium"
+ARGOCD_VERSION_HINT = "v3.2.0"
 
-def _secrets(units: dict[str, Unit]) -> list[tuple[str, str, str]]:
-    rows: set[tuple[str, str, str]] = set()
-    for unit in units.values():
-        if unit.component is not None:
-            for secret in unit.component.secrets:
-                rows.add((unit.namespace, secret.name, ", ".join(secret.keys)))
-        for dep in unit.depends_on:
-            if dep in units and units[dep].component is not None:
-                for ref in units[dep].component.expose.secret_env.values():  # type: ignore[union-attr]
-                    rows.add((unit.namespace, ref.secret, ref.key))
-        if unit.app is not None:
-            for sref in unit.app.secret_env:
-                rows.add((unit.namespace, sref.secret, sref.key))
-            if unit.app.basic_auth and unit.app.basic_auth.enabled:
-                rows.add((unit.namespace, unit.app.basic_auth.secret_name or f"{unit.name}-basic-auth", "auth"))
-    return sorted(rows)
+
+Section = tuple[str, list[str]]  # title, body
+
+
+def _cni(unit: Unit, envs: list[str]) -> Section:
+    """Install the CNI by hand first: without it no Pod, Argo CD included, can start."""
+    lines = [
+        "Nodes stay NotReady until the CNI runs, so it goes in by hand; Argo CD adopts it later.",
+        "",
+        "```sh",
+    ]
+    comp = unit.component
+    chart = getattr(comp, "chart", None)
+    for env in envs:
+        if chart is not None:
+            release = chart.release_name or unit.name
+            lines.append(
+                f"helm upgrade --install {release} {chart.name} --repo {chart.repo} --version {unit.chart_version} "
+                f"--namespace {unit.namespace} --create-namespace -f values/{unit.name}/{env}.yaml   # {env}"
+            )
+        else:
+            lines.append(f"kubectl apply -k components/{unit.name}/overlays/{env}   # {env}")
+    return f"Network: {unit.name}", lines + ["```"]
+
+
+def _bootstrap(platform: Platform, units: dict[str, Unit], inventory: Inventory) -> list[str]:
+    envs = sorted(platform.environments)
+    url = repo_url(platform)
+    repo_secret = f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-")
+    secrets_dir = f"~/secrets/{platform.name}"
+    sections: list[Section] = []
+    if CNI in units:
+        sections.append(_cni(units[CNI], envs))
+    sections.append((
+        "Namespaces",
+        [
+            "The Secrets of the next step need their namespaces; Argo CD adopts them later.",
+            "",
+            "```sh",
+            *[f"kubectl apply -k platform/{env}   # {env}" for env in envs],
+            "```",
+        ],
+    ))
+    secrets = [
+        "Generated outside this repository from the spec it was rendered from (never commit",
+        "them anywhere). Re-running keeps every existing value; `--rotate NAME[/KEY]` replaces one.",
+        "",
+        "```sh",
+        "SPEC=path/to/the/spec.yaml",
+        'bbgen secrets plan "$SPEC"',
+        f'bbgen secrets generate "$SPEC" --out {secrets_dir}',
+        f"kubectl apply -f {secrets_dir}",
+        "```",
+    ]
+    supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
+    if supplied:
+        secrets += ["", "Values bbgen cannot make are read from these variables (or `--from-file NAMESPACE/NAME/KEY=PATH`):", ""]
+        for secret, key in supplied:
+            kp = secret.keys[key]
+            secrets.append(f"- `{kp.env}`: {kp.supply}{' (optional)' if kp.optional else ''}")
+    sections.append(("Secrets", secrets))
+    sections.append((
+        "Argo CD and its repository credentials",
+        [
+            "Argo CD 3 reads repositories only from Secrets labelled",
+            "`argocd.argoproj.io/secret-type: repository`; this one is created by hand and the",
+            "token is typed in, never written down:",
+            "",
+            "```sh",
+            f"ARGOCD_VERSION={ARGOCD_VERSION_HINT}   # any 3.x release; pin the one you run",
+            "kubectl create namespace argocd",
+            'kubectl apply -n argocd --server-side --force-conflicts -f "https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"',
+            "read -rs GITEA_TOKEN   # a Gitea access token with read access to this repository",
+            f'printf %s "$GITEA_TOKEN" | kubectl -n argocd create secret generic {repo_secret} \\',
+            "  --from-literal=type=git \\",
+            f"  --from-literal=url={url} \\",
+            "  --from-literal=username=<gitea-user> \\",
+            "  --from-file=password=/dev/stdin",
+            f"kubectl -n argocd label secret {repo_secret} argocd.argoproj.io/secret-type=repository",
+            "unset GITEA_TOKEN",
+            "```",
+            "",
+            "Sync waves between Applications need Argo CD's health assessment of",
+            "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
+            "entry in `argocd-cm`).",
+        ],
+    ))
+    sections.append((
+        "The root Application",
+        [
+            "It syncs everything else in sync-wave order:",
+            "",
+            "```sh",
+            *[f"kubectl apply -n argocd -f bootstrap/{env}/root-app.yaml   # {env}" for env in envs],
+            "```",
+        ],
+    ))
+    lines = [
+        "## Bootstrap",
+        "",
+        "A new cluster goes up in this order; each step needs the one before it. Run the",
+        "commands from a checkout of this repository with `kubectl` pointed at the",
+        "environment's cluster; lines marked with an environment are for that environment only.",
+    ]
+    for number, (title, body) in enumerate(sections, start=1):
+        lines += ["", f"### {number}. {title}", "", *body]
+    return lines
+
+
+def _secrets_table(inventory: Inventory) -> list[str]:
+    lines = [
+        "## Secrets (never in git)",
+        "",
+        "Created by `bbgen secrets generate` (see Bootstrap). A copy holds the same value as",
+        "its source, for Pods in another namespace.",
+        "",
+        "| namespace | Secret | keys | made how | used by |",
+        "|---|---|---|---|---|",
+    ]
+    for secret in inventory.secrets:
+        keys = ", ".join(sorted(secret.keys))
+        if secret.copy_of:
+            how = f"copy of {secret.copy_of}"
+        elif len(secret.keys) == 1:
+            how = next(iter(secret.keys.values())).describe()
+        else:
+            how = "; ".join(f"{k}: {secret.keys[k].describe()}" for k in sorted(secret.keys))
+        lines.append(f"| {secret.namespace} | {secret.name} | {keys} | {how.replace('|', '/')} | {', '.join(secret.used_by)} |")
+    basic = [s for s in inventory.secrets if "auth" in s.keys and s.keys["auth"].generator == "htpasswd"]
+    if basic:
+        lines += ["", "Basic-auth passwords (user `admin`) are in the key `password` of their Secret:", "", "```sh"]
+        lines += [f"kubectl -n {s.namespace} get secret {s.name} -o jsonpath='{{.data.password}}' | base64 -d" for s in basic]
+        lines += ["```"]
+    return lines
 
 
 def readme(platform: Platform, units: dict[str, Unit]) -> str:
     envs = sorted(platform.environments)
+    inventory = build_inventory(platform, units)
     lines = [
         f"# {platform.name}: GitOps repository",
         "",
         "Generated by bbgen from the platform spec. Do not edit files listed in",
         "`.bbgen/manifest.json` by hand: change the spec and render again.",
-        "Files bbgen does not own are left alone.",
+        "Files bbgen does not own are left alone. This repository never holds a secret value.",
         "",
-        "## Bootstrap",
-        "",
-        "1. Install Argo CD (3.x) in the `argocd` namespace and register this repository",
-        "   as a repository Secret (Argo CD 3 reads repositories only from Secrets).",
-        "2. Create the Secrets listed below (they are never stored in git).",
-        "3. Apply the root Application of the environment; it syncs everything else in",
-        "   sync-wave order:",
-        "",
-        "```sh",
-        *[f"kubectl apply -n argocd -f bootstrap/{env}/root-app.yaml" for env in envs],
-        "```",
-        "",
-        "Sync waves between Applications need Argo CD's health assessment of",
-        "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
-        "entry in `argocd-cm`).",
+        *_bootstrap(platform, units, inventory),
         "",
         "## Layout",
         "",
@@ -78,7 +190,5 @@ def readme(platform: Platform, units: dict[str, Unit]) -> str:
         for unit in sorted(units.values(), key=lambda u: u.name):
             if unit.host_label:
                 lines.append(f"| {env} | {fqdn(unit.host_label, platform.env_domain(env))} | {unit.name} |")
-    lines += ["", "## Secrets to create out of band", "", "| namespace | Secret | keys |", "|---|---|---|"]
-    for ns, name, keys in _secrets(units):
-        lines.append(f"| {ns} | {name} | {keys} |")
+    lines += ["", *_secrets_table(inventory)]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,272 @@
+"""Which Secrets the enabled platform needs, per namespace, and where each value comes from.
+
+Built from the spec and the catalog only, so ``bbgen secrets plan``, ``bbgen
+secrets generate`` and the generated README always agree. A Secret key is made
+one of three ways: bbgen generates it, a person supplies it, or it is a *copy*
+of a key owned by another namespace. Copies exist because a Pod can only read
+Secrets of its own namespace: the Postgres password is declared once by the
+postgres component and every dependant namespace gets a Secret of the same
+name holding the same value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from bbgen.catalog import SecretKeyMeta
+from bbgen.errors import UsageError
+from bbgen.render.units import Unit
+from bbgen.spec.models import Platform
+
+ENV_PREFIX = "BBGEN_SECRET_"
+BASIC_AUTH_USER = "admin"
+BASIC_AUTH_LENGTH = 24
+DEFAULT_LENGTH = 32
+
+Source = Literal["generate", "supply", "copy"]
+KeyRef = tuple[str, str, str]  # namespace, secret name, key
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyPlan:
+    """One key of one Secret: how its value is made."""
+
+    key: str
+    source: Source
+    generator: str | None = None  # password | hex | htpasswd
+    length: int | None = None
+    from_key: str | None = None  # htpasswd: the password key of the same Secret
+    user: str | None = None  # htpasswd user
+    supply: str | None = None  # what a person must provide
+    optional: bool = False
+    copy_of: KeyRef | None = None
+    env: str | None = None  # environment variable read for supplied values
+
+    def describe(self) -> str:
+        """One human line: what the plan table shows in its HOW column."""
+        if self.source == "copy":
+            assert self.copy_of is not None
+            return f"copy of {self.copy_of[0]}/{self.copy_of[1]}"
+        if self.source == "generate":
+            if self.generator == "password":
+                return f"generated: password, {self.length} chars"
+            if self.generator == "hex":
+                return f"generated: hex, {self.length} bytes"
+            return f"generated: htpasswd (sha512-crypt) for user {self.user} from key {self.from_key}"
+        return f"supply ${self.env}" + (" (optional)" if self.optional else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "source": self.source}
+        for name in ("generator", "length", "from_key", "user", "supply", "env"):
+            value = getattr(self, name)
+            if value is not None:
+                out["from" if name == "from_key" else name] = value
+        if self.source == "supply":
+            out["optional"] = self.optional
+        if self.copy_of is not None:
+            out["copyOf"] = "/".join(self.copy_of)
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretPlan:
+    """One Secret in one namespace."""
+
+    namespace: str
+    name: str
+    description: str = ""
+    used_by: tuple[str, ...] = ()
+    keys: dict[str, KeyPlan] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def copy_of(self) -> str | None:
+        """``ns/name`` when every key is a copy of the same Secret (the plan says so once)."""
+        sources = {(k.copy_of[0], k.copy_of[1]) if k.copy_of else None for k in self.keys.values()}
+        if len(sources) == 1 and None not in sources:
+            (ns, name), = sources  # type: ignore[misc]
+            return f"{ns}/{name}"
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "description": self.description,
+            "usedBy": list(self.used_by),
+            "copyOf": self.copy_of,
+            "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inventory:
+    """Every Secret the platform needs, sorted by namespace and name."""
+
+    platform: str
+    secrets: tuple[SecretPlan, ...]
+
+    def key(self, ref: KeyRef) -> KeyPlan:
+        return self._index()[(ref[0], ref[1])].keys[ref[2]]
+
+    def source(self, ref: KeyRef) -> KeyRef:
+        """The key that owns the value (itself unless it is a copy)."""
+        plan = self.key(ref)
+        return plan.copy_of if plan.copy_of is not None else ref
+
+    def key_refs(self) -> list[KeyRef]:
+        return [(s.namespace, s.name, k) for s in self.secrets for k in sorted(s.keys)]
+
+    def select(self, selector: str) -> list[KeyRef]:
+        """Keys named by ``NAME``, ``NAME/KEY`` or ``NAMESPACE/NAME/KEY`` (copies included)."""
+        parts = selector.strip().split("/")
+        if not all(parts) or len(parts) > 3:
+            raise UsageError(message=f"{selector!r} is not NAME, NAME/KEY or NAMESPACE/NAME/KEY")
+        found = [
+            ref for ref in self.key_refs()
+            if (len(parts) == 1 and ref[1] == parts[0])
+            or (len(parts) == 2 and ref[1:] == (parts[0], parts[1]))
+            or (len(parts) == 3 and ref == (parts[0], parts[1], parts[2]))
+        ]
+        if not found:
+            raise UsageError(message=f"{selector!r} names no Secret key of this platform", hint="see `bbgen secrets plan SPEC`")
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"platform": self.platform, "secrets": [s.as_dict() for s in self.secrets]}
+
+    def _index(self) -> dict[tuple[str, str], SecretPlan]:
+        return {(s.namespace, s.name): s for s in self.secrets}
+
+
+def env_var(namespace: str, name: str, key: str) -> str:
+    """``BBGEN_SECRET_<NAMESPACE>_<NAME>_<KEY>``, upper snake case: predictable from the plan row."""
+    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", f"{namespace}_{name}_{key}").strip("_").upper()
+
+
+def _key_plan(key: str, meta: SecretKeyMeta) -> KeyPlan:
+    if meta.generate is not None:
+        length = None
+        if meta.generate in ("password", "hex"):
+            length = meta.length or DEFAULT_LENGTH
+        return KeyPlan(
+            key=key, source="generate", generator=meta.generate, length=length,
+            from_key=meta.from_key, user=meta.user if meta.generate == "htpasswd" else None,
+        )
+    return KeyPlan(key=key, source="supply", supply=meta.supply, optional=meta.optional)
+
+
+class _Builder:
+    """Accumulates Secrets; the first definition of a key wins, later readers only add users."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], SecretPlan] = {}
+
+    def add(self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "") -> None:
+        current = self.secrets.get((ns, name)) or SecretPlan(namespace=ns, name=name, description=description)
+        merged = dict(current.keys)
+        for key, plan in keys.items():
+            merged.setdefault(key, plan)
+        users = tuple(sorted(set(current.used_by) | {user}))
+        self.secrets[(ns, name)] = replace(current, keys=merged, used_by=users, description=current.description or description)
+
+    def owner_of(self, name: str, key: str, owners: dict[str, tuple[str, str]]) -> KeyRef | None:
+        where = owners.get(name)
+        if where is None or key not in self.secrets[where].keys:
+            return None
+        plan = self.secrets[where].keys[key]
+        return plan.copy_of if plan.copy_of is not None else (where[0], where[1], key)
+
+
+def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
+    """Every Secret the enabled units read, with shared credentials copied per consumer namespace."""
+    b = _Builder()
+    owners: dict[str, tuple[str, str]] = {}  # secret name -> (namespace, name) of the declaring component
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        if unit.component is None:
+            continue
+        for secret in unit.component.secrets:
+            keys = {k: _key_plan(k, m) for k, m in secret.keys.items()}
+            b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description)
+            owners.setdefault(secret.name, (unit.namespace, secret.name))
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        _basic_auth(b, platform, unit)
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        for dep in unit.depends_on:
+            dep_unit = units.get(dep)
+            if dep_unit is None or dep_unit.component is None:
+                continue
+            for ref in dep_unit.component.expose.secret_env.values():
+                if (dep_unit.namespace, ref.secret) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, ref.secret)].keys:
+                    # exposed but not declared under `secrets:`: the owner still needs it, supplied by a person
+                    supply = KeyPlan(key=ref.key, source="supply", supply=f"read by dependants of {dep_unit.name}")
+                    b.add(dep_unit.namespace, ref.secret, {ref.key: supply}, user=dep_unit.name)
+                    owners.setdefault(ref.secret, (dep_unit.namespace, ref.secret))
+                _reach(b, unit, (dep_unit.namespace, ref.secret, ref.key))
+        if unit.app is not None:
+            for sref in unit.app.secret_env:
+                source = b.owner_of(sref.secret, sref.key, owners)
+                if source is not None:
+                    _reach(b, unit, source)
+                else:
+                    plan = KeyPlan(key=sref.key, source="supply", supply=f"value of {sref.name} for {unit.name}")
+                    b.add(unit.namespace, sref.secret, {sref.key: plan}, user=unit.name)
+    return _finish(platform.name, b.secrets)
+
+
+def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
+    if unit.app is not None:
+        basic = unit.app.basic_auth
+    else:
+        settings = platform.components.get(unit.name)
+        basic = settings.basic_auth if settings is not None else None
+    if basic is None or not basic.enabled or not unit.host_label:
+        return
+    keys = {
+        "password": KeyPlan(key="password", source="generate", generator="password", length=BASIC_AUTH_LENGTH),
+        "auth": KeyPlan(key="auth", source="generate", generator="htpasswd", from_key="password", user=BASIC_AUTH_USER),
+    }
+    name = basic.secret_name or f"{unit.name}-basic-auth"
+    b.add(unit.namespace, name, keys, user=unit.name, description=f"HTTP basic auth for {unit.name} (ingress-nginx reads key auth)")
+
+
+def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:
+    """Make ``source`` readable from ``unit``'s namespace: the Secret itself, or a copy of it."""
+    ns, name, key = source
+    if unit.namespace == ns:
+        b.add(ns, name, {}, user=unit.name)
+        return
+    copy = KeyPlan(key=key, source="copy", copy_of=source)
+    b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}")
+
+
+def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan]) -> Inventory:
+    seen: dict[str, KeyRef] = {}
+    done: list[SecretPlan] = []
+    for (ns, name), plan in sorted(secrets.items()):
+        keys: dict[str, KeyPlan] = {}
+        for key in sorted(plan.keys):
+            kp = plan.keys[key]
+            if kp.source == "supply":
+                var = env_var(ns, name, key)
+                if var in seen:
+                    clash = "/".join(seen[var])
+                    raise UsageError(message=f"{ns}/{name}/{key} and {clash} both map to ${var}", hint="rename one of the Secrets or keys")
+                seen[var] = (ns, name, key)
+                kp = replace(kp, env=var)
+            keys[key] = kp
+        done.append(replace(plan, keys=keys))
+    return Inventory(platform=platform, secrets=tuple(done))
+
+
+def inventory_for(platform: Platform) -> Inventory:
+    """The inventory of a loaded spec, against the installed catalog."""
+    from bbgen.catalog import load_catalog
+    from bbgen.render.units import build_units
+
+    return build_inventory(platform, build_units(platform, load_catalog()))

@@ -1,0 +1,201 @@
+"""The inventory behind `bbgen secrets plan`: every Secret the platform reads, copies per namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bbgen import api
+from bbgen.catalog import SecretMeta
+from bbgen.errors import UsageError
+from bbgen.render.build import build_tree
+from bbgen.secrets.inventory import Inventory, env_var
+from bbgen.spec import load_platform
+
+from secretkit import SPEC_WITH_APPS
+from support import REFERENCE, ROOT
+
+REFERENCE_PLAN = {
+    "cert-manager/letsencrypt-prod-account/tls.key": "supply $BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY (optional)",
+    "cert-manager/letsencrypt-staging-account/tls.key": "supply $BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_STAGING_ACCOUNT_TLS_KEY (optional)",
+    "db/postgres-credentials/password": "generated: password, 32 chars",
+    "db/redis-credentials/password": "generated: password, 32 chars",
+    "hadith/postgres-credentials/password": "copy of db/postgres-credentials",
+    "hadith/qdrant-credentials/api-key": "copy of vec/qdrant-credentials",
+    "hadith/redis-credentials/password": "copy of db/redis-credentials",
+    "vec/qdrant-credentials/api-key": "generated: hex, 32 bytes",
+}
+
+
+def _rows(inventory: Inventory) -> dict[str, str]:
+    return {"/".join(ref): inventory.key(ref).describe() for ref in inventory.key_refs()}
+
+
+def _spec(tmp_path: Path, text: str = SPEC_WITH_APPS) -> Path:
+    path = tmp_path / "platform.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reference_plan() -> None:
+    assert _rows(api.secrets_plan(REFERENCE)) == REFERENCE_PLAN
+
+
+def _referenced(docs: list[Any], issuer_namespace: str) -> set[str]:
+    """Secret keys (ns/name/key) or Secrets (ns/name) the manifests read, TLS Secrets cert-manager writes aside."""
+    found: set[str] = set()
+
+    def walk(node: Any, ns: str) -> None:
+        if isinstance(node, dict):
+            ref = node.get("secretKeyRef")
+            if isinstance(ref, dict):
+                found.add(f"{ns}/{ref['name']}/{ref['key']}")
+            if isinstance(node.get("secretRef"), dict):
+                found.add(f"{ns}/{node['secretRef']['name']}")
+            for value in node.values():
+                walk(value, ns)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, ns)
+
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        ns = meta.get("namespace", "")
+        walk(doc.get("spec"), ns)
+        secret = (meta.get("annotations") or {}).get("nginx.ingress.kubernetes.io/auth-secret")
+        if secret:
+            found.add(f"{ns}/{secret}/auth")
+        if doc.get("kind") == "ClusterIssuer":
+            found.add(f"{issuer_namespace}/{doc['spec']['acme']['privateKeySecretRef']['name']}/tls.key")
+    return found
+
+
+@pytest.mark.parametrize("spec_text", ["reference", "with-apps"])
+def test_plan_covers_every_secret_the_render_reads(tmp_path: Path, spec_text: str) -> None:
+    spec = REFERENCE if spec_text == "reference" else _spec(tmp_path)
+    platform = load_platform(spec)
+    docs = [
+        d for path, data in build_tree(platform).files.items()
+        if path.startswith("components/") and path.endswith(".yaml") for d in yaml.safe_load_all(data) if isinstance(d, dict)
+    ]
+    inventory = api.secrets_plan(spec)
+    keys = {"/".join(r) for r in inventory.key_refs()}
+    secrets = {s.ref for s in inventory.secrets}
+    needed = _referenced(docs, issuer_namespace="cert-manager")
+    assert needed, "the render reads no Secret at all?"
+    missing = sorted(n for n in needed if n not in keys and n not in secrets)
+    assert missing == []
+
+
+def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
+    rows = _rows(api.secrets_plan(_spec(tmp_path)))
+    assert rows["apps/postgres-credentials/password"] == "copy of db/postgres-credentials"
+    assert rows["apps/redis-credentials/password"] == "copy of db/redis-credentials"
+    assert rows["apps/api-external/stripe-key"] == "supply $BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY"
+    assert rows["apps/api-basic-auth/password"] == "generated: password, 24 chars"
+    assert rows["apps/api-basic-auth/auth"].startswith("generated: htpasswd (sha512-crypt) for user admin")
+    assert rows["vec/qdrant-basic-auth/auth"].startswith("generated: htpasswd")
+    assert not any(r.startswith("apps/qdrant") for r in rows), "api does not depend on qdrant"
+    inventory = api.secrets_plan(_spec(tmp_path))
+    by_ref = {s.ref: s for s in inventory.secrets}
+    assert by_ref["db/postgres-credentials"].used_by == ("postgres", "worker")  # same namespace: no copy
+    assert by_ref["apps/postgres-credentials"].copy_of == "db/postgres-credentials"
+    assert by_ref["apps/postgres-credentials"].used_by == ("api",)
+
+
+def test_env_var_names_are_predictable() -> None:
+    assert env_var("cert-manager", "letsencrypt-prod-account", "tls.key") == "BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY"
+    assert env_var("apps", "api-external", "stripe-key") == "BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY"
+
+
+def test_selectors(tmp_path: Path) -> None:
+    inventory = api.secrets_plan(_spec(tmp_path))
+    assert inventory.select("redis-credentials") == [("apps", "redis-credentials", "password"), ("db", "redis-credentials", "password")]
+    assert inventory.select("api-basic-auth/auth") == [("apps", "api-basic-auth", "auth")]
+    assert inventory.select("db/redis-credentials/password") == [("db", "redis-credentials", "password")]
+    for bad in ("nope", "redis-credentials/nope", "a/b/c/d", "/x"):
+        with pytest.raises(UsageError):
+            inventory.select(bad)
+
+
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [
+        ({"password": {"generate": "password", "supply": "x"}}, "exactly one of"),
+        ({"password": {}}, "exactly one of"),
+        ({"auth": {"generate": "htpasswd"}}, "needs `from`"),
+        ({"auth": {"generate": "htpasswd", "from": "missing"}}, "`from` must name"),
+        ({"k": {"generate": "hex", "length": 8}}, "greater than or equal to 16"),
+        ({"k": {"generate": "password", "optional": True}}, "`optional` only applies"),
+        ({"bad key!": {"generate": "password"}}, "not a valid Secret key"),
+    ],
+)
+def test_secret_meta_rejects_ambiguous_keys(keys: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValidationError, match=error):
+        SecretMeta.model_validate({"name": "x", "keys": keys})
+
+
+def test_secret_meta_short_form_means_supplied() -> None:
+    meta = SecretMeta.model_validate({"name": "x", "keys": ["token", "user"]})
+    assert {k: v.supply is not None and v.generate is None for k, v in meta.keys.items()} == {"token": True, "user": True}
+
+
+def _bbgen(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "bbgen", *args], capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_plan_cli_table_and_json() -> None:
+    table = _bbgen("secrets", "plan", str(REFERENCE))
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "SECRET", "KEY", "HOW", "USED", "BY"]
+    assert any(line.split()[:3] == ["hadith", "postgres-credentials", "password"] and "copy of db/postgres-credentials" in line for line in lines)
+    assert "BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY" in table.stdout
+    assert table.stderr.strip() == "8 Secrets (3 copies) in 4 namespaces"
+    as_json = _bbgen("secrets", "plan", str(REFERENCE), "--output", "json")
+    data = json.loads(as_json.stdout)
+    hadith = next(s for s in data["secrets"] if s["namespace"] == "hadith" and s["name"] == "postgres-credentials")
+    assert hadith["copyOf"] == "db/postgres-credentials" and hadith["keys"] == [{"key": "password", "source": "copy", "copyOf": "db/postgres-credentials/password"}]
+    assert _bbgen("secrets", "plan", str(REFERENCE), "-o", "xml").returncode == 2
+
+
+@pytest.mark.tools
+def test_validate_required_secrets_are_all_planned(tools: dict[str, str]) -> None:
+    report = api.validate(ROOT / "output-example")
+    planned = {s.ref for s in api.secrets_plan(REFERENCE).secrets}
+    assert report.required_secrets and set(report.required_secrets) <= planned
+
+
+def test_readme_lists_the_plan_and_the_bootstrap_order() -> None:
+    readme = build_tree(load_platform(REFERENCE)).files["README.md"].decode()
+    order = ["### 1. Namespaces", "### 2. Secrets", "### 3. Argo CD", "### 4. The root Application"]
+    positions = [readme.index(h) for h in order]
+    assert positions == sorted(positions)
+    assert "bbgen secrets generate \"$SPEC\" --out ~/secrets/betelgeuse" in readme
+    assert "kubectl apply -f ~/secrets/betelgeuse" in readme
+    assert "argocd.argoproj.io/secret-type=repository" in readme and "<gitea-user>" in readme
+    assert "| hadith | postgres-credentials | password | copy of db/postgres-credentials | orchestrator |" in readme
+
+
+def test_readme_puts_cilium_first_when_present(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from bbgen.catalog import load_catalog
+    from bbgen.render.readme import readme
+    from bbgen.render.units import build_units
+
+    platform = load_platform(REFERENCE)
+    units = build_units(platform, load_catalog())
+    units["cilium"] = replace(units["cert-manager"], name="cilium", namespace="kube-system", chart_version="1.18.0")
+    text = readme(platform, units)
+    assert text.index("### 1. Network: cilium") < text.index("### 2. Namespaces") < text.index("### 3. Secrets")
+    assert "helm upgrade --install cilium cert-manager --repo https://charts.jetstack.io --version 1.18.0 --namespace kube-system --create-namespace -f values/cilium/prod.yaml" in text
