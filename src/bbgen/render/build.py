@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,14 @@ def _env_list(units: dict[str, Unit], unit: Unit) -> list[dict[str, Any]]:
     return [out[k] for k in sorted(out)]
 
 
+@functools.cache
+def _app_templates(root: Path) -> tuple[Path, ...]:
+    return tuple(sorted((root / "_app").glob("*.yaml.j2")))
+
+
 def _unit_templates(root: Path, unit: Unit) -> list[Path]:
     if unit.app is not None:
-        base = sorted((root / "_app").glob("*.yaml.j2"))
+        base = list(_app_templates(root))
     else:
         assert unit.component is not None
         base = unit.component.templates

@@ -9,6 +9,9 @@ parsed back and checked to be a Kubernetes object before anything else sees it.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import stat
 import sys
 import traceback
 from pathlib import Path
@@ -41,6 +44,49 @@ def _q(value: Any) -> yamlio.Quoted:
     return yamlio.quote(value)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs: compiling is most of a small render's work.
+
+    Jinja keys each entry by template path and checks the source's checksum, so an
+    edited template is compiled again. A cache that cannot be read or written only
+    means compiling, never a failed render.
+    """
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - unreadable or foreign entry: compile instead
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """A private directory under $XDG_CACHE_HOME/bbgen (or ~/.cache/bbgen), else no cache.
+
+    Its name hashes Jinja's version, Python's and this module's source, so new
+    environment options or another Jinja never load code compiled for the old ones.
+    """
+    try:
+        fingerprint = hashlib.sha256(
+            f"{jinja2.__version__}\0{sys.version}\0".encode() + Path(__file__).read_bytes()
+        ).hexdigest()[:16]
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        directory = Path(base) / "bbgen" / "templates" / fingerprint
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.lstat()
+    except (OSError, RuntimeError, KeyError):  # no usable home or cache directory
+        return None
+    owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    if not stat.S_ISDIR(info.st_mode) or not owner_ok or stat.S_IMODE(info.st_mode) & 0o022:
+        return None  # someone else could plant code in it: do without
+    return _BytecodeCache(str(directory), "%s.cache")
+
+
 @functools.cache
 def environment(root: Path) -> jinja2.Environment:
     """One environment per catalog root, so compiled templates are reused across environments."""
@@ -54,6 +100,7 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
         cache_size=-1,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["q"] = _q
     return env
@@ -71,12 +118,23 @@ def _template_line(tb: Any, root: Path) -> tuple[str | None, int | None]:
     return None, None
 
 
+@functools.cache
+def _relative(root: Path, template: Path) -> str:
+    return template.relative_to(root).as_posix()
+
+
+@functools.cache
+def _template(root: Path, rel: str) -> jinja2.Template:
+    """The environment's own (never evicted) cache, minus its per-call lookup cost."""
+    return environment(root).get_template(rel)
+
+
 def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:
     """Render one template to text, turning any Jinja failure into a located TemplateError."""
-    rel = template.relative_to(root).as_posix()
+    rel = _relative(root, template)
     display = f"templates/{rel}"
     try:
-        return environment(root).get_template(rel).render(context)
+        return _template(root, rel).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(template=display, line=exc.lineno, message=exc.message or str(exc)) from None
     except (jinja2.UndefinedError, _RawValue, TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -87,7 +145,7 @@ def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:
 def render_documents(root: Path, template: Path, context: dict[str, Any], *, kubernetes: bool = True) -> list[Any]:
     """Render, parse back, and check every document is a Kubernetes object (when ``kubernetes``)."""
     text = render_text(root, template, context)
-    display = f"templates/{template.relative_to(root).as_posix()}"
+    display = f"templates/{_relative(root, template)}"
     try:
         docs = yamlio.load_all(text)
     except yaml.YAMLError as exc:

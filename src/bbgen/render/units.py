@@ -166,11 +166,22 @@ def _expose_env() -> jinja2.Environment:
     return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
+@functools.cache
+def _expose_template(source: str) -> jinja2.Template:
+    """Compiled once per process: every dependant in every environment renders the same few strings."""
+    return _expose_env().from_string(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expose_value(source: str, service: str, namespace: str, ports: tuple[tuple[str, int], ...], name: str) -> str:
+    return _expose_template(source).render({"service": service, "namespace": namespace, "ports": dict(ports), "name": name})
+
+
 def exposed_env(unit: Unit) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Connection env vars a dependant gets: plain values, and Secret references by name."""
     if unit.component is not None:
-        ctx = {"service": unit.service, "namespace": unit.namespace, "ports": unit.component.ports, "name": unit.name}
-        plain = {k: _expose_env().from_string(v).render(ctx) for k, v in unit.component.expose.env.items()}
+        ports = tuple(unit.component.ports.items())
+        plain = {k: _expose_value(v, unit.service, unit.namespace, ports, unit.name) for k, v in unit.component.expose.env.items()}
         secret = {k: {"secret": v.secret, "key": v.key} for k, v in unit.component.expose.secret_env.items()}
         return plain, secret
     assert unit.app is not None

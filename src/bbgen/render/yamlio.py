@@ -9,9 +9,12 @@ and one scalar style, so a template's formatting never leaks into the output.
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml is a declared dependency; the pure-Python fallback only keeps odd installs working
     _Loader: Any = yaml.CSafeLoader
@@ -42,7 +45,15 @@ def _printable(ch: str) -> bool:
     )
 
 
+# Fast paths for the common all-ASCII text: one regex scan instead of a Python call per
+# character (non-ASCII text takes the per-character path, as before).
+_NOT_PLAIN_ASCII = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # anything but printable ASCII minus `"` and `\`
+_NOT_ASCII_LINES = re.compile(r"[^\n\x20-\x7e]")  # anything but printable ASCII and newlines
+
+
 def _escape(text: str) -> str:
+    if not _NOT_PLAIN_ASCII.search(text):  # nothing to escape
+        return f'"{text}"'
     out = ['"']
     for ch in text:
         if ch == '"':
@@ -84,18 +95,99 @@ def quote(value: Any) -> Quoted:
     raise TypeError(f"cannot quote a value of type {type(value).__name__}")
 
 
+# Speed (see bench/run.py): PyYAML's C parser and emitter call back into Python for
+# every node, so the stock constructor and representer dominate a large render.
+# The fast paths below build the same objects and the same node graph directly and
+# hand anything unusual (tags, merge keys, floats, ...) to the stock code, so the
+# result, errors included, is what plain PyYAML gives.
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_RESOLVED_LIMIT = 1 << 16
+
+
+def _memo_resolve(cls: Any) -> Any:
+    """Give ``cls`` a cached scalar tag resolution: without path resolvers it is a pure
+    function of the value and the implicit flags, and the C parser and emitter ask it
+    once or twice for every scalar."""
+    stock = cls.resolve
+    cache: dict[tuple[Any, Any], Any] = {}
+
+    def resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and not self.yaml_path_resolvers:
+            try:
+                return cache[value, implicit]
+            except KeyError:
+                if len(cache) >= _RESOLVED_LIMIT:
+                    cache.clear()
+                tag = cache[value, implicit] = stock(self, kind, value, implicit)
+                return tag
+        return stock(self, kind, value, implicit)
+
+    cls.resolve = resolve
+    return cls
+
+
+class _Unusual(Exception):
+    """A node or value the fast path leaves to stock PyYAML."""
+
+
+@_memo_resolve
+class _FastLoader(_Loader):  # type: ignore[misc]
+    _SCALARS = frozenset(
+        f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "binary", "timestamp")
+    )
+    _ODD_KEYS = frozenset(("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"))
+
+    def construct_document(self, node: Node) -> Any:
+        try:
+            return self._build(node, {})
+        except Exception:  # noqa: BLE001 - the stock constructor decides, and raises its own error
+            return super().construct_document(node)
+
+    def _build(self, node: Node, made: dict[int, Any]) -> Any:
+        kind = type(node)
+        if kind is ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            if node.tag in self._SCALARS:
+                return self.yaml_constructors[node.tag](self, node)
+            raise _Unusual
+        if id(node) in made:  # an alias: the same object, as the stock constructor gives
+            return made[id(node)]
+        if kind is MappingNode and node.tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            made[id(node)] = mapping
+            for key_node, value_node in node.value:
+                if type(key_node) is not ScalarNode or key_node.tag in self._ODD_KEYS:
+                    raise _Unusual
+                mapping[self._build(key_node, made)] = self._build(value_node, made)
+            return mapping
+        if kind is SequenceNode and node.tag == _SEQ:
+            sequence: list[Any] = []
+            made[id(node)] = sequence
+            sequence.extend(self._build(item, made) for item in node.value)
+            return sequence
+        raise _Unusual
+
+
 def load_all(text: str) -> list[Any]:
     """Parse a multi-document stream, dropping empty documents."""
-    return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    return [doc for doc in yaml.load_all(text, Loader=_FastLoader) if doc is not None]
 
 
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)
+    return yaml.load(text, Loader=_FastLoader)
+
+
+_RANK = {name: index for index, name in enumerate(_FIRST)}
 
 
 def _key(k: Any) -> tuple[int, str]:
     text = str(k)
-    return (_FIRST.index(text), "") if text in _FIRST else (len(_FIRST), text)
+    rank = _RANK.get(text)
+    return (rank, "") if rank is not None else (len(_FIRST), text)
 
 
 def canonical(value: Any) -> Any:
@@ -107,32 +199,71 @@ def canonical(value: Any) -> Any:
     return value
 
 
+@_memo_resolve
 class _CanonicalDumper(_Dumper):  # type: ignore[misc]
     pass
 
 
-def _str_representer(dumper: Any, data: str) -> Any:
+def _block_safe(data: str) -> bool:
+    return not _NOT_ASCII_LINES.search(data) or all(_printable(c) or c == "\n" for c in data)
+
+
+def _str_style(data: str) -> str | None:
     # Multi-line text (config files, scripts) reads best as a literal block.
-    style = "|" if "\n" in data and all(_printable(c) or c == "\n" for c in data) and not data.endswith(" ") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    return "|" if "\n" in data and _block_safe(data) and not data.endswith(" ") else None
+
+
+def _str_representer(dumper: Any, data: str) -> Any:
+    return dumper.represent_scalar(_STR, data, style=_str_style(data))
 
 
 _CanonicalDumper.add_representer(str, _str_representer)
 _CanonicalDumper.add_representer(Quoted, _str_representer)
 
 
+def _node(value: Any) -> Node:
+    """The node graph the stock representer makes of ``canonical(value)``: ordered keys, block style, no aliases."""
+    kind = type(value)
+    if kind is str or kind is Quoted:
+        return ScalarNode(_STR, value, style=_str_style(value))
+    if isinstance(value, dict):
+        return MappingNode(_MAP, [(_node(k), _node(value[k])) for k in sorted(value, key=_key)], flow_style=False)
+    if isinstance(value, list):
+        return SequenceNode(_SEQ, [_node(v) for v in value], flow_style=False)
+    if kind is bool:
+        return ScalarNode("tag:yaml.org,2002:bool", "true" if value else "false")
+    if kind is int:
+        return ScalarNode("tag:yaml.org,2002:int", str(value))
+    if value is None:
+        return ScalarNode("tag:yaml.org,2002:null", "null")
+    raise _Unusual
+
+
+_DUMP_OPTIONS: dict[str, Any] = {
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": 100000,
+    "indent": 2,
+}
+
+
 def dump(value: Any) -> str:
     """One canonical YAML document (no `---`), keys already ordered by :func:`canonical`."""
-    text: str = yaml.dump(
-        canonical(value),
-        Dumper=_CanonicalDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=100000,
-        indent=2,
-    )
-    return text
+    try:
+        node = _node(value)
+    except _Unusual:
+        text: str = yaml.dump(canonical(value), Dumper=_CanonicalDumper, **_DUMP_OPTIONS)
+        return text
+    stream = io.StringIO()
+    dumper = _CanonicalDumper(stream, **_DUMP_OPTIONS)
+    try:
+        dumper.open()
+        dumper.serialize(node)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def dump_all(values: list[Any]) -> str:
