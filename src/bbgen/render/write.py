@@ -69,10 +69,13 @@ def write_tree(tree: Tree, out: Path) -> WriteResult:
     stale = sorted(p for p in owned - set(files) if (out / p).is_file())
 
     staged: list[tuple[Path, Path]] = []
+    made: set[Path] = set()
     try:
         for rel in sorted(changed):
             target = out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             fd, tmp_name = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(changed[rel])

@@ -8,6 +8,7 @@ never the value, so the refusal itself cannot leak.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bbgen.render import yamlio
 from bbgen.secrets import LeakError
 from bbgen.secrets.detect import reasons
 
@@ -55,7 +57,7 @@ def _seg(key: Any) -> str:
     text = str(key)
     if text.replace("_", "a").replace("-", "a").isalnum() and not text[:1].isdigit():
         return f".{text}"
-    return "[" + yaml.safe_dump(text, default_style='"').strip() + "]"
+    return "[" + json.dumps(text, ensure_ascii=False) + "]"
 
 
 def _join(path: str, key: Any) -> str:
@@ -176,7 +178,7 @@ def scan_file(path: str, data: bytes) -> list[Leak]:
         return []
     if path.endswith((".yaml", ".yml")):
         try:
-            docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+            docs = yamlio.load_all(text)
         except yaml.YAMLError:
             docs = None  # validate reports the syntax error; still look for precise shapes line by line
         if docs is not None:
