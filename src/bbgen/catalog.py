@@ -172,21 +172,17 @@ class _Wrapper(BaseModel):
     component: Component
 
 
+def _data_dir(name: str) -> Path:
+    """A shipped data folder: inside the wheel (bbgen/_data/NAME), or the checkout's top-level NAME/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / name, here.parent.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError(file=here, message=f"{name}/ not found: is bbgen installed correctly?")
+
+
 def templates_root() -> Path:
-    """Where the catalog lives: shipped inside the wheel, or the checkout's templates/."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / "templates", here.parent.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise CatalogError(file=here, message="templates/ not found: is bbgen installed correctly?")
-
-
-def profiles_root() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / "profiles", here.parent.parent / "profiles"):
-        if candidate.is_dir():
-            return candidate
-    raise CatalogError(file=here, message="profiles/ not found: is bbgen installed correctly?")
+    return _data_dir("templates")
 
 
 @functools.cache
