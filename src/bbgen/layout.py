@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbgen.render import yamlio
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit
 from bbgen.spec.models import Platform
@@ -164,10 +163,10 @@ def resource_file(doc: dict[str, Any]) -> str:
     return f"{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
 
 
-def kustomization(resources: list[str], **extra: Any) -> str:
+def kustomization(resources: list[str], **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
     body.update(extra)
-    return yamlio.dump(body)
+    return body
 
 
 def add_docs(tree: Tree, directory: str, docs: list[dict[str, Any]], **extra: Any) -> None:
@@ -175,6 +174,6 @@ def add_docs(tree: Tree, directory: str, docs: list[dict[str, Any]], **extra: An
     names = []
     for doc in docs:
         name = resource_file(doc)
-        tree.add(f"{directory}/{name}", yamlio.dump(doc))
+        tree.add_doc(f"{directory}/{name}", doc)
         names.append(name)
-    tree.add(f"{directory}/kustomization.yaml", kustomization(sorted(names), **extra))
+    tree.add_doc(f"{directory}/kustomization.yaml", kustomization(sorted(names), **extra))

@@ -130,7 +130,7 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
                 patches.append({"patch": yamlio.dump(stub)})
             elif ident not in base_by_id:
                 name = layout.resource_file(env_by_id[ident])
-                tree.add(f"{layout.overlay_dir(unit.name, env)}/{name}", yamlio.dump(env_by_id[ident]))
+                tree.add_doc(f"{layout.overlay_dir(unit.name, env)}/{name}", env_by_id[ident])
                 extra_files.append(name)
             else:
                 ops = overlay.json_patch(base_by_id[ident], env_by_id[ident])
@@ -139,7 +139,7 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
         extra: dict[str, Any] = {"labels": [{"pairs": {ENV_LABEL: env}, "includeSelectors": False}]}
         if patches:
             extra["patches"] = patches
-        tree.add(
+        tree.add_doc(
             f"{layout.overlay_dir(unit.name, env)}/kustomization.yaml",
             layout.kustomization(["../../base", *sorted(extra_files)], **extra),
         )
@@ -152,7 +152,7 @@ def _add_chart_unit(tree: Tree, root: Path, platform: Platform, units: dict[str,
         docs = engine.render_documents(root, unit.component.values_template, context, kubernetes=False)
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise TemplateError(template=f"templates/{unit.name}/values.yaml.j2", line=None, message="must render one mapping")
-        tree.add(f"values/{unit.name}/{env}.yaml", yamlio.dump(docs[0]))
+        tree.add_doc(f"values/{unit.name}/{env}.yaml", docs[0])
 
 
 def _platform_docs(platform: Platform, units: dict[str, Unit]) -> list[dict[str, Any]]:
@@ -193,10 +193,10 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
         names = []
         for app in apps:
             name = app["metadata"]["name"].removeprefix(f"{env}-") + ".yaml"
-            tree.add(f"apps/{env}/{name}", yamlio.dump(app))
+            tree.add_doc(f"apps/{env}/{name}", app)
             names.append(name)
-        tree.add(f"apps/{env}/kustomization.yaml", layout.kustomization(["../../projects", *sorted(names)]))
-        tree.add(f"bootstrap/{env}/root-app.yaml", yamlio.dump(layout.root_application(platform, env)))
+        tree.add_doc(f"apps/{env}/kustomization.yaml", layout.kustomization(["../../projects", *sorted(names)]))
+        tree.add_doc(f"bootstrap/{env}/root-app.yaml", layout.root_application(platform, env))
     from bbgen.render.readme import readme
 
     tree.add("README.md", readme(platform, units))

@@ -16,11 +16,20 @@ class Tree:
 
     files: dict[str, bytes] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    docs: dict[str, Any] = field(default_factory=dict)
+    """The object each single-document YAML file was dumped from, so checks need not parse it again."""
 
     def add(self, path: str, text: str) -> None:
         if path in self.files:
             raise ValueError(f"two renderings claim {path}")
         self.files[path] = text.encode("utf-8")
+
+    def add_doc(self, path: str, doc: Any) -> None:
+        """Add one canonical YAML document, remembering the object it came from."""
+        from bbgen.render import yamlio
+
+        self.add(path, yamlio.dump(doc))
+        self.docs[path] = doc
 
     def manifest(self) -> bytes:
         """The ownership record: which files bbgen wrote, and their hashes."""

@@ -8,6 +8,7 @@ never the value, so the refusal itself cannot leak.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -166,8 +167,14 @@ def _scan_doc(path: str, doc: Any, *, values_file: bool) -> list[Leak]:
         leaks += [Leak(file=path, resource=resource, field=field, reason=r) for r in reasons(text, name=name)]
     for field, _, text in _strings(doc):
         if field not in deep_paths:
-            leaks += [Leak(file=path, resource=resource, field=field, reason=r) for r in reasons(text, deep=False)]
+            leaks += [Leak(file=path, resource=resource, field=field, reason=r) for r in _shallow(text)]
     return leaks
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _shallow(text: str) -> tuple[str, ...]:
+    """Token shapes in any string; labels, names and images repeat across thousands of files."""
+    return tuple(reasons(text, deep=False))
 
 
 def scan_file(path: str, data: bytes) -> list[Leak]:
@@ -192,18 +199,25 @@ def scan_file(path: str, data: bytes) -> list[Leak]:
     return leaks
 
 
-def scan_files(files: Mapping[str, bytes]) -> list[Leak]:
-    """Leaks in a whole tree given as relative path -> bytes; sorted, without duplicates."""
+def scan_files(files: Mapping[str, bytes], docs: Mapping[str, Any] | None = None) -> list[Leak]:
+    """Leaks in a whole tree given as relative path -> bytes; sorted, without duplicates.
+
+    ``docs`` holds the objects some files were dumped from; those are scanned as
+    they are instead of being parsed again.
+    """
     leaks: set[Leak] = set()
     for path in sorted(files):
         if path.split("/", 1)[0] in SKIP_DIRS:
             continue
-        leaks.update(scan_file(path, files[path]))
+        if docs is not None and path in docs:
+            leaks.update(_scan_doc(path, docs[path], values_file=path.startswith("values/")))
+        else:
+            leaks.update(scan_file(path, files[path]))
     return sorted(leaks)
 
 
 def scan_tree(tree: Tree) -> list[Leak]:
-    return scan_files(tree.files)
+    return scan_files(tree.files, tree.docs)
 
 
 def scan_directory(root: Path) -> list[Leak]:
