@@ -90,31 +90,23 @@ class SpecModel(BaseModel):
         populate_by_name=False,
         frozen=True,
         strict=True,
-        use_attribute_docstrings=True,
     )
 
 
 class ResourceAmounts(SpecModel):
-    cpu: Quantity | None = None
-    """CPU, in cores or millicores (e.g. `250m`, `2`)."""
-    memory: Quantity | None = None
-    """Memory (e.g. `512Mi`, `4Gi`)."""
+    cpu: Quantity | None = Field(default=None, description="CPU, in cores or millicores (e.g. `250m`, `2`).")
+    memory: Quantity | None = Field(default=None, description="Memory (e.g. `512Mi`, `4Gi`).")
 
 
 class Resources(SpecModel):
-    requests: ResourceAmounts | None = None
-    """What the scheduler reserves for each replica."""
-    limits: ResourceAmounts | None = None
-    """The ceiling for each replica; memory over the limit is OOM-killed."""
+    requests: ResourceAmounts | None = Field(default=None, description="What the scheduler reserves for each replica.")
+    limits: ResourceAmounts | None = Field(default=None, description="The ceiling for each replica; memory over the limit is OOM-killed.")
 
 
 class BasicAuth(SpecModel):
-    enabled: bool = False
-    """Put HTTP basic auth in front of this host (the htpasswd Secret is created out of band)."""
-    secret_name: DnsName | None = None
-    """Secret holding the htpasswd content under key `auth`; defaults to `<component>-basic-auth`."""
-    realm: str = "Authentication required"
-    """Realm shown by the browser's password prompt."""
+    enabled: bool = Field(default=False, description="Put HTTP basic auth in front of this host (the htpasswd Secret is created out of band).")
+    secret_name: DnsName | None = Field(default=None, description="Secret holding the htpasswd content under key `auth`; defaults to `<component>-basic-auth`.")
+    realm: str = Field(default="Authentication required", description="Realm shown by the browser's password prompt.")
 
 
 ScalarValue = str | int | float | bool
@@ -123,181 +115,115 @@ ScalarValue = str | int | float | bool
 class ComponentSettings(SpecModel):
     """Overrides for one catalog component; everything defaults to the catalog's values."""
 
-    enabled: bool = True
-    """Deploy this component. A component others depend on cannot be disabled."""
-    namespace: DnsLabel | None = None
-    """Namespace to deploy into; defaults to the catalog's domain namespace."""
-    version: NonEmpty | None = None
-    """Image tag (Kustomize components) or chart version (chart components) replacing the pinned default."""
-    replicas: Annotated[int, Field(ge=0, le=100)] | None = None
-    """Replica count; defaults to the catalog's value (1 for stateful services)."""
-    resources: Resources | None = None
-    """Requests and limits per replica; merged over the catalog defaults."""
-    storage: Quantity | None = None
-    """Size of the persistent volume on the local-SSD storage class."""
-    host: Host | None = None
-    """Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed."""
-    basic_auth: BasicAuth | None = None
-    """HTTP basic auth on the public host."""
-    settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict)
-    """Component-specific settings; the keys each component accepts are listed by `bbgen components`."""
+    enabled: bool = Field(default=True, description="Deploy this component. A component others depend on cannot be disabled.")
+    namespace: DnsLabel | None = Field(default=None, description="Namespace to deploy into; defaults to the catalog's domain namespace.")
+    version: NonEmpty | None = Field(default=None, description="Image tag (Kustomize components) or chart version (chart components) replacing the pinned default.")
+    replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count; defaults to the catalog's value (1 for stateful services).")
+    resources: Resources | None = Field(default=None, description="Requests and limits per replica; merged over the catalog defaults.")
+    storage: Quantity | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class.")
+    host: Host | None = Field(default=None, description="Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed.")
+    basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
 
 
 class EnvVar(SpecModel):
-    name: EnvName
-    """Variable name."""
-    value: str
-    """Literal value. Never a secret: secrets are referenced with `secretRef`."""
+    name: EnvName = Field(description="Variable name.")
+    value: str = Field(description="Literal value. Never a secret: secrets are referenced with `secretRef`.")
 
 
 class SecretRef(SpecModel):
-    name: EnvName
-    """Variable name inside the container."""
-    secret: DnsName
-    """Name of a Secret in the app's namespace (created out of band, never in git)."""
-    key: NonEmpty
-    """Key inside that Secret."""
+    name: EnvName = Field(description="Variable name inside the container.")
+    secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
+    key: NonEmpty = Field(description="Key inside that Secret.")
 
 
 class CustomApp(SpecModel):
     """One of the user's own services, deployed from an image they build."""
 
-    enabled: bool = True
-    """Deploy this app."""
-    image: NonEmpty
-    """Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`)."""
-    namespace: DnsLabel = "apps"
-    """Namespace (and AppProject) the app lives in."""
-    port: Port = 8080
-    """Container port the app listens on; the Service exposes it as port 80 named `http`."""
-    replicas: Annotated[int, Field(ge=0, le=100)] = 1
-    """Replica count."""
-    host: Host | None = None
-    """Public host (label or DNS name); omit for an internal-only service."""
-    health_path: str = "/healthz"
-    """HTTP path for the liveness and readiness probes."""
-    env: list[EnvVar] = Field(default_factory=list)
-    """Plain environment variables."""
-    secret_env: list[SecretRef] = Field(default_factory=list)
-    """Environment variables read from Secrets by reference."""
-    depends_on: list[DnsLabel] = Field(default_factory=list)
-    """Components or apps this app talks to: adds their connection env vars and orders the sync."""
-    resources: Resources | None = None
-    """Requests and limits per replica."""
-    basic_auth: BasicAuth | None = None
-    """HTTP basic auth on the public host."""
-    read_only_root_filesystem: bool = True
-    """Mount the root filesystem read-only (a writable /tmp is always provided)."""
+    enabled: bool = Field(default=True, description="Deploy this app.")
+    image: NonEmpty = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
+    namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
+    port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
+    replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
+    host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
+    health_path: str = Field(default="/healthz", description="HTTP path for the liveness and readiness probes.")
+    env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
+    secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
+    depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
+    resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
+    basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
 
 
 class TcpExposure(SpecModel):
-    port: Port
-    """Port opened on the ingress controller."""
-    component: DnsLabel
-    """Component whose Service receives the traffic."""
-    target_port: Port | None = None
-    """Service port; defaults to the exposed port."""
+    port: Port = Field(description="Port opened on the ingress controller.")
+    component: DnsLabel = Field(description="Component whose Service receives the traffic.")
+    target_port: Port | None = Field(default=None, description="Service port; defaults to the exposed port.")
 
 
 class Ingress(SpecModel):
-    class_name: DnsLabel = "nginx"
-    """IngressClass used by every Ingress and by the ACME HTTP-01 solver."""
-    tcp: list[TcpExposure] = Field(default_factory=list)
-    """Raw TCP ports exposed through the ingress controller (e.g. PostgreSQL 5432, Neo4j Bolt 7687)."""
+    class_name: DnsLabel = Field(default="nginx", description="IngressClass used by every Ingress and by the ACME HTTP-01 solver.")
+    tcp: list[TcpExposure] = Field(default_factory=list, description="Raw TCP ports exposed through the ingress controller (e.g. PostgreSQL 5432, Neo4j Bolt 7687).")
 
 
 class Tls(SpecModel):
-    acme_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    """Contact address for the Let's Encrypt account (expiry notices go there)."""
-    issuer: Literal["staging", "prod"] = "prod"
-    """Default Let's Encrypt issuer for every environment; staging avoids rate limits while testing."""
+    acme_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = Field(description="Contact address for the Let's Encrypt account (expiry notices go there).")
+    issuer: Literal["staging", "prod"] = Field(default="prod", description="Default Let's Encrypt issuer for every environment; staging avoids rate limits while testing.")
 
 
 class Storage(SpecModel):
-    class_name: DnsLabel = "local-ssd"
-    """StorageClass for every persistent volume (local SSD, WaitForFirstConsumer)."""
-    provisioner: NonEmpty = "rancher.io/local-path"
-    """CSI/external provisioner of that class (`kubernetes.io/no-provisioner` for static local PVs)."""
-    reclaim_policy: Literal["Retain", "Delete"] = "Retain"
-    """What happens to a volume when its claim is deleted; Retain keeps data on the node."""
+    class_name: DnsLabel = Field(default="local-ssd", description="StorageClass for every persistent volume (local SSD, WaitForFirstConsumer).")
+    provisioner: NonEmpty = Field(default="rancher.io/local-path", description="CSI/external provisioner of that class (`kubernetes.io/no-provisioner` for static local PVs).")
+    reclaim_policy: Literal["Retain", "Delete"] = Field(default="Retain", description="What happens to a volume when its claim is deleted; Retain keeps data on the node.")
 
 
 class Taint(SpecModel):
-    key: NonEmpty
-    """Taint key (e.g. `nvidia.com/gpu`)."""
-    value: str = ""
-    """Taint value."""
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
-    """Taint effect."""
+    key: NonEmpty = Field(description="Taint key (e.g. `nvidia.com/gpu`).")
+    value: str = Field(default="", description="Taint value.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(default="NoSchedule", description="Taint effect.")
 
 
 class NodePool(SpecModel):
-    count: Annotated[int, Field(ge=0, le=1000)] = 1
-    """Number of nodes in the pool (documentation and capacity checks; bbgen does not provision)."""
-    role: Literal["worker", "control-plane", "gpu"] = "worker"
-    """What the pool is for."""
-    labels: dict[str, str] = Field(default_factory=dict)
-    """Node labels workloads select on."""
-    taints: list[Taint] = Field(default_factory=list)
-    """Taints that keep other workloads off (GPU pools usually taint `nvidia.com/gpu`)."""
-    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = 0
-    """`nvidia.com/gpu` devices per node."""
+    count: Annotated[int, Field(ge=0, le=1000)] = Field(default=1, description="Number of nodes in the pool (documentation and capacity checks; bbgen does not provision).")
+    role: Literal["worker", "control-plane", "gpu"] = Field(default="worker", description="What the pool is for.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Node labels workloads select on.")
+    taints: list[Taint] = Field(default_factory=list, description="Taints that keep other workloads off (GPU pools usually taint `nvidia.com/gpu`).")
+    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = Field(default=0, description="`nvidia.com/gpu` devices per node.")
 
 
 class GitOps(SpecModel):
-    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
-    """Base URL of the Gitea server (e.g. `https://git.example.org`)."""
-    owner: DnsLabel
-    """Gitea user or organisation owning the repository."""
-    repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
-    """Repository name."""
-    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = "main"
-    """Branch Argo CD tracks."""
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(description="Base URL of the Gitea server (e.g. `https://git.example.org`).")
+    owner: DnsLabel = Field(description="Gitea user or organisation owning the repository.")
+    repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(description="Repository name.")
+    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = Field(default="main", description="Branch Argo CD tracks.")
 
 
 class ComponentOverride(SpecModel):
-    replicas: Annotated[int, Field(ge=0, le=100)] | None = None
-    """Replica count in this environment."""
-    resources: Resources | None = None
-    """Requests and limits in this environment."""
+    replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
+    resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
 
 
 class Environment(SpecModel):
-    domain: DnsName | None = None
-    """Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise."""
-    tls_issuer: Literal["staging", "prod"] | None = None
-    """Let's Encrypt issuer for this environment; defaults to `tls.issuer`."""
-    cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = "https://kubernetes.default.svc"
-    """API server Argo CD deploys this environment to."""
-    components: dict[DnsLabel, ComponentOverride] = Field(default_factory=dict)
-    """Per-component replicas/resources for this environment (components or custom apps)."""
+    domain: DnsName | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
+    tls_issuer: Literal["staging", "prod"] | None = Field(default=None, description="Let's Encrypt issuer for this environment; defaults to `tls.issuer`.")
+    cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc", description="API server Argo CD deploys this environment to.")
+    components: dict[DnsLabel, ComponentOverride] = Field(default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
 
 
 class Platform(SpecModel):
     """A whole platform: what runs, where, how it is reached and where its GitOps repo lives."""
 
-    name: DnsLabel
-    """Platform name; used in labels (`app.kubernetes.io/part-of`) and the generated README."""
-    domain: DnsName
-    """Base DNS domain; public hosts are `<host>.<domain>`."""
-    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = "1.34.0"
-    """Kubernetes version the manifests are validated against (1.25 to 1.37)."""
-    gitops: GitOps
-    """Where the generated repository lives and which branch Argo CD follows."""
-    tls: Tls
-    """Let's Encrypt settings for cert-manager."""
-    ingress: Ingress = Field(default_factory=Ingress)
-    """Ingress class and TCP exposures."""
-    storage: Storage = Field(default_factory=Storage)
-    """The local-SSD storage class."""
-    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)})
-    """Node pools by name."""
-    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()})
-    """Environments; each gets its own overlays and root Application. `prod` is required."""
-    components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict)
-    """Catalog components to deploy, by catalog name; `{}` takes every default."""
-    apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict)
-    """The user's own services, by name."""
+    name: DnsLabel = Field(description="Platform name; used in labels (`app.kubernetes.io/part-of`) and the generated README.")
+    domain: DnsName = Field(description="Base DNS domain; public hosts are `<host>.<domain>`.")
+    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
+    gitops: GitOps = Field(description="Where the generated repository lives and which branch Argo CD follows.")
+    tls: Tls = Field(description="Let's Encrypt settings for cert-manager.")
+    ingress: Ingress = Field(default_factory=Ingress, description="Ingress class and TCP exposures.")
+    storage: Storage = Field(default_factory=Storage, description="The local-SSD storage class.")
+    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name.")
+    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments; each gets its own overlays and root Application. `prod` is required.")
+    components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
+    apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict, description="The user's own services, by name.")
 
     def env_domain(self, env: str) -> str:
         """Domain of an environment, after defaults."""
