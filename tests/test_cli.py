@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
-from support import MINIMAL_SPEC, REFERENCE, ROOT
-
-
-def bbgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-m", "bbgen", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+from support import MINIMAL_SPEC, REFERENCE, bbgen
 
 
 def test_version_and_help() -> None:
