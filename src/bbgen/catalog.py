@@ -122,6 +122,37 @@ class ClusterResource(_Meta):
     kind: str
 
 
+class Allow(_Meta):
+    """Ports of the component's pods reachable beyond its dependants (NetworkPolicy ingress)."""
+
+    ports: list[str]
+    """Names from the component's ``ports``."""
+    source: Literal["world", "cluster"] = Field(alias="from")
+    """``world``: any source, in or outside the cluster (an API server webhook, a node port); ``cluster``: any pod."""
+
+
+class Network(_Meta):
+    """How the generated NetworkPolicies treat the component's pods.
+
+    Dependants, the ingress controller (for a public host or TCP exposure) and
+    Prometheus are allowed without saying so here; this holds only what the
+    dependency graph cannot know.
+    """
+
+    isolate: bool = True
+    """False for a namespace that must never get a default-deny policy (kube-system: DNS lives there)."""
+    allow: list[Allow] = Field(default_factory=list)
+    pod_labels: dict[str, str] = Field(default_factory=dict, alias="podLabels")
+    """Labels selecting the component's pods; default: bbgen's name/instance labels (chart: instance = release)."""
+
+
+class ChartService(_Meta):
+    """A Service the upstream chart creates, declared so validation can check references to it."""
+
+    name: str
+    ports: dict[str, int]
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -143,7 +174,18 @@ class _ComponentBase(_Meta):
     defaults: Defaults = Field(default_factory=Defaults)
     cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
     stateful: bool = False
+    network: Network = Field(default_factory=Network)
     folder: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _ports_named(self) -> _ComponentBase:
+        if self.host is not None and "http" not in self.ports:
+            raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        for allow in self.network.allow:
+            unknown = sorted(set(allow.ports) - set(self.ports))
+            if unknown:
+                raise ValueError(f"network.allow names unknown ports {unknown}; declared: {sorted(self.ports)}")
+        return self
 
     @property
     def templates(self) -> list[Path]:
@@ -159,6 +201,7 @@ class KustomizeComponent(_ComponentBase):
 class ChartComponent(_ComponentBase):
     delivery: Literal["chart"]
     chart: Chart
+    chart_services: list[ChartService] = Field(default_factory=list, alias="chartServices")
 
     @property
     def values_template(self) -> Path:

@@ -69,11 +69,20 @@ def application(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
             },
             {"repoURL": repo_url(platform), "targetRevision": target, "ref": "values"},
         ]
+        if has_manifests(unit):  # the chart's companions: routes and objects the chart cannot make
+            spec["sources"].append({"repoURL": repo_url(platform), "targetRevision": target, "path": overlay_dir(unit.name, env)})
     else:
         spec["source"] = {"repoURL": repo_url(platform), "targetRevision": target, "path": overlay_dir(unit.name, env)}
     meta = _meta(platform, f"{env}-{unit.name}", wave=unit.wave, component=unit.name)
     meta["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
     return {"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec}
+
+
+def has_manifests(unit: Unit) -> bool:
+    """Whether the unit has Kustomize manifests: always for Kustomize units, for charts when they have companions."""
+    if unit.delivery != "chart":
+        return True
+    return bool(unit.host_label) or bool(unit.component is not None and unit.component.templates)
 
 
 def platform_application(platform: Platform, env: str) -> dict[str, Any]:
@@ -141,14 +150,18 @@ def projects(platform: Platform, units: dict[str, Unit]) -> list[dict[str, Any]]
             "kind": "AppProject",
             "metadata": _meta(platform, PLATFORM_PROJECT, wave=-1),
             "spec": {
-                "description": "cluster-wide basics: namespaces and storage classes",
+                "description": "cluster-wide basics: namespaces, storage, network isolation",
                 "sourceRepos": [repo_url(platform)],
                 "destinations": [{"server": s, "namespace": "*"} for s in _servers(platform)],
                 "clusterResourceWhitelist": [
                     {"group": "", "kind": "Namespace"},
+                    {"group": "", "kind": "PersistentVolume"},
                     {"group": "storage.k8s.io", "kind": "StorageClass"},
                 ],
-                "namespaceResourceBlacklist": [{"group": "*", "kind": "*"}],
+                "namespaceResourceWhitelist": [
+                    {"group": "cilium.io", "kind": "CiliumNetworkPolicy"},
+                    {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
+                ],
             },
         }
     )
@@ -159,8 +172,10 @@ def overlay_dir(component: str, env: str) -> str:
     return f"components/{component}/overlays/{env}"
 
 
-def resource_file(doc: dict[str, Any]) -> str:
-    return f"{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
+def resource_file(doc: dict[str, Any], *, namespaced: bool = False) -> str:
+    """`kind-name.yaml`; with ``namespaced``, `kind-namespace-name.yaml` for a directory spanning namespaces."""
+    ns = doc["metadata"].get("namespace") if namespaced else None
+    return f"{doc['kind'].lower()}-{ns + '-' if ns else ''}{doc['metadata']['name']}.yaml"
 
 
 def kustomization(resources: list[str], **extra: Any) -> dict[str, Any]:
@@ -169,11 +184,11 @@ def kustomization(resources: list[str], **extra: Any) -> dict[str, Any]:
     return body
 
 
-def add_docs(tree: Tree, directory: str, docs: list[dict[str, Any]], **extra: Any) -> None:
+def add_docs(tree: Tree, directory: str, docs: list[dict[str, Any]], *, namespaced_names: bool = False, **extra: Any) -> None:
     """One file per resource plus a kustomization listing them in a stable order."""
     names = []
     for doc in docs:
-        name = resource_file(doc)
+        name = resource_file(doc, namespaced=namespaced_names)
         tree.add_doc(f"{directory}/{name}", doc)
         names.append(name)
     tree.add_doc(f"{directory}/kustomization.yaml", kustomization(sorted(names), **extra))

@@ -10,16 +10,86 @@ from bbgen import layout
 from bbgen.catalog import ChartComponent, KustomizeComponent, load_catalog, templates_root
 from bbgen.errors import TemplateError
 from bbgen.render import engine, overlay, yamlio
+from bbgen.render.platform import platform_docs
 from bbgen.render.tree import Tree
-from bbgen.render.units import Unit, build_units, exposed_env, fqdn, labels, replicas, resources, selector
+from bbgen.render.units import (
+    Unit,
+    build_units,
+    exposed_env,
+    fqdn,
+    http_service_port,
+    labels,
+    pod_ports,
+    replicas,
+    resources,
+    selector,
+)
 from bbgen.spec.models import Platform
 
 ENV_LABEL = "bbgen.dev/environment"
 
 
-def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: str) -> dict[str, Any]:
-    """Everything a template may read, with every default already applied."""
+GATEWAY_COMPONENT = "gateway"
+GATEWAY_NAME = "public"
+
+
+def env_context(platform: Platform, units: dict[str, Unit], env: str) -> dict[str, Any]:
+    """What every template of one environment may read about the platform as a whole.
+
+    Computed once per environment: the Gateway's listeners, the ingress
+    controller's TCP map and Grafana's datasources all need other units' facts.
+    """
     domain = platform.env_domain(env)
+    hosts = []
+    for unit in units.values():
+        if unit.host_label:
+            hosts.append({"unit": unit.name, "namespace": unit.namespace, "service": unit.service, "port": http_service_port(unit), "host": fqdn(unit.host_label, domain)})
+    tcp = []
+    for exposure in platform.ingress.tcp:
+        target = units[exposure.component]
+        port = exposure.target_port or exposure.port
+        tcp.append({"port": exposure.port, "unit": target.name, "namespace": target.namespace, "service": target.service, "targetPort": port})
+    keycloak = units.get("keycloak")
+    realm = platform.sso_realm()
+    issuer = f"https://{fqdn(keycloak.host_label, domain)}/realms/{realm}" if keycloak is not None and keycloak.host_label else None
+    gateway = units.get(GATEWAY_COMPONENT)
+    return {
+        "platform": {
+            "name": platform.name,
+            "domain": platform.domain,
+            "hosts": sorted(hosts, key=lambda h: h["host"]),
+            "tcp": sorted(tcp, key=lambda t: t["port"]),
+            "sso": {"realm": realm, "issuer": issuer},
+            "enabled": sorted(units),
+            "gitops": {"repoURL": layout.repo_url(platform), "branch": platform.gitops.branch},
+            "storage": {"className": platform.storage.class_name, "provisioner": platform.storage.provisioner},
+        },
+        "env": {
+            "name": env,
+            "domain": domain,
+            "issuer": platform.env_issuer(env),
+            "ingressProvider": platform.ingress.provider,
+            "ingressClass": platform.ingress.class_name,
+            "gateway": {"name": GATEWAY_NAME, "namespace": gateway.namespace} if gateway is not None else None,
+            "acmeEmail": platform.tls.acme_email,
+            "kubernetesVersion": platform.kubernetes_version,
+        },
+    }
+
+
+def _dep_context(unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "namespace": unit.namespace,
+        "service": unit.service,
+        "ports": pod_ports(unit),
+        "address": f"{unit.service}.{unit.namespace}.svc.cluster.local",
+    }
+
+
+def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: str, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a template may read, with every default already applied."""
+    shared = shared or env_context(platform, units, env)
     comp = unit.component
     basic = unit.app.basic_auth if unit.app is not None else platform.components[unit.name].basic_auth
     ctx_unit: dict[str, Any] = {
@@ -31,30 +101,25 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "resources": resources(platform, unit, env),
         "storage": unit.storage,
         "storageClass": platform.storage.class_name,
-        "host": fqdn(unit.host_label, domain) if unit.host_label else None,
-        "ports": dict(comp.ports) if comp is not None else {"http": unit.app.port if unit.app else 80},
+        "host": fqdn(unit.host_label, shared["env"]["domain"]) if unit.host_label else None,
+        "ports": pod_ports(unit),
+        "httpServicePort": http_service_port(unit),
         "settings": dict(unit.settings),
         "labels": labels(platform, unit),
         "selector": selector(unit),
         "basicAuth": None,
         "env": _env_list(units, unit),
+        "deps": {d: _dep_context(units[d]) for d in unit.depends_on if d in units},
     }
+    if comp is not None and isinstance(comp, ChartComponent):
+        ctx_unit["chartVersion"] = unit.chart_version
+        ctx_unit["release"] = comp.chart.release_name or unit.name
     if basic is not None and basic.enabled:
         ctx_unit["basicAuth"] = {"secret": basic.secret_name or f"{unit.name}-basic-auth", "realm": basic.realm}
     if unit.app is not None:
         ctx_unit["healthPath"] = unit.app.health_path
         ctx_unit["readOnlyRootFilesystem"] = unit.app.read_only_root_filesystem
-    return {
-        "platform": {"name": platform.name, "domain": platform.domain},
-        "env": {
-            "name": env,
-            "domain": domain,
-            "issuer": platform.env_issuer(env),
-            "ingressClass": platform.ingress.class_name,
-            "acmeEmail": platform.tls.acme_email,
-        },
-        "unit": ctx_unit,
-    }
+    return {**shared, "unit": ctx_unit}
 
 
 def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -85,18 +150,21 @@ def _app_templates(root: Path) -> tuple[Path, ...]:
     return tuple(sorted((root / "_app").glob("*.yaml.j2")))
 
 
-def _unit_templates(root: Path, unit: Unit) -> list[Path]:
+ROUTE_TEMPLATES = {"nginx": "ingress.yaml.j2", "gateway": "httproute.yaml.j2"}
+
+
+def _unit_templates(root: Path, platform: Platform, unit: Unit) -> list[Path]:
     if unit.app is not None:
         base = list(_app_templates(root))
     else:
         assert unit.component is not None
         base = unit.component.templates
-    return base + ([root / "_shared" / "ingress.yaml.j2"] if unit.host_label else [])
+    return base + ([root / "_shared" / ROUTE_TEMPLATES[platform.ingress.provider]] if unit.host_label else [])
 
 
-def _render_unit(root: Path, context: dict[str, Any], unit: Unit) -> list[dict[str, Any]]:
+def _render_unit(root: Path, platform: Platform, context: dict[str, Any], unit: Unit) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
-    for template in _unit_templates(root, unit):
+    for template in _unit_templates(root, platform, unit):
         for doc in engine.render_documents(root, template, context):
             if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):
                 raise TemplateError(template=str(template.relative_to(root.parent)), line=None, message="renders a Secret with data; secrets never enter git")
@@ -111,8 +179,8 @@ def _render_unit(root: Path, context: dict[str, Any], unit: Unit) -> list[dict[s
     return docs
 
 
-def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], unit: Unit) -> None:
-    per_env = {env: _render_unit(root, unit_context(platform, units, unit, env), unit) for env in platform.environments}
+def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], unit: Unit, shared: dict[str, dict[str, Any]]) -> None:
+    per_env = {env: _render_unit(root, platform, unit_context(platform, units, unit, env, shared[env]), unit) for env in platform.environments}
     base = per_env["prod"]
     base_dir = f"components/{unit.name}/base"
     layout.add_docs(tree, base_dir, base)
@@ -145,34 +213,28 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
         )
 
 
-def _add_chart_unit(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], unit: Unit) -> None:
+def _add_chart_unit(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], unit: Unit, shared: dict[str, dict[str, Any]]) -> None:
+    """Helm values per environment; the chart's companions (routes, extra objects) as a Kustomize overlay."""
     assert isinstance(unit.component, ChartComponent)
+    if layout.has_manifests(unit):
+        _add_kustomize_unit(tree, root, platform, units, unit, shared)
     for env in sorted(platform.environments):
-        context = unit_context(platform, units, unit, env)
+        context = unit_context(platform, units, unit, env, shared[env])
         docs = engine.render_documents(root, unit.component.values_template, context, kubernetes=False)
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise TemplateError(template=f"templates/{unit.name}/values.yaml.j2", line=None, message="must render one mapping")
         tree.add_doc(f"values/{unit.name}/{env}.yaml", docs[0])
 
 
-def _platform_docs(platform: Platform, units: dict[str, Unit]) -> list[dict[str, Any]]:
-    common = {"app.kubernetes.io/part-of": platform.name, "app.kubernetes.io/managed-by": "bbgen"}
-    docs: list[dict[str, Any]] = []
-    for ns in sorted({u.namespace for u in units.values()}):
-        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {**common, "app.kubernetes.io/name": ns, "app.kubernetes.io/instance": ns}}})
-    st = platform.storage
-    docs.append(
-        {
-            "apiVersion": "storage.k8s.io/v1",
-            "kind": "StorageClass",
-            "metadata": {"name": st.class_name, "labels": {**common, "app.kubernetes.io/name": st.class_name, "app.kubernetes.io/instance": st.class_name}},
-            "provisioner": st.provisioner,
-            "reclaimPolicy": st.reclaim_policy,
-            "volumeBindingMode": "WaitForFirstConsumer",
-            "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
-        }
-    )
-    return docs
+def _chart_services(units: dict[str, Unit]) -> list[dict[str, Any]]:
+    """Services upstream charts create, as the catalog declares them: validate checks routes against these."""
+    out = []
+    for unit in units.values():
+        if isinstance(unit.component, ChartComponent):
+            for svc in unit.component.chart_services:
+                ports = [{"name": n, "port": p} for n, p in sorted(svc.ports.items())]
+                out.append({"namespace": unit.namespace, "name": svc.name, "ports": ports, "component": unit.name})
+    return sorted(out, key=lambda s: (s["namespace"], s["name"]))
 
 
 def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
@@ -180,15 +242,20 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     root = catalog_root or templates_root()
     catalog: dict[str, KustomizeComponent | ChartComponent] = load_catalog(root)
     units = build_units(platform, catalog)
-    tree = Tree(meta={"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"})
+    meta: dict[str, Any] = {"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"}
+    chart_services = _chart_services(units)
+    if chart_services:
+        meta["chartServices"] = chart_services
+    tree = Tree(meta=meta)
+    shared = {env: env_context(platform, units, env) for env in platform.environments}
     for unit in units.values():
         if unit.delivery == "chart":
-            _add_chart_unit(tree, root, platform, units, unit)
+            _add_chart_unit(tree, root, platform, units, unit, shared)
         else:
-            _add_kustomize_unit(tree, root, platform, units, unit)
+            _add_kustomize_unit(tree, root, platform, units, unit, shared)
     layout.add_docs(tree, "projects", layout.projects(platform, units))
     for env in sorted(platform.environments):
-        layout.add_docs(tree, f"platform/{env}", _platform_docs(platform, units))
+        layout.add_docs(tree, f"platform/{env}", platform_docs(platform, units), namespaced_names=True)
         apps = [layout.platform_application(platform, env)] + [layout.application(platform, env, u) for u in units.values()]
         names = []
         for app in apps:

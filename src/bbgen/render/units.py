@@ -200,3 +200,37 @@ def labels(platform: Platform, unit: Unit) -> dict[str, str]:
 
 def selector(unit: Unit) -> dict[str, str]:
     return {"app.kubernetes.io/name": unit.name, "app.kubernetes.io/instance": unit.name}
+
+
+def pod_labels(unit: Unit) -> dict[str, str]:
+    """Labels that select every pod of the unit, for NetworkPolicies.
+
+    A chart labels its pods with the release as instance (and its own names), so
+    only the instance label is common to all of them.
+    """
+    comp = unit.component
+    if comp is not None and comp.network.pod_labels:
+        return dict(comp.network.pod_labels)
+    if isinstance(comp, ChartComponent):
+        return {"app.kubernetes.io/instance": comp.chart.release_name or unit.name}
+    return selector(unit)
+
+
+def pod_ports(unit: Unit) -> dict[str, int]:
+    """The ports the unit's pods listen on, by name."""
+    if unit.component is not None:
+        return dict(unit.component.ports)
+    assert unit.app is not None
+    return {"http": unit.app.port}
+
+
+def http_service_port(unit: Unit) -> int:
+    """The port number of the unit's Service port named `http`: what a route's backend names."""
+    comp = unit.component
+    if isinstance(comp, ChartComponent):
+        for svc in comp.chart_services:
+            if svc.name == unit.service and "http" in svc.ports:
+                return svc.ports["http"]
+    if comp is not None:
+        return comp.ports.get("http", 80)
+    return 80

@@ -127,6 +127,9 @@ def check_platform(
         if tcp.component not in enabled:
             issues.append(issue(loaded, tcp_at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
 
+    issues.extend(_routing(platform, loaded, enabled))
+    issues.extend(_storage(platform, loaded, enabled))
+
     clusters: dict[str, str] = {}
     for env in sorted(platform.environments, key=lambda e: (e != "prod", e)):
         server = platform.environments[env].cluster
@@ -145,6 +148,57 @@ def check_platform(
 
     if issues:
         raise SpecError(issues=issues)
+
+
+# The component each routing provider needs, and the one it rules out.
+_PROVIDER_COMPONENT = {"nginx": "ingress-nginx", "gateway": "gateway"}
+
+
+def _routing(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]]) -> list[SpecIssue]:
+    """The routing provider and the components that implement it must agree."""
+    from bbgen.spec.loader import issue
+
+    provider = platform.ingress.provider
+    found: list[SpecIssue] = []
+    for other, component in _PROVIDER_COMPONENT.items():
+        if other != provider and component in enabled and enabled[component][0] == "components":
+            found.append(_at_key(loaded, ("components", component), (
+                f"{component!r} implements ingress.provider: {other}, but the spec selects {provider!r}; "
+                f"remove it or set ingress.provider: {other}"
+            )))
+    if provider == "gateway":
+        for name, where in sorted(enabled.items()):
+            owner = platform.components[name] if where[0] == "components" else platform.apps[name]
+            if owner.basic_auth is not None and owner.basic_auth.enabled:
+                found.append(issue(loaded, (*where, "basicAuth", "enabled"), (
+                    "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
+                    "put the host behind Keycloak instead"
+                )))
+    return found
+
+
+def _storage(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]]) -> list[SpecIssue]:
+    """Static volumes and the local-path provisioner are two ways to give the class its volumes: one at a time."""
+    from bbgen.spec.loader import issue
+
+    storage = platform.storage
+    static = storage.provisioner == "kubernetes.io/no-provisioner"
+    found: list[SpecIssue] = []
+    names: dict[str, int] = {}
+    for index, volume in enumerate(storage.volumes):
+        if volume.name in names:
+            found.append(issue(loaded, ("storage", "volumes", index, "name"), f"volume {volume.name!r} is already declared at storage.volumes[{names[volume.name]}]"))
+        names.setdefault(volume.name, index)
+    if storage.volumes and not static:
+        found.append(issue(loaded, ("storage", "volumes"), (
+            f"static volumes need storage.provisioner: kubernetes.io/no-provisioner (it is {storage.provisioner!r}, "
+            "which creates volumes itself)"
+        )))
+    if "local-path-provisioner" in enabled and storage.provisioner != "rancher.io/local-path":
+        found.append(_at_key(loaded, ("components", "local-path-provisioner"), (
+            f"the local-path provisioner serves storage.provisioner: rancher.io/local-path (it is {storage.provisioner!r})"
+        )))
+    return found
 
 
 def _cycles(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]]) -> list[SpecIssue]:

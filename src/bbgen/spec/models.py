@@ -162,7 +162,15 @@ class TcpExposure(SpecModel):
 
 
 class Ingress(SpecModel):
-    class_name: DnsLabel = Field(default="nginx", description="IngressClass used by every Ingress and by the ACME HTTP-01 solver.")
+    provider: Literal["nginx", "gateway"] = Field(
+        default="nginx",
+        description=(
+            "How public hosts are routed: `nginx` renders Ingress objects for the NGINX ingress controller "
+            "(retired upstream in March 2026; `bbgen validate` warns), `gateway` renders a Gateway API Gateway "
+            "with HTTPRoutes and TCPRoutes (implemented by Cilium)."
+        ),
+    )
+    class_name: DnsLabel = Field(default="nginx", description="IngressClass (nginx) or GatewayClass (gateway, e.g. `cilium`) used by every route and by the ACME HTTP-01 solver.")
     tcp: list[TcpExposure] = Field(default_factory=list, description="Raw TCP ports exposed through the ingress controller (e.g. PostgreSQL 5432, Neo4j Bolt 7687).")
 
 
@@ -171,10 +179,21 @@ class Tls(SpecModel):
     issuer: Literal["staging", "prod"] = Field(default="prod", description="Default Let's Encrypt issuer for every environment; staging avoids rate limits while testing.")
 
 
+class LocalVolume(SpecModel):
+    name: DnsLabel = Field(description="PersistentVolume name.")
+    node: DnsName = Field(description="Node (its `kubernetes.io/hostname` label) whose disk holds the volume.")
+    path: Annotated[str, StringConstraints(pattern=r"^/[^\s]*$")] = Field(description="Absolute path of an existing directory or mount on that node.")
+    size: Quantity = Field(description="Capacity the volume offers to claims (e.g. `100Gi`).")
+
+
 class Storage(SpecModel):
     class_name: DnsLabel = Field(default="local-ssd", description="StorageClass for every persistent volume (local SSD, WaitForFirstConsumer).")
     provisioner: NonEmpty = Field(default="rancher.io/local-path", description="CSI/external provisioner of that class (`kubernetes.io/no-provisioner` for static local PVs).")
     reclaim_policy: Literal["Retain", "Delete"] = Field(default="Retain", description="What happens to a volume when its claim is deleted; Retain keeps data on the node.")
+    volumes: list[LocalVolume] = Field(
+        default_factory=list,
+        description="Static local PersistentVolumes pinned to named nodes; only with provisioner `kubernetes.io/no-provisioner` (otherwise the `local-path-provisioner` component creates volumes on demand).",
+    )
 
 
 class Taint(SpecModel):
@@ -189,6 +208,10 @@ class NodePool(SpecModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels workloads select on.")
     taints: list[Taint] = Field(default_factory=list, description="Taints that keep other workloads off (GPU pools usually taint `nvidia.com/gpu`).")
     gpus_per_node: Annotated[int, Field(ge=0, le=16)] = Field(default=0, description="`nvidia.com/gpu` devices per node.")
+
+
+class Sso(SpecModel):
+    realm: DnsLabel | None = Field(default=None, description="Keycloak realm the platform's OIDC clients live in; defaults to the platform name.")
 
 
 class GitOps(SpecModel):
@@ -218,10 +241,11 @@ class Platform(SpecModel):
     kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
     gitops: GitOps = Field(description="Where the generated repository lives and which branch Argo CD follows.")
     tls: Tls = Field(description="Let's Encrypt settings for cert-manager.")
-    ingress: Ingress = Field(default_factory=Ingress, description="Ingress class and TCP exposures.")
+    ingress: Ingress = Field(default_factory=Ingress, description="Routing provider (NGINX Ingress or Gateway API), class and TCP exposures.")
     storage: Storage = Field(default_factory=Storage, description="The local-SSD storage class.")
     node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name.")
     environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments; each gets its own overlays and root Application. `prod` is required.")
+    sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<keycloak host>/realms/<realm>`) other components trust.")
     components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
     apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict, description="The user's own services, by name.")
 
@@ -231,6 +255,9 @@ class Platform(SpecModel):
         if explicit:
             return explicit
         return self.domain if env == "prod" else f"{env}.{self.domain}"
+
+    def sso_realm(self) -> str:
+        return self.sso.realm or self.name
 
     def env_issuer(self, env: str) -> str:
         """Let's Encrypt issuer name (`letsencrypt-staging` / `letsencrypt-prod`) for an environment."""

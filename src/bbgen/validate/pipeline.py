@@ -250,6 +250,21 @@ def _cross_check(
     return secrets
 
 
+def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[Resource]:
+    """Services upstream charts create, as the render declared them: routes to them are checked, their pods are not."""
+    out: list[Resource] = []
+    entries = manifest.get("chartServices")
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            ports = [{"name": str(p["name"]), "port": int(p["port"])} for p in entry["ports"]]
+            doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": str(entry["name"]), "namespace": str(entry["namespace"])}, "spec": {"ports": ports}}
+        except (KeyError, TypeError, ValueError):
+            findings.append(Finding(check="manifest", file=MANIFEST, resource="", message=f"unusable chartServices entry {entry!r}", severity="warning"))
+            continue
+        out.append(Resource(doc=doc, origin=MANIFEST, source=f"chart of {entry.get('component', '?')} (declared in {MANIFEST})", env=None, namespaced=True))
+    return out
+
+
 def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> Report:
     if not root.is_dir():
         raise UsageError(message=f"{root} is not a directory", hint="pass the root of a rendered tree")
@@ -271,7 +286,7 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> 
     units = [kubeconform.Unit(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
     findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(version), log=log)
 
-    resources = [r for _, r in pairs]
+    resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings)
     unique = sorted(set(findings), key=Finding.sort_key)

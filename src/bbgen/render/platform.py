@@ -1,0 +1,177 @@
+"""platform/<env>/: the cluster-wide basics every Application relies on.
+
+Namespaces, the local-SSD StorageClass, static local PersistentVolumes, and the
+NetworkPolicies that isolate each namespace. The policies are derived from the
+dependency graph (a dependant may reach its dependency's ports), never listed by
+hand, so a new `dependsOn` opens exactly the path it needs and nothing else.
+They sync in wave 0, before any workload exists to be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bbgen.render.units import Unit, pod_labels, pod_ports
+from bbgen.spec.models import Platform
+
+NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every Namespace
+INGRESS_NGINX = "ingress-nginx"
+PROMETHEUS = "prometheus"
+ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
+ACME_SOLVER_PORT = 8089
+CILIUM_API = "cilium.io/v2"
+Doc = dict[str, Any]
+
+
+def _meta(platform: Platform, name: str, namespace: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/part-of": platform.name,
+        "app.kubernetes.io/managed-by": "bbgen",
+    }
+    return meta
+
+
+def platform_docs(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
+    """Everything under platform/<env>/ (identical for every environment today)."""
+    docs: list[Doc] = []
+    for ns in sorted({u.namespace for u in units.values()}):
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(platform, ns)})
+    st = platform.storage
+    docs.append(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": _meta(platform, st.class_name),
+            "provisioner": st.provisioner,
+            "reclaimPolicy": st.reclaim_policy,
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
+        }
+    )
+    docs.extend(_volume(platform, v) for v in st.volumes)
+    docs.extend(network_policies(platform, units))
+    return docs
+
+
+def _volume(platform: Platform, volume: Any) -> Doc:
+    """A local PV bound to one node: the scheduler places its claimant there."""
+    node_term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [volume.node]}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": _meta(platform, volume.name),
+        "spec": {
+            "capacity": {"storage": str(volume.size)},
+            "volumeMode": "Filesystem",
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": platform.storage.reclaim_policy,
+            "storageClassName": platform.storage.class_name,
+            "local": {"path": volume.path},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [node_term]}},
+        },
+    }
+
+
+def _ns_peer(namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NS_LABEL: namespace}}}
+    if labels:
+        peer["podSelector"] = {"matchLabels": dict(labels)}
+    return peer
+
+
+def _ports(numbers: list[int]) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": n} for n in sorted(set(numbers))]
+
+
+def _policy(platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None) -> Doc:
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector} if selector else {}, "policyTypes": ["Ingress"]}
+    if ingress is not None:
+        spec["ingress"] = ingress
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(platform, name, namespace), "spec": spec}
+
+
+def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
+    """Namespaces that get default-deny: all of ours except those a component marks as shared system space."""
+    shared = {u.namespace for u in units.values() if u.component is not None and not u.component.network.isolate}
+    return {u.namespace for u in units.values()} - shared
+
+
+def _edge_ports(platform: Platform, units: dict[str, Unit], unit: Unit) -> list[int]:
+    """Pod ports the edge (ingress controller or gateway) must reach on this unit."""
+    ports = []
+    if unit.host_label:
+        ports.append(pod_ports(unit).get("http", 80))
+    for exposure in platform.ingress.tcp:
+        if exposure.component == unit.name:
+            ports.append(exposure.target_port or exposure.port)
+    return ports
+
+
+def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
+    isolated = isolated_namespaces(units)
+    prometheus = units.get(PROMETHEUS)
+    docs: list[Doc] = []
+    for ns in sorted(isolated):
+        docs.append(_policy(platform, "default-deny-ingress", ns, {}, None))
+        docs.append(_policy(platform, "allow-same-namespace", ns, {}, [{"from": [{"podSelector": {}}]}]))
+        if prometheus is not None and prometheus.namespace != ns:
+            docs.append(_policy(platform, "allow-prometheus-scrape", ns, {}, [{"from": [_ns_peer(prometheus.namespace, pod_labels(prometheus))]}]))
+    exposed = {u.namespace for u in units.values() if u.host_label} & isolated
+    for ns in sorted(exposed):  # HTTP-01 solver pods run beside the route they prove
+        docs.append(_edge_policy(platform, units, "allow-acme-http01-solver", ns, ACME_SOLVER, [ACME_SOLVER_PORT]))
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        if unit.namespace not in isolated:
+            continue
+        rules: list[dict[str, Any]] = []
+        peers = [
+            _ns_peer(d.namespace, pod_labels(d))
+            for d in sorted(units.values(), key=lambda u: u.name)
+            if unit.name in d.depends_on and d.namespace != unit.namespace
+        ]
+        if peers and pod_ports(unit):
+            rules.append({"from": peers, "ports": _ports(list(pod_ports(unit).values()))})
+        edge = _edge_ports(platform, units, unit)
+        if edge and platform.ingress.provider == "nginx":
+            if _controller_ns(units) != unit.namespace:
+                rules.append(_nginx_rule(units, edge))
+        elif edge:
+            docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge))
+        assert unit.component is not None or unit.app is not None
+        for allow in unit.component.network.allow if unit.component is not None else []:
+            numbers = _ports([unit.component.ports[p] for p in allow.ports])
+            rules.append({"ports": numbers} if allow.source == "world" else {"from": [{"namespaceSelector": {}}], "ports": numbers})
+        if rules:
+            docs.append(_policy(platform, f"allow-{unit.name}", unit.namespace, pod_labels(unit), rules))
+    return docs
+
+
+def _controller_ns(units: dict[str, Unit]) -> str:
+    nginx = units.get(INGRESS_NGINX)
+    return nginx.namespace if nginx is not None else INGRESS_NGINX
+
+
+def _nginx_rule(units: dict[str, Unit], ports: list[int]) -> dict[str, Any]:
+    nginx = units.get(INGRESS_NGINX)
+    return {"from": [_ns_peer(_controller_ns(units), pod_labels(nginx) if nginx is not None else None)], "ports": _ports(ports)}
+
+
+def _edge_policy(platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], ports: list[int]) -> Doc:
+    """Let the edge reach selected pods: the NGINX controller's pods, or Cilium's Gateway.
+
+    Cilium's Gateway proxies through Envoy, so backends see the `ingress` entity,
+    which only a CiliumNetworkPolicy can name.
+    """
+    if platform.ingress.provider == "nginx":
+        return _policy(platform, name, namespace, selector, [_nginx_rule(units, ports)])
+    to_ports = [{"ports": [{"port": str(p), "protocol": "TCP"} for p in sorted(set(ports))]}]
+    return {
+        "apiVersion": CILIUM_API,
+        "kind": "CiliumNetworkPolicy",
+        "metadata": _meta(platform, name, namespace),
+        "spec": {"endpointSelector": {"matchLabels": selector}, "ingress": [{"fromEntities": ["ingress"], "toPorts": to_ports}]},
+    }
