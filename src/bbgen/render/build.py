@@ -110,6 +110,7 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "basicAuth": None,
         "env": _env_list(units, unit),
         "deps": {d: _dep_context(units[d]) for d in unit.depends_on if d in units},
+        "dependants": sorted(u.name for u in units.values() if unit.name in u.depends_on),
     }
     if comp is not None and isinstance(comp, ChartComponent):
         ctx_unit["chartVersion"] = unit.chart_version
