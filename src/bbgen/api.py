@@ -156,7 +156,7 @@ def push(
 
 def components(spec: Path | None = None) -> list[dict[str, Any]]:
     """The catalog as rows (with `enabled` when a spec is given)."""
-    from bbgen.catalog import ChartComponent, load_catalog
+    from bbgen.catalog import ChartComponent, GitComponent, load_catalog
 
     enabled: set[str] | None = None
     if spec is not None:
@@ -168,6 +168,8 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
     for name, comp in sorted(load_catalog().items()):
         if isinstance(comp, ChartComponent):
             version = f"{comp.chart.name} {comp.chart.version}"
+        elif isinstance(comp, GitComponent):
+            version = f"{comp.git.repo.rstrip('/').rsplit('/', 1)[-1]}/{comp.git.path} {comp.git.revision}"
         else:
             version = f"{comp.image.repository}:{comp.image.tag}" if comp.image else "-"
         row: dict[str, Any] = {

@@ -174,6 +174,8 @@ class _ComponentBase(_Meta):
     defaults: Defaults = Field(default_factory=Defaults)
     cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
     stateful: bool = False
+    sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
+    """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
     folder: Path = Field(default=Path("."), exclude=True)
 
@@ -208,7 +210,26 @@ class ChartComponent(_ComponentBase):
         return self.folder / "values.yaml.j2"
 
 
-Component = Annotated[Union[KustomizeComponent, ChartComponent], Field(discriminator="delivery")]
+class GitSource(_Meta):
+    repo: str
+    path: str
+    revision: str
+    """A tag (or commit): never a branch, so a render always means the same objects."""
+
+
+class GitComponent(_ComponentBase):
+    """Plain manifests Argo CD reads straight from an upstream repository at a pinned tag.
+
+    For what upstream publishes as YAML only, neither a chart nor something bbgen
+    should own (the Gateway API CRDs).
+    """
+
+    delivery: Literal["git"]
+    git: GitSource
+
+
+AnyComponent = KustomizeComponent | ChartComponent | GitComponent
+Component = Annotated[Union[KustomizeComponent, ChartComponent, GitComponent], Field(discriminator="delivery")]
 
 
 class _Wrapper(BaseModel):
@@ -229,12 +250,12 @@ def templates_root() -> Path:
 
 
 @functools.cache
-def load_catalog(root: Path | None = None) -> dict[str, KustomizeComponent | ChartComponent]:
+def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
     import yaml
 
     root = root or templates_root()
-    catalog: dict[str, KustomizeComponent | ChartComponent] = {}
+    catalog: dict[str, AnyComponent] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
         meta_file = folder / "component.yaml"
         if not meta_file.is_file():

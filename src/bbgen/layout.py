@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bbgen.catalog import ChartComponent, GitComponent
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit
 from bbgen.spec.models import Platform
@@ -38,10 +39,10 @@ def _meta(platform: Platform, name: str, *, wave: int | None = None, component: 
     return meta
 
 
-def _sync_policy() -> dict[str, Any]:
+def _sync_policy(extra: list[str] | None = None) -> dict[str, Any]:
     return {
         "automated": {"prune": True, "selfHeal": True},
-        "syncOptions": ["PruneLast=true", "ApplyOutOfSyncOnly=true"],
+        "syncOptions": ["PruneLast=true", "ApplyOutOfSyncOnly=true", *(extra or [])],
         "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
     }
 
@@ -52,10 +53,14 @@ def application(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "project": unit.domain,
         "destination": {"server": platform.environments[env].cluster, "namespace": unit.namespace},
-        "syncPolicy": _sync_policy(),
+        "syncPolicy": _sync_policy(list(unit.component.sync_options) if unit.component is not None else None),
     }
-    if unit.delivery == "chart":
-        assert unit.component is not None and hasattr(unit.component, "chart")
+    if unit.delivery == "git":
+        assert isinstance(unit.component, GitComponent)
+        git = unit.component.git
+        spec["source"] = {"repoURL": git.repo, "targetRevision": unit.chart_version, "path": git.path}
+    elif unit.delivery == "chart":
+        assert isinstance(unit.component, ChartComponent)
         chart = unit.component.chart
         spec["sources"] = [
             {
@@ -80,7 +85,7 @@ def application(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
 
 def has_manifests(unit: Unit) -> bool:
     """Whether the unit has Kustomize manifests: always for Kustomize units, for charts when they have companions."""
-    if unit.delivery != "chart":
+    if unit.delivery == "kustomize":
         return True
     return bool(unit.host_label) or bool(unit.component is not None and unit.component.templates)
 
@@ -134,8 +139,10 @@ def projects(platform: Platform, units: dict[str, Unit]) -> list[dict[str, Any]]
         for u in members:
             if u.component is not None:
                 cluster_kinds.update((r.group, r.kind) for r in u.component.cluster_resources)
-                if u.delivery == "chart":
-                    repos.add(u.component.chart.repo)  # type: ignore[union-attr]
+                if isinstance(u.component, ChartComponent):
+                    repos.add(u.component.chart.repo)
+                elif isinstance(u.component, GitComponent):
+                    repos.add(u.component.git.repo)
         spec: dict[str, Any] = {
             "description": f"{domain}: " + ", ".join(sorted(u.name for u in members)),
             "sourceRepos": sorted(repos),

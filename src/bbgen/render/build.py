@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen import layout
-from bbgen.catalog import ChartComponent, KustomizeComponent, load_catalog, templates_root
+from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_root
 from bbgen.errors import TemplateError
 from bbgen.render import engine, overlay, yamlio
 from bbgen.render.platform import platform_docs
@@ -111,6 +111,7 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "env": _env_list(units, unit),
         "deps": {d: _dep_context(units[d]) for d in unit.depends_on if d in units},
         "dependants": sorted(u.name for u in units.values() if unit.name in u.depends_on),
+        "tcp": [t for t in shared["platform"]["tcp"] if t["unit"] == unit.name],
     }
     if comp is not None and isinstance(comp, ChartComponent):
         ctx_unit["chartVersion"] = unit.chart_version
@@ -159,8 +160,13 @@ def _unit_templates(root: Path, platform: Platform, unit: Unit) -> list[Path]:
         base = list(_app_templates(root))
     else:
         assert unit.component is not None
-        base = unit.component.templates
-    return base + ([root / "_shared" / ROUTE_TEMPLATES[platform.ingress.provider]] if unit.host_label else [])
+        base = list(unit.component.templates)
+    shared = root / "_shared"
+    if unit.host_label:
+        base.append(shared / ROUTE_TEMPLATES[platform.ingress.provider])
+    if platform.ingress.provider == "gateway" and any(t.component == unit.name for t in platform.ingress.tcp):
+        base.append(shared / "tcproute.yaml.j2")
+    return base
 
 
 def _render_unit(root: Path, platform: Platform, context: dict[str, Any], unit: Unit) -> list[dict[str, Any]]:
@@ -241,7 +247,7 @@ def _chart_services(units: dict[str, Unit]) -> list[dict[str, Any]]:
 def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     """Render the whole repository for ``platform`` into memory."""
     root = catalog_root or templates_root()
-    catalog: dict[str, KustomizeComponent | ChartComponent] = load_catalog(root)
+    catalog: dict[str, AnyComponent] = load_catalog(root)
     units = build_units(platform, catalog)
     meta: dict[str, Any] = {"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"}
     chart_services = _chart_services(units)
@@ -252,6 +258,9 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     for unit in units.values():
         if unit.delivery == "chart":
             _add_chart_unit(tree, root, platform, units, unit, shared)
+        elif unit.delivery == "git":
+            if layout.has_manifests(unit):
+                raise TemplateError(template=f"templates/{unit.name}", line=None, message="a git-delivered component renders nothing of its own (no templates, no host)")
         else:
             _add_kustomize_unit(tree, root, platform, units, unit, shared)
     layout.add_docs(tree, "projects", layout.projects(platform, units))

@@ -121,8 +121,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
         docs.append(_policy(platform, "allow-same-namespace", ns, {}, [{"from": [{"podSelector": {}}]}]))
         if prometheus is not None and prometheus.namespace != ns:
             docs.append(_policy(platform, "allow-prometheus-scrape", ns, {}, [{"from": [_ns_peer(prometheus.namespace, pod_labels(prometheus))]}]))
-    exposed = {u.namespace for u in units.values() if u.host_label} & isolated
-    for ns in sorted(exposed):  # HTTP-01 solver pods run beside the route they prove
+    for ns in sorted(_solver_namespaces(platform, units) & isolated):
         docs.append(_edge_policy(platform, units, "allow-acme-http01-solver", ns, ACME_SOLVER, [ACME_SOLVER_PORT]))
     for unit in sorted(units.values(), key=lambda u: u.name):
         if unit.namespace not in isolated:
@@ -141,13 +140,21 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
                 rules.append(_nginx_rule(units, edge))
         elif edge:
             docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge))
-        assert unit.component is not None or unit.app is not None
-        for allow in unit.component.network.allow if unit.component is not None else []:
-            numbers = _ports([unit.component.ports[p] for p in allow.ports])
+        comp = unit.component
+        for allow in comp.network.allow if comp is not None else []:
+            numbers = _ports([comp.ports[p] for p in allow.ports])
             rules.append({"ports": numbers} if allow.source == "world" else {"from": [{"namespaceSelector": {}}], "ports": numbers})
         if rules:
             docs.append(_policy(platform, f"allow-{unit.name}", unit.namespace, pod_labels(unit), rules))
     return docs
+
+
+def _solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:
+    """Where cert-manager's HTTP-01 solver pods run: beside each Ingress, or beside the Gateway whose listeners it certifies."""
+    if platform.ingress.provider == "nginx":
+        return {u.namespace for u in units.values() if u.host_label}
+    gateway = units.get("gateway")
+    return {gateway.namespace} if gateway is not None and any(u.host_label for u in units.values()) else set()
 
 
 def _controller_ns(units: dict[str, Unit]) -> str:

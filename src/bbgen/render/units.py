@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from bbgen.catalog import ChartComponent, KustomizeComponent
+from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent
 from bbgen.spec.models import CustomApp, Platform, Resources
 
 MANAGED_BY = "bbgen"
@@ -23,11 +23,11 @@ MANAGED_BY = "bbgen"
 class Unit:
     name: str
     kind: str  # "component" or "app"
-    delivery: str  # "kustomize" or "chart"
+    delivery: str  # "kustomize", "chart" or "git"
     domain: str
     namespace: str
     depends_on: tuple[str, ...]
-    component: KustomizeComponent | ChartComponent | None = None
+    component: AnyComponent | None = None
     app: CustomApp | None = None
     image: str | None = None
     chart_version: str | None = None
@@ -64,7 +64,7 @@ def _resources_dict(res: Resources | None) -> dict[str, Any]:
     return {k: {kk: str(vv) for kk, vv in v.items() if vv is not None} for k, v in res.model_dump(exclude_none=True).items()}
 
 
-def build_units(platform: Platform, catalog: dict[str, KustomizeComponent | ChartComponent]) -> dict[str, Unit]:
+def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[str, Unit]:
     """Every enabled unit, by name, with sync waves from the dependency graph."""
     units: dict[str, Unit] = {}
     for name, settings in sorted(platform.components.items()):
@@ -77,6 +77,8 @@ def build_units(platform: Platform, catalog: dict[str, KustomizeComponent | Char
             image = f"{comp.image.repository}:{settings.version or comp.image.tag}"
         if isinstance(comp, ChartComponent):
             chart_version = settings.version or comp.chart.version
+        if isinstance(comp, GitComponent):
+            chart_version = settings.version or comp.git.revision
         host = comp.host if settings.host is None else (settings.host or None)
         units[name] = Unit(
             name=name,

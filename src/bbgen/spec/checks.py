@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bbgen.errors import SpecError, SpecIssue
 
 if TYPE_CHECKING:
-    from bbgen.catalog import ChartComponent, KustomizeComponent
+    from bbgen.catalog import AnyComponent
     from bbgen.spec.loader import LoadedYaml
     from bbgen.spec.models import Platform
 
@@ -37,7 +37,7 @@ def _at_key(loaded: LoadedYaml, path: tuple[str | int, ...], message: str) -> Sp
 def check_platform(
     platform: Platform,
     loaded: LoadedYaml,
-    catalog: dict[str, KustomizeComponent | ChartComponent],
+    catalog: dict[str, AnyComponent],
 ) -> None:
     """Raise SpecError listing every cross-field problem; return quietly when there is none."""
     from bbgen.spec.loader import issue
@@ -101,12 +101,10 @@ def check_platform(
     for env in sorted(platform.environments):
         claimed: dict[str, str] = {}
         for name, where in sorted(enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
+            label = _host_of(platform, catalog, name, where)
             if where[0] == "components":
-                settings = platform.components[name]
-                label = catalog[name].host if settings.host is None else (settings.host or None)
-                at = ("components", name, "host") if settings.host else ("components", name)
+                at = ("components", name, "host") if platform.components[name].host else ("components", name)
             else:
-                label = platform.apps[name].host or None
                 at = ("apps", name, "host")
             if not label:
                 continue
@@ -127,7 +125,7 @@ def check_platform(
         if tcp.component not in enabled:
             issues.append(issue(loaded, tcp_at + ("component",), f"{tcp.component!r} is not an enabled component{_hint(tcp.component, sorted(enabled))}"))
 
-    issues.extend(_routing(platform, loaded, enabled))
+    issues.extend(_routing(platform, loaded, enabled, catalog))
     issues.extend(_storage(platform, loaded, enabled))
 
     clusters: dict[str, str] = {}
@@ -154,7 +152,15 @@ def check_platform(
 _PROVIDER_COMPONENT = {"nginx": "ingress-nginx", "gateway": "gateway"}
 
 
-def _routing(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]]) -> list[SpecIssue]:
+def _host_of(platform: Platform, catalog: dict[str, AnyComponent], name: str, where: tuple[str, ...]) -> str | None:
+    """The host label an enabled unit is exposed on, after defaults (None: not public)."""
+    if where[0] == "components":
+        settings = platform.components[name]
+        return catalog[name].host if settings.host is None else (settings.host or None)
+    return platform.apps[name].host or None
+
+
+def _routing(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]], catalog: dict[str, AnyComponent]) -> list[SpecIssue]:
     """The routing provider and the components that implement it must agree."""
     from bbgen.spec.loader import issue
 
@@ -167,6 +173,12 @@ def _routing(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[st
                 f"remove it or set ingress.provider: {other}"
             )))
     if provider == "gateway":
+        routed = platform.ingress.tcp or any(_host_of(platform, catalog, n, w) for n, w in enabled.items())
+        if routed and "gateway" not in enabled:
+            found.append(issue(loaded, ("ingress", "provider"), (
+                "Gateway API routing needs the `gateway` component (the platform's Gateway): "
+                "add `gateway: {}` (and `gateway-api: {}` for its CRDs) under components"
+            )))
         for name, where in sorted(enabled.items()):
             owner = platform.components[name] if where[0] == "components" else platform.apps[name]
             if owner.basic_auth is not None and owner.basic_auth.enabled:
