@@ -140,10 +140,11 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
                 rules.append(_nginx_rule(units, edge))
         elif edge:
             docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge))
-        comp = unit.component
-        for allow in comp.network.allow if comp is not None else []:
-            numbers = _ports([comp.ports[p] for p in allow.ports])
-            rules.append({"ports": numbers} if allow.source == "world" else {"from": [{"namespaceSelector": {}}], "ports": numbers})
+        if unit.component is not None:
+            declared = unit.component.ports
+            for allow in unit.component.network.allow:
+                numbers = _ports([declared[p] for p in allow.ports])
+                rules.append({"ports": numbers} if allow.source == "world" else {"from": [{"namespaceSelector": {}}], "ports": numbers})
         if rules:
             docs.append(_policy(platform, f"allow-{unit.name}", unit.namespace, pod_labels(unit), rules))
     return docs
