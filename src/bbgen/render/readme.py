@@ -15,6 +15,7 @@ from bbgen.secrets.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
 
 CNI = "cilium"
+IN_CLUSTER = "https://kubernetes.default.svc"
 ARGOCD_VERSION_HINT = "v3.2.0"
 
 
@@ -78,32 +79,20 @@ def _bootstrap(platform: Platform, units: dict[str, Unit], inventory: Inventory)
             kp = secret.keys[key]
             secrets.append(f"- `{kp.env}`: {kp.supply}{' (optional)' if kp.optional else ''}")
     sections.append(("Secrets", secrets))
-    sections.append((
-        "Argo CD and its repository credentials",
-        [
-            "Argo CD 3 reads repositories only from Secrets labelled",
-            "`argocd.argoproj.io/secret-type: repository`; this one is created by hand and the",
-            "token is typed in, never written down:",
-            "",
-            "```sh",
-            f"ARGOCD_VERSION={ARGOCD_VERSION_HINT}   # any 3.x release; pin the one you run",
-            "kubectl create namespace argocd",
-            'kubectl apply -n argocd --server-side --force-conflicts -f "https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"',
-            "read -rs GITEA_TOKEN   # a Gitea access token with read access to this repository",
-            f'printf %s "$GITEA_TOKEN" | kubectl -n argocd create secret generic {repo_secret} \\',
-            "  --from-literal=type=git \\",
-            f"  --from-literal=url={url} \\",
-            "  --from-literal=username=<gitea-user> \\",
-            "  --from-file=password=/dev/stdin",
-            f"kubectl -n argocd label secret {repo_secret} argocd.argoproj.io/secret-type=repository",
-            "unset GITEA_TOKEN",
-            "```",
-            "",
-            "Sync waves between Applications need Argo CD's health assessment of",
-            "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
-            "entry in `argocd-cm`).",
-        ],
-    ))
+    sections.append(("Argo CD and its repository credentials", _argocd(platform, units, url, repo_secret)))
+    remote = [env for env in envs if platform.environments[env].cluster != IN_CLUSTER]
+    if remote:
+        sections.append((
+            "Register the other clusters",
+            [
+                "One Argo CD (this hub) deploys every environment; it needs credentials for each",
+                "cluster that is not its own. With a kubeconfig context per cluster:",
+                "",
+                "```sh",
+                *[f"argocd cluster add <{env}-context> --name {env}   # API server {platform.environments[env].cluster}" for env in remote],
+                "```",
+            ],
+        ))
     sections.append((
         "The root Application",
         [
@@ -123,6 +112,69 @@ def _bootstrap(platform: Platform, units: dict[str, Unit], inventory: Inventory)
     ]
     for number, (title, body) in enumerate(sections, start=1):
         lines += ["", f"### {number}. {title}", "", *body]
+    return lines
+
+
+def _argocd(platform: Platform, units: dict[str, Unit], url: str, repo_secret: str) -> list[str]:
+    """Install Argo CD by hand once (from the same chart and values its own Application uses), then its repo credentials."""
+    argocd = units.get("argocd")
+    chart = getattr(argocd.component, "chart", None) if argocd is not None else None
+    lines = ["```sh"]
+    if argocd is not None and chart is not None:
+        hub = "prod" if "prod" in platform.environments else sorted(platform.environments)[0]
+        lines += [
+            f"helm upgrade --install {chart.release_name or argocd.name} {chart.name} --repo {chart.repo} --version {argocd.chart_version} \\",
+            f"  --namespace {argocd.namespace} --create-namespace -f values/{argocd.name}/{hub}.yaml   # its Application adopts it",
+        ]
+    else:
+        lines += [
+            f"ARGOCD_VERSION={ARGOCD_VERSION_HINT}   # any 3.x release; pin the one you run",
+            "kubectl create namespace argocd",
+            'kubectl apply -n argocd --server-side --force-conflicts -f "https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"',
+        ]
+    lines += [
+        "read -rs GITEA_TOKEN   # a Gitea access token with read access to this repository",
+        f'printf %s "$GITEA_TOKEN" | kubectl -n argocd create secret generic {repo_secret} \\',
+        "  --from-literal=type=git \\",
+        f"  --from-literal=url={url} \\",
+        "  --from-literal=username=<gitea-user> \\",
+        "  --from-file=password=/dev/stdin",
+        f"kubectl -n argocd label secret {repo_secret} argocd.argoproj.io/secret-type=repository",
+        "unset GITEA_TOKEN",
+        "```",
+    ]
+    intro = [
+        "Argo CD goes in once by hand; from then on it manages itself. Argo CD 3 reads",
+        "repositories only from Secrets labelled `argocd.argoproj.io/secret-type: repository`;",
+        "this one is created by hand and the token is typed in, never written down:",
+        "",
+    ]
+    if argocd is None or chart is None:
+        lines += [
+            "",
+            "Sync waves between Applications need Argo CD's health assessment of",
+            "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
+            "entry in `argocd-cm`).",
+        ]
+    return intro + lines
+
+
+def _dns(platform: Platform, units: dict[str, Unit]) -> list[str]:
+    """The records to create: every public host, and the raw TCP ports on the same address."""
+    if platform.ingress.provider == "gateway":
+        target = "the Gateway's address (`kubectl -n {ns} get gateway public -o jsonpath='{{.status.addresses[*].value}}'`)".format(
+            ns=units["gateway"].namespace if "gateway" in units else "gateway"
+        )
+    else:
+        target = "the NGINX ingress controller's address (its LoadBalancer Service, or the nodes it runs on)"
+    lines = ["## DNS", "", f"A/AAAA records pointing at {target}:", "", "| environment | host | component |", "|---|---|---|"]
+    for env in sorted(platform.environments):
+        for unit in sorted(units.values(), key=lambda u: u.name):
+            if unit.host_label:
+                lines.append(f"| {env} | {fqdn(unit.host_label, platform.env_domain(env))} | {unit.name} |")
+    if platform.ingress.tcp:
+        lines += ["", "Raw TCP on the same address (no TLS from the platform; restrict the source addresses in your firewall):", ""]
+        lines += [f"- port {t.port} → {t.component}" for t in sorted(platform.ingress.tcp, key=lambda t: t.port)]
     return lines
 
 
@@ -154,7 +206,6 @@ def _secrets_table(inventory: Inventory) -> list[str]:
 
 
 def readme(platform: Platform, units: dict[str, Unit]) -> str:
-    envs = sorted(platform.environments)
     inventory = build_inventory(platform, units)
     lines = [
         f"# {platform.name}: GitOps repository",
@@ -172,7 +223,7 @@ def readme(platform: Platform, units: dict[str, Unit]) -> str:
         "| `bootstrap/<env>/root-app.yaml` | the one Application applied by hand (app of apps) |",
         "| `apps/<env>/` | one Application per component, plus the AppProjects |",
         "| `projects/` | one AppProject per domain |",
-        "| `platform/<env>/` | namespaces and the local-SSD StorageClass |",
+        "| `platform/<env>/` | namespaces, the local-SSD StorageClass, static local volumes, NetworkPolicies (default deny, then each allowed flow) |",
         "| `components/<name>/base/`, `overlays/<env>/` | Kustomize base and per-environment overlays |",
         "| `values/<name>/<env>.yaml` | Helm values for chart-delivered components |",
         "",
@@ -184,11 +235,5 @@ def readme(platform: Platform, units: dict[str, Unit]) -> str:
     for unit in sorted(units.values(), key=lambda u: (u.wave, u.name)):
         deps = ", ".join(unit.depends_on) or "-"
         lines.append(f"| {unit.name} | {unit.namespace} | {unit.delivery} | {unit.wave} | {deps} |")
-    lines += ["", "## DNS", "", "A/AAAA records pointing at the ingress controller's address:", ""]
-    lines += ["| environment | host | component |", "|---|---|---|"]
-    for env in envs:
-        for unit in sorted(units.values(), key=lambda u: u.name):
-            if unit.host_label:
-                lines.append(f"| {env} | {fqdn(unit.host_label, platform.env_domain(env))} | {unit.name} |")
-    lines += ["", *_secrets_table(inventory)]
+    lines += ["", *_dns(platform, units), "", *_secrets_table(inventory)]
     return "\n".join(lines) + "\n"
