@@ -16,10 +16,13 @@ from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
 
+NGINX = {"app.kubernetes.io/instance": "ingress-nginx"}  # the chart's pods, by release
+
 WithApp = MINIMAL_SPEC + """\
 components:
   cert-manager: {}
   cluster-issuers: {}
+  ingress-nginx: {}
   postgres: {}
   redis: {}
   qdrant: {}
@@ -60,7 +63,7 @@ def _peers(policy: dict[str, Any]) -> list[tuple[str | None, dict[str, str] | No
 def test_every_namespace_is_isolated(write_spec: Callable[[str], Path]) -> None:
     objects = _platform_objects(write_spec(WithApp))
     namespaces = {name for kind, _, name in objects if kind == "Namespace"}
-    assert namespaces == {"cert-manager", "db", "vec", "hadith"}
+    assert namespaces == {"cert-manager", "db", "vec", "hadith", "ingress-nginx"}
     for ns in namespaces:
         deny = objects[("NetworkPolicy", ns, "default-deny-ingress")]
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
@@ -74,14 +77,18 @@ def test_dependency_flows_are_allowed_and_nothing_else(write_spec: Callable[[str
     postgres = objects[("NetworkPolicy", "db", "allow-postgres")]
     assert postgres["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": "postgres", "app.kubernetes.io/name": "postgres"}
     assert ("hadith", api_pods, [5432]) in _peers(postgres)
-    # The TCP exposure: the NGINX controller reaches 5432 too (no controller component: its default namespace).
-    assert ("ingress-nginx", None, [5432]) in _peers(postgres)
+    # The TCP exposure: the NGINX controller reaches 5432 too.
+    assert ("ingress-nginx", NGINX, [5432]) in _peers(postgres)
     qdrant = objects[("NetworkPolicy", "vec", "allow-qdrant")]
-    assert _peers(qdrant) == [("hadith", api_pods, [6333, 6334]), ("ingress-nginx", None, [6333])]  # its host: http only
+    assert _peers(qdrant) == [("hadith", api_pods, [6333, 6334]), ("ingress-nginx", NGINX, [6333])]  # its host: http only
     # redis has no dependant outside its namespace and no host: no allowance at all.
     assert ("NetworkPolicy", "db", "allow-redis") not in objects
     # the app's public host: the controller reaches its container port, not the Service port.
-    assert _peers(objects[("NetworkPolicy", "hadith", "allow-api")]) == [("ingress-nginx", None, [8000])]
+    assert _peers(objects[("NetworkPolicy", "hadith", "allow-api")]) == [("ingress-nginx", NGINX, [8000])]
+    # ...and the controller itself takes the exposed TCP port from anywhere, beside its HTTP(S) ports.
+    controller = objects[("NetworkPolicy", "ingress-nginx", "allow-ingress-nginx")]
+    open_ports = [sorted(p["port"] for p in r["ports"]) for r in controller["spec"]["ingress"] if "from" not in r]
+    assert [5432] in open_ports
 
 
 def test_catalog_network_allowances_and_acme_solver(write_spec: Callable[[str], Path]) -> None:
@@ -91,7 +98,7 @@ def test_catalog_network_allowances_and_acme_solver(write_spec: Callable[[str], 
     assert webhook["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 10250}]}]
     solver = objects[("NetworkPolicy", "hadith", "allow-acme-http01-solver")]
     assert solver["spec"]["podSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}
-    assert _peers(solver) == [("ingress-nginx", None, [8089])]
+    assert _peers(solver) == [("ingress-nginx", NGINX, [8089])]
     assert ("NetworkPolicy", "db", "allow-acme-http01-solver") not in objects  # nothing public there
 
 
@@ -168,3 +175,28 @@ def test_nginx_policies_apply_on_a_real_build(write_spec: Callable[[str], Path],
         write_tree(build_tree(load_platform(write_spec(text))), out)
         report = api.validate(out)
         assert [str(f) for f in report.findings if f.severity == "error"] == []
+
+
+def test_gateway_edge_policies(write_spec: Callable[[str], Path]) -> None:
+    """Cilium's Envoy carries HTTP routes (the `ingress` entity); TCPRoutes arrive from outside through the datapath."""
+    spec = write_spec(MINIMAL_SPEC + """\
+ingress:
+  provider: gateway
+  className: cilium
+  tcp: [{port: 5432, component: postgres}]
+components:
+  cert-manager: {}
+  cluster-issuers: {}
+  gateway-api: {}
+  gateway: {}
+  postgres: {}
+  qdrant: {}
+""")
+    objects = _platform_objects(spec)
+    assert not any(kind == "NetworkPolicy" and name.startswith("allow-acme") and ns != "gateway" for kind, ns, name in objects)
+    qdrant = objects[("CiliumNetworkPolicy", "vec", "allow-qdrant-from-gateway")]["spec"]
+    assert qdrant["ingress"] == [{"fromEntities": ["ingress"], "toPorts": [{"ports": [{"port": "6333", "protocol": "TCP"}]}]}]
+    postgres = objects[("CiliumNetworkPolicy", "db", "allow-postgres-from-gateway")]["spec"]
+    assert postgres["ingress"] == [{"fromEntities": ["world", "remote-node", "host"], "toPorts": [{"ports": [{"port": "5432", "protocol": "TCP"}]}]}]
+    solver = objects[("CiliumNetworkPolicy", "gateway", "allow-acme-http01-solver")]["spec"]
+    assert solver["endpointSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}

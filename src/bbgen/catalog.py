@@ -169,6 +169,8 @@ class _ComponentBase(_Meta):
     service: str | None = None
     ports: dict[str, int] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
+    after: list[str] = Field(default_factory=list)
+    """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
     expose: Expose = Field(default_factory=Expose)
     defaults: Defaults = Field(default_factory=Defaults)

@@ -139,7 +139,11 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
             if _controller_ns(units) != unit.namespace:
                 rules.append(_nginx_rule(units, edge))
         elif edge:
-            docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge))
+            tcp = [t.target_port or t.port for t in platform.ingress.tcp if t.component == unit.name]
+            docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge, tcp))
+        if unit.name == INGRESS_NGINX and platform.ingress.provider == "nginx" and platform.ingress.tcp:
+            # The chart opens one controller port per TCP exposure, equal to the exposed port.
+            rules.append({"ports": _ports([t.port for t in platform.ingress.tcp])})
         if unit.component is not None:
             declared = unit.component.ports
             for allow in unit.component.network.allow:
@@ -168,18 +172,29 @@ def _nginx_rule(units: dict[str, Unit], ports: list[int]) -> dict[str, Any]:
     return {"from": [_ns_peer(_controller_ns(units), pod_labels(nginx) if nginx is not None else None)], "ports": _ports(ports)}
 
 
-def _edge_policy(platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], ports: list[int]) -> Doc:
+def _cilium_ports(ports: list[int]) -> list[dict[str, Any]]:
+    return [{"ports": [{"port": str(p), "protocol": "TCP"} for p in sorted(set(ports))]}]
+
+
+def _edge_policy(
+    platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], ports: list[int], tcp: list[int] | None = None
+) -> Doc:
     """Let the edge reach selected pods: the NGINX controller's pods, or Cilium's Gateway.
 
-    Cilium's Gateway proxies through Envoy, so backends see the `ingress` entity,
-    which only a CiliumNetworkPolicy can name.
+    Cilium proxies HTTP routes through Envoy, so backends see the `ingress` entity,
+    which only a CiliumNetworkPolicy can name. TCPRoutes bypass Envoy (Cilium 1.20
+    load-balances them in the datapath), so their ports admit the outside world and
+    the nodes that forward it.
     """
     if platform.ingress.provider == "nginx":
         return _policy(platform, name, namespace, selector, [_nginx_rule(units, ports)])
-    to_ports = [{"ports": [{"port": str(p), "protocol": "TCP"} for p in sorted(set(ports))]}]
+    http = sorted(set(ports) - set(tcp or []))
+    rules = [{"fromEntities": ["ingress"], "toPorts": _cilium_ports(http)}] if http else []
+    if tcp:
+        rules.append({"fromEntities": ["world", "remote-node", "host"], "toPorts": _cilium_ports(tcp)})
     return {
         "apiVersion": CILIUM_API,
         "kind": "CiliumNetworkPolicy",
         "metadata": _meta(platform, name, namespace),
-        "spec": {"endpointSelector": {"matchLabels": selector}, "ingress": [{"fromEntities": ["ingress"], "toPorts": to_ports}]},
+        "spec": {"endpointSelector": {"matchLabels": selector}, "ingress": rules},
     }

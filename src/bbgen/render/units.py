@@ -27,6 +27,7 @@ class Unit:
     domain: str
     namespace: str
     depends_on: tuple[str, ...]
+    after: tuple[str, ...] = ()  # ordering only, among enabled units
     component: AnyComponent | None = None
     app: CustomApp | None = None
     image: str | None = None
@@ -87,6 +88,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             domain=comp.domain,
             namespace=settings.namespace or comp.namespace,
             depends_on=tuple(sorted(set(comp.depends_on))),
+            after=tuple(sorted(set(comp.after))),
             component=comp,
             image=image,
             chart_version=chart_version,
@@ -127,7 +129,7 @@ def _waves(units: dict[str, Unit]) -> dict[str, int]:
             return waves[name]
         if name in stack:  # cycles are rejected by the spec checks; stay total anyway
             return 1
-        deps = [d for d in units[name].depends_on if d in units]
+        deps = [d for d in units[name].depends_on + units[name].after if d in units]
         wave = 1 + max((visit(d, stack + (name,)) for d in deps), default=0)
         waves[name] = wave
         return wave
