@@ -218,3 +218,100 @@ def write_tree(root: Path, files: Files) -> Path:
 
 def errors(report: Report, check: str | None = None) -> list[str]:
     return [str(f) for f in report.findings if f.severity == "error" and (check is None or f.check == check)]
+
+
+GATEWAY_API = "gateway.networking.k8s.io"
+NGINX_CHARTS = "https://kubernetes.github.io/ingress-nginx"
+
+
+def _add_namespace(files: Files, env: str, name: str) -> None:
+    files[f"platform/{env}/kustomization.yaml"]["resources"].append(f"namespace-{name}.yaml")
+    files[f"platform/{env}/namespace-{name}.yaml"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(name)}
+
+
+def _add_app(files: Files, env: str, app: dict[str, Any]) -> None:
+    name = app["metadata"]["name"].removeprefix(f"{env}-")
+    files[f"apps/{env}/kustomization.yaml"]["resources"].append(f"{name}.yaml")
+    files[f"apps/{env}/{name}.yaml"] = app
+
+
+def with_gateway(files: Files, envs: tuple[str, ...] = ("prod",)) -> Files:
+    """The Gateway API flavour: a public Gateway (HTTP, HTTPS for web, TCP 5432) plus web's HTTPRoute and TCPRoute."""
+    files["projects/appproject-infra.yaml"]["spec"]["destinations"].append({"server": SERVER, "namespace": "gateway"})
+    files["components/gateway/base/kustomization.yaml"] = kustomization("gateway-public.yaml")
+    files["components/gateway/base/gateway-public.yaml"] = {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "Gateway",
+        "metadata": meta("public", "gateway", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod"}),
+        "spec": {
+            "gatewayClassName": "cilium",
+            "listeners": [
+                {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "All"}}},
+                {
+                    "name": "https-web",
+                    "protocol": "HTTPS",
+                    "port": 443,
+                    "hostname": "web.example.org",
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "web-tls"}]},
+                    "allowedRoutes": {"namespaces": {"from": "All"}},
+                },
+                {
+                    "name": "tcp-web",
+                    "protocol": "TCP",
+                    "port": 5432,
+                    "allowedRoutes": {
+                        "namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "web"}}},
+                        "kinds": [{"kind": "TCPRoute"}],
+                    },
+                },
+            ],
+        },
+    }
+    web = "components/web/base"
+    files[f"{web}/kustomization.yaml"]["resources"] += ["httproute-web.yaml", "tcproute-web.yaml"]
+    files[f"{web}/httproute-web.yaml"] = {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "HTTPRoute",
+        "metadata": meta("web", "web"),
+        "spec": {
+            "parentRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": "public", "namespace": "gateway", "sectionName": "https-web"}],
+            "hostnames": ["web.example.org"],
+            "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": [{"name": "web", "port": 80}]}],
+        },
+    }
+    files[f"{web}/tcproute-web.yaml"] = {
+        "apiVersion": f"{GATEWAY_API}/v1",
+        "kind": "TCPRoute",
+        "metadata": meta("web", "web"),
+        "spec": {
+            "parentRefs": [{"name": "public", "namespace": "gateway", "sectionName": "tcp-web"}],
+            "rules": [{"backendRefs": [{"name": "web", "port": 80}]}],
+        },
+    }
+    for env in envs:
+        _add_namespace(files, env, "gateway")
+        files[f"components/gateway/overlays/{env}/kustomization.yaml"] = kustomization("../../base")
+        _add_app(files, env, application(env, "gateway", "infra", "gateway", f"components/gateway/overlays/{env}"))
+    return files
+
+
+def with_ingress_nginx(files: Files, tcp: dict[str, str], envs: tuple[str, ...] = ("prod",)) -> Files:
+    """The ingress-nginx chart deployed by Argo CD, with a `tcp:` map in its tree values file."""
+    spec = files["projects/appproject-infra.yaml"]["spec"]
+    spec["destinations"].append({"server": SERVER, "namespace": "ingress-nginx"})
+    spec["sourceRepos"].append(NGINX_CHARTS)
+    for env in envs:
+        _add_namespace(files, env, "ingress-nginx")
+        app = application(
+            env, "ingress-nginx", "infra", "ingress-nginx",
+            sources=[
+                {
+                    "repoURL": NGINX_CHARTS, "chart": "ingress-nginx", "targetRevision": "4.15.1",
+                    "helm": {"releaseName": "ingress-nginx", "valueFiles": [f"$values/values/ingress-nginx/{env}.yaml"]},
+                },
+                {"repoURL": REPO, "targetRevision": "main", "ref": "values"},
+            ],
+        )
+        _add_app(files, env, app)
+        files[f"values/ingress-nginx/{env}.yaml"] = {"controller": {"replicaCount": 2}, "tcp": dict(tcp)}
+    return files

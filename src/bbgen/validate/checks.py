@@ -8,7 +8,6 @@ check is a pure function of an ``EnvView`` returning findings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,8 @@ from bbgen.validate.findings import Finding, Severity
 from bbgen.validate.resources import Resource, containers, dicts, pod_template, sub
 
 CERT_MANAGER = "cert-manager.io"
+GATEWAY_API = "gateway.networking.k8s.io"
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 ARGO = "argoproj.io"
 AUTO_CONFIGMAPS = frozenset({"kube-root-ca.crt"})  # created by Kubernetes in every namespace
 NGINX_AUTH_SECRET = "nginx.ingress.kubernetes.io/auth-secret"
@@ -78,7 +79,7 @@ def _has_port(service: Resource, port: Any) -> bool:
     return any(p.get("port") == number for p in _ports(service))
 
 
-def _service_ref(view: EnvView, res: Resource, ns: str | None, name: Any, port: Any, what: str) -> list[Finding]:
+def service_ref(view: EnvView, res: Resource, ns: str | None, name: Any, port: Any, what: str) -> list[Finding]:
     if not name:
         return []
     service = view.find("Service", ns, str(name), "")
@@ -99,7 +100,7 @@ def _ingress_backends(ingress: Resource) -> list[dict[str, Any]]:
 
 
 def check_service_refs(view: EnvView) -> list[Finding]:
-    """Ingress and HTTPRoute backends point at an existing Service and one of its ports."""
+    """Ingress and Gateway API route backends point at an existing Service and one of its ports."""
     out: list[Finding] = []
     for ingress in view.of("Ingress", "networking.k8s.io"):
         for backend in _ingress_backends(ingress):
@@ -108,14 +109,14 @@ def check_service_refs(view: EnvView) -> list[Finding]:
                 continue  # a `resource:` backend: not a Service reference
             port = sub(svc, "port")
             port_value = port.get("number") if port.get("number") is not None else port.get("name")
-            out += _service_ref(view, ingress, ingress.namespace, svc.get("name"), port_value, "backend")
-    for route in view.of("HTTPRoute", "gateway.networking.k8s.io"):
+            out += service_ref(view, ingress, ingress.namespace, svc.get("name"), port_value, "backend")
+    for route in (r for r in view.resources if r.group == GATEWAY_API and r.kind in ROUTE_KINDS):
         for rule in dicts(route.spec.get("rules")):
             for ref in dicts(rule.get("backendRefs")):
                 if (ref.get("group") or "") != "" or (ref.get("kind") or "Service") != "Service":
                     continue
                 ns = ref.get("namespace") or route.namespace
-                out += _service_ref(view, route, ns, ref.get("name"), ref.get("port"), "backendRef")
+                out += service_ref(view, route, ns, ref.get("name"), ref.get("port"), "backendRef")
     return out
 
 
@@ -176,6 +177,19 @@ def _issued_secrets(view: EnvView) -> set[tuple[str | None, str]]:
     for ingress in view.of("Ingress", "networking.k8s.io"):
         if _has_issuer_annotation(ingress):
             out.update((ingress.namespace, str(t["secretName"])) for t in dicts(ingress.spec.get("tls")) if t.get("secretName"))
+    for gateway in view.of("Gateway", GATEWAY_API):
+        if _has_issuer_annotation(gateway):
+            out.update(certificate_refs(gateway))
+    return out
+
+
+def certificate_refs(gateway: Resource) -> set[tuple[str | None, str]]:
+    """(namespace, name) of every Secret a Gateway's listeners serve certificates from."""
+    out: set[tuple[str | None, str]] = set()
+    for listener in dicts(gateway.spec.get("listeners")):
+        for ref in dicts(sub(listener, "tls").get("certificateRefs")):
+            if (ref.get("group") or "") == "" and (ref.get("kind") or "Secret") == "Secret" and ref.get("name"):
+                out.add((str(ref.get("namespace") or gateway.namespace), str(ref["name"])))
     return out
 
 
@@ -203,6 +217,8 @@ def check_config_refs(view: EnvView) -> tuple[list[Finding], set[str]]:
                 ns, _, name = auth.rpartition("/")
                 secrets.add((ns or res.namespace, name))
             secrets.update((res.namespace, str(t["secretName"])) for t in dicts(res.spec.get("tls")) if t.get("secretName"))
+        if res.is_a("Gateway", GATEWAY_API):
+            secrets.update(certificate_refs(res))
     rendered = {(r.namespace, r.name) for r in view.of("Secret", "")}
     needed = secrets - rendered - _issued_secrets(view)
     return out, {f"{ns}/{name}" for ns, name in needed if ns}
@@ -236,53 +252,23 @@ def check_namespaces(view: EnvView) -> list[Finding]:
     return out
 
 
-def _route_keys(res: Resource) -> list[tuple[tuple[Any, ...], str]]:
-    """(conflict key, human description) for every host+path an Ingress or HTTPRoute claims."""
-    keys: list[tuple[tuple[Any, ...], str]] = []
-    if res.is_a("Ingress", "networking.k8s.io"):
-        cls = res.spec.get("ingressClassName") or res.annotations().get("kubernetes.io/ingress.class") or ""
-        for rule in dicts(res.spec.get("rules")):
-            host = rule.get("host") or "*"
-            for path in dicts(sub(rule, "http").get("paths")):
-                value = path.get("path") or "/"
-                keys.append((("ingress", cls, host, value), f"host {host} path {value}"))
-    elif res.is_a("HTTPRoute", "gateway.networking.k8s.io"):
-        refs = dicts(res.spec.get("parentRefs"))
-        parents = tuple(sorted(f"{p.get('namespace') or res.namespace}/{p.get('name')}/{p.get('sectionName') or ''}" for p in refs))
-        for host in _strings(res.spec.get("hostnames")) or ["*"]:
-            for rule in dicts(res.spec.get("rules")):
-                for match in dicts(rule.get("matches")) or [{}]:
-                    value = sub(match, "path").get("value") or "/"
-                    rest = json.dumps({k: v for k, v in match.items() if k != "path"}, sort_keys=True)
-                    keys.append((("httproute", parents, host, value, rest), f"host {host} path {value}"))
-    return keys
-
-
-def check_route_conflicts(view: EnvView) -> list[Finding]:
-    """No two routing rules claim the same host and path on the same controller/gateway."""
-    claims: dict[tuple[Any, ...], list[tuple[Resource, str]]] = {}
-    for res in view.resources:
-        for key, text in _route_keys(res):
-            claims.setdefault(key, []).append((res, text))
-    out: list[Finding] = []
-    for owners in claims.values():
-        if len(owners) < 2:
-            continue
-        owners = sorted(owners, key=lambda o: (o[0].source, o[0].ref))
-        first, text = owners[0]
-        for other, _ in owners[1:]:
-            same = other.identity == first.identity
-            where = "twice in the same object" if same else f"also by {first.ref} ({first.source})"
-            out.append(finding(other, "route-conflict", f"{text} is claimed {where}"))
-    return out
-
-
 def _has_issuer_annotation(ingress: Resource) -> bool:
     notes = ingress.annotations()
     return bool(notes.get(f"{CERT_MANAGER}/cluster-issuer") or notes.get(f"{CERT_MANAGER}/issuer"))
 
 
-def _issuer_problem(view: EnvView, kind: str, group: str, name: str, namespace: str | None) -> str | None:
+def annotation_issuer(res: Resource) -> tuple[str, str, str] | None:
+    """(kind, group, name) of the issuer a cert-manager annotation names, if any."""
+    notes = res.annotations()
+    if notes.get(f"{CERT_MANAGER}/cluster-issuer"):
+        return ("ClusterIssuer", CERT_MANAGER, notes[f"{CERT_MANAGER}/cluster-issuer"])
+    if notes.get(f"{CERT_MANAGER}/issuer"):
+        kind = notes.get(f"{CERT_MANAGER}/issuer-kind") or "Issuer"
+        return (kind, notes.get(f"{CERT_MANAGER}/issuer-group") or CERT_MANAGER, notes[f"{CERT_MANAGER}/issuer"])
+    return None
+
+
+def issuer_problem(view: EnvView, kind: str, group: str, name: str, namespace: str | None) -> str | None:
     """Why an issuer reference does not resolve, or None when it does (or cannot be judged)."""
     if group and group != CERT_MANAGER:
         return None  # an external issuer type: out of bbgen's sight
@@ -293,7 +279,7 @@ def _issuer_problem(view: EnvView, kind: str, group: str, name: str, namespace: 
     return None if found else f"Issuer {name!r} is not rendered in namespace {namespace}"
 
 
-def _covers(pattern: str, host: str) -> bool:
+def covers(pattern: str, host: str) -> bool:
     if pattern == host:
         return True
     if pattern.startswith("*."):
@@ -307,15 +293,9 @@ def check_tls_sources(view: EnvView) -> list[Finding]:
     out: list[Finding] = []
     certs = view.of("Certificate", CERT_MANAGER)
     for ingress in view.of("Ingress", "networking.k8s.io"):
-        notes = ingress.annotations()
-        issuer: tuple[str, str, str] | None = None
-        if notes.get(f"{CERT_MANAGER}/cluster-issuer"):
-            issuer = ("ClusterIssuer", CERT_MANAGER, notes[f"{CERT_MANAGER}/cluster-issuer"])
-        elif notes.get(f"{CERT_MANAGER}/issuer"):
-            kind = notes.get(f"{CERT_MANAGER}/issuer-kind") or "Issuer"
-            issuer = (kind, notes.get(f"{CERT_MANAGER}/issuer-group") or CERT_MANAGER, notes[f"{CERT_MANAGER}/issuer"])
+        issuer = annotation_issuer(ingress)
         if issuer is not None and dicts(ingress.spec.get("tls")):
-            problem = _issuer_problem(view, issuer[0], issuer[1], issuer[2], ingress.namespace)
+            problem = issuer_problem(view, issuer[0], issuer[1], issuer[2], ingress.namespace)
             if problem:
                 out.append(finding(ingress, "tls-source", f"cert-manager annotation names {problem}"))
         for tls in dicts(ingress.spec.get("tls")):
@@ -330,7 +310,7 @@ def check_tls_sources(view: EnvView) -> list[Finding]:
             matching = [c for c in certs if c.namespace == ingress.namespace and c.spec.get("secretName") == secret]
             names = [n for c in matching for n in _strings(c.spec.get("dnsNames"))]
             for host in hosts:
-                if not any(_covers(n, host) for n in names):
+                if not any(covers(n, host) for n in names):
                     if matching:
                         why = f"the Certificate(s) writing Secret {secret!r} do not list it"
                     else:
@@ -339,7 +319,7 @@ def check_tls_sources(view: EnvView) -> list[Finding]:
     for cert in certs:
         ref = sub(cert.spec, "issuerRef")
         if ref.get("name"):
-            problem = _issuer_problem(view, str(ref.get("kind") or "Issuer"), str(ref.get("group") or ""), str(ref["name"]), cert.namespace)
+            problem = issuer_problem(view, str(ref.get("kind") or "Issuer"), str(ref.get("group") or ""), str(ref["name"]), cert.namespace)
             if problem:
                 out.append(finding(cert, "tls-source", f"issuerRef names {problem}"))
     return out

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import UsageError
-from bbgen.validate import argo, checks, kubeconform, schemas
+from bbgen.validate import argo, checks, kubeconform, nginx, policy, routing, schemas
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
 from bbgen.validate.resources import (
@@ -227,6 +227,7 @@ def _cross_check(
     targets: list[argo.AppTarget],
     builds: dict[str, Build],
     findings: list[Finding],
+    chart_values: list[nginx.ChartValues] | None = None,
 ) -> set[str]:
     """Run every cross-resource check per environment; returns the out-of-band Secrets needed."""
     by_path: dict[str, list[Resource]] = {}
@@ -244,8 +245,14 @@ def _cross_check(
         findings += config_findings
         secrets |= needed
         findings += checks.check_namespaces(view)
-        findings += checks.check_route_conflicts(view)
+        findings += routing.check_route_conflicts(view)
         findings += checks.check_tls_sources(view)
+        findings += routing.check_gateway_tls(view)
+        findings += routing.check_gateway_refs(view)
+        findings += routing.check_reference_grants(view)
+        findings += nginx.check_tcp_services(view, chart_values or [])
+        findings += policy.check_network_policies(view)
+        findings += policy.check_deprecated(view)
         findings += argo.check_projects(view, deployed)
     return secrets
 
@@ -288,6 +295,7 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> 
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
-    secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings)
+    chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
+    secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     unique = sorted(set(findings), key=Finding.sort_key)
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets))
