@@ -67,13 +67,16 @@ class SecretKeyMeta(_Meta):
     user: str = "admin"
     """htpasswd: the user name of the line."""
     supply: str | None = None
+    value: str | None = None
+    """A fixed value that is not secret (Jinja over ``gitops.repoURL``, ``gitops.url``, ``platform.name``,
+    ``platform.domain``), for Secrets whose consumer wants it beside the credential (Argo CD's `url`)."""
     optional: bool = False
     """Only with ``supply``: the Secret may be left out (the consumer creates it itself when absent)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> SecretKeyMeta:
-        if (self.generate is None) == (self.supply is None):
-            raise ValueError("set exactly one of `generate` and `supply`")
+        if sum(x is not None for x in (self.generate, self.supply, self.value)) != 1:
+            raise ValueError("set exactly one of `generate`, `supply` and `value`")
         if self.length is not None and self.generate not in ("password", "hex"):
             raise ValueError("`length` only applies to generate: password or hex")
         if (self.from_key is not None) != (self.generate == "htpasswd"):
@@ -95,6 +98,8 @@ class SecretMeta(_Meta):
     name: str
     keys: dict[str, SecretKeyMeta]
     description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels the generated Secret carries (Argo CD finds repository Secrets by label)."""
 
     @field_validator("keys", mode="before")
     @classmethod

@@ -169,9 +169,12 @@ def test_refuses_to_write_near_a_gitops_tree(tmp_path: Path, where: str) -> None
     assert sorted(p for p in (tmp_path / "repo").rglob("*")) == before
 
 
+GITEA_TOKEN = {"BBGEN_SECRET_ARGOCD_GITOPS_REPO_USERNAME": "argocd", "BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD": "t0k3n-for-tests"}
+
+
 def test_plain_git_work_tree_without_a_gitops_tree_is_fine(tmp_path: Path) -> None:
     (tmp_path / "dotfiles" / ".git").mkdir(parents=True)
-    api.secrets_generate(REFERENCE, tmp_path / "dotfiles" / "secrets")
+    api.secrets_generate(REFERENCE, tmp_path / "dotfiles" / "secrets", environ=GITEA_TOKEN)
     assert (tmp_path / "dotfiles" / "secrets" / "db.yaml").is_file()
 
 
@@ -186,20 +189,27 @@ def test_refuses_a_populated_directory_others_can_read(tmp_path: Path) -> None:
 
 def test_unreadable_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    api.secrets_generate(REFERENCE, out)
+    api.secrets_generate(REFERENCE, out, environ=GITEA_TOKEN)
     (out / "db.yaml").write_text("stringData: [unclosed\n")
     with pytest.raises(OwnershipError, match="cannot be read back"):
-        api.secrets_generate(REFERENCE, out)
+        api.secrets_generate(REFERENCE, out, environ=GITEA_TOKEN)
     assert (out / "db.yaml").read_text() == "stringData: [unclosed\n"
 
 
-def test_reference_profile_generates_without_any_input(tmp_path: Path) -> None:
+def test_reference_profile_needs_only_the_gitea_token(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = api.secrets_generate(REFERENCE, out, environ={})
-    assert sorted(result.secrets) == [
-        "db/postgres-credentials", "db/redis-credentials", "hadith/postgres-credentials",
-        "hadith/qdrant-credentials", "hadith/redis-credentials", "vec/qdrant-credentials",
-    ]
+    with pytest.raises(UsageError) as caught:
+        api.secrets_generate(REFERENCE, out, environ={})
+    missing = [line.split(":")[0].strip() for line in caught.value.message.splitlines()[1:]]
+    assert missing == ["argocd/gitops-repo/password", "argocd/gitops-repo/username"]
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written
+    result = api.secrets_generate(REFERENCE, out, environ=GITEA_TOKEN)
+    assert {"db/postgres-credentials", "db/redis-credentials", "hadith/postgres-credentials", "vec/qdrant-credentials"} <= set(result.secrets)
+    repo = next(d for d in yaml.safe_load_all((out / "argocd.yaml").read_text()) if d["metadata"]["name"] == "gitops-repo")
+    assert repo["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    assert repo["stringData"]["type"] == "git"
+    assert repo["stringData"]["url"] == "https://git.betelgeusebytes.io/platform/betelgeuse-gitops.git"
+    assert repo["stringData"]["password"] == "t0k3n-for-tests"
 
 
 def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path: Path) -> None:

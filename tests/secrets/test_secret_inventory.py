@@ -45,8 +45,26 @@ def _spec(tmp_path: Path, text: str = SPEC_WITH_APPS) -> Path:
     return path
 
 
+GITOPS_REPO = {
+    "argocd/gitops-repo/password": "supply $BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD",
+    "argocd/gitops-repo/type": "fixed: git",
+    "argocd/gitops-repo/url": "fixed: https://git.betelgeusebytes.io/platform/betelgeuse-gitops.git",
+    "argocd/gitops-repo/username": "supply $BBGEN_SECRET_ARGOCD_GITOPS_REPO_USERNAME",
+}
+
+
 def test_reference_plan() -> None:
-    assert _rows(api.secrets_plan(REFERENCE)) == REFERENCE_PLAN
+    rows = _rows(api.secrets_plan(REFERENCE))
+    assert {k: rows.get(k) for k in REFERENCE_PLAN} == REFERENCE_PLAN
+    assert {k: rows.get(k) for k in GITOPS_REPO} == GITOPS_REPO
+    # Everything else bbgen makes itself: a person supplies only the Gitea token (and its user) and, optionally, ACME keys.
+    supplied = {k for k, how in rows.items() if how.startswith("supply") and not how.endswith("(optional)")}
+    assert supplied == {"argocd/gitops-repo/password", "argocd/gitops-repo/username"}
+
+
+def test_repository_secret_carries_argocds_label() -> None:
+    plan = next(s for s in api.secrets_plan(REFERENCE).secrets if s.ref == "argocd/gitops-repo")
+    assert plan.labels == {"argocd.argoproj.io/secret-type": "repository"}
 
 
 def _referenced(docs: list[Any], issuer_namespace: str) -> set[str]:
@@ -160,7 +178,10 @@ def test_plan_cli_table_and_json() -> None:
     assert lines[0].split() == ["NAMESPACE", "SECRET", "KEY", "HOW", "USED", "BY"]
     assert any(line.split()[:3] == ["hadith", "postgres-credentials", "password"] and "copy of db/postgres-credentials" in line for line in lines)
     assert "BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY" in table.stdout
-    assert table.stderr.strip() == "8 Secrets (3 copies) in 4 namespaces"
+    inventory = api.secrets_plan(REFERENCE)
+    copies = sum(1 for s in inventory.secrets if s.copy_of)
+    namespaces = len({s.namespace for s in inventory.secrets})
+    assert table.stderr.strip() == f"{len(inventory.secrets)} Secrets ({copies} copies) in {namespaces} namespaces"
     as_json = _bbgen("secrets", "plan", str(REFERENCE), "--output", "json")
     data = json.loads(as_json.stdout)
     hadith = next(s for s in data["secrets"] if s["namespace"] == "hadith" and s["name"] == "postgres-credentials")
@@ -177,12 +198,14 @@ def test_validate_required_secrets_are_all_planned(tools: dict[str, str]) -> Non
 
 def test_readme_lists_the_plan_and_the_bootstrap_order() -> None:
     readme = build_tree(load_platform(REFERENCE)).files["README.md"].decode()
-    order = ["### 1. Namespaces", "### 2. Secrets", "### 3. Argo CD", "### 4. The root Application"]
+    order = ["### 1. Network: cilium", "### 2. Namespaces", "### 3. Secrets", "### 4. Argo CD", "### 5. Register the other clusters", "### 6. The root Application"]
     positions = [readme.index(h) for h in order]
     assert positions == sorted(positions)
     assert "bbgen secrets generate \"$SPEC\" --out ~/secrets/betelgeuse" in readme
     assert "kubectl apply -f ~/secrets/betelgeuse" in readme
-    assert "argocd.argoproj.io/secret-type=repository" in readme and "<gitea-user>" in readme
+    assert "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm" in readme
+    assert "`BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD`" in readme  # the one value a person must supply
+    assert "argocd cluster add <staging-context> --name staging" in readme
     assert "| hadith | postgres-credentials | password | copy of db/postgres-credentials | orchestrator |" in readme
 
 

@@ -116,23 +116,34 @@ def _bootstrap(platform: Platform, units: dict[str, Unit], inventory: Inventory)
 
 
 def _argocd(platform: Platform, units: dict[str, Unit], url: str, repo_secret: str) -> list[str]:
-    """Install Argo CD by hand once (from the same chart and values its own Application uses), then its repo credentials."""
+    """Install Argo CD by hand once, from the same chart and values its own Application uses.
+
+    With the argocd component the repository Secret is in the inventory (made in the
+    Secrets step, labelled for Argo CD); without it, the README shows how to make one.
+    """
     argocd = units.get("argocd")
     chart = getattr(argocd.component, "chart", None) if argocd is not None else None
-    lines = ["```sh"]
     if argocd is not None and chart is not None:
         hub = "prod" if "prod" in platform.environments else sorted(platform.environments)[0]
-        lines += [
+        return [
+            "Argo CD goes in once by hand, from the chart and values its own Application uses;",
+            "from then on it manages itself. It finds the GitOps repository through the",
+            "labelled `gitops-repo` Secret made in the Secrets step.",
+            "",
+            "```sh",
             f"helm upgrade --install {chart.release_name or argocd.name} {chart.name} --repo {chart.repo} --version {argocd.chart_version} \\",
-            f"  --namespace {argocd.namespace} --create-namespace -f values/{argocd.name}/{hub}.yaml   # its Application adopts it",
+            f"  --namespace {argocd.namespace} -f values/{argocd.name}/{hub}.yaml",
+            "```",
         ]
-    else:
-        lines += [
-            f"ARGOCD_VERSION={ARGOCD_VERSION_HINT}   # any 3.x release; pin the one you run",
-            "kubectl create namespace argocd",
-            'kubectl apply -n argocd --server-side --force-conflicts -f "https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"',
-        ]
-    lines += [
+    return [
+        "Argo CD goes in once by hand. Argo CD 3 reads repositories only from Secrets labelled",
+        "`argocd.argoproj.io/secret-type: repository`; this one is created by hand and the",
+        "token is typed in, never written down:",
+        "",
+        "```sh",
+        f"ARGOCD_VERSION={ARGOCD_VERSION_HINT}   # any 3.x release; pin the one you run",
+        "kubectl create namespace argocd",
+        'kubectl apply -n argocd --server-side --force-conflicts -f "https://raw.githubusercontent.com/argoproj/argo-cd/${ARGOCD_VERSION}/manifests/install.yaml"',
         "read -rs GITEA_TOKEN   # a Gitea access token with read access to this repository",
         f'printf %s "$GITEA_TOKEN" | kubectl -n argocd create secret generic {repo_secret} \\',
         "  --from-literal=type=git \\",
@@ -142,21 +153,11 @@ def _argocd(platform: Platform, units: dict[str, Unit], url: str, repo_secret: s
         f"kubectl -n argocd label secret {repo_secret} argocd.argoproj.io/secret-type=repository",
         "unset GITEA_TOKEN",
         "```",
-    ]
-    intro = [
-        "Argo CD goes in once by hand; from then on it manages itself. Argo CD 3 reads",
-        "repositories only from Secrets labelled `argocd.argoproj.io/secret-type: repository`;",
-        "this one is created by hand and the token is typed in, never written down:",
         "",
+        "Sync waves between Applications need Argo CD's health assessment of",
+        "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
+        "entry in `argocd-cm`).",
     ]
-    if argocd is None or chart is None:
-        lines += [
-            "",
-            "Sync waves between Applications need Argo CD's health assessment of",
-            "`argoproj.io/Application` resources enabled (a `resource.customizations.health`",
-            "entry in `argocd-cm`).",
-        ]
-    return intro + lines
 
 
 def _dns(platform: Platform, units: dict[str, Unit]) -> list[str]:

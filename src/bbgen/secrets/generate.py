@@ -104,7 +104,9 @@ def resolve(
         label = "/".join(ref)
         env_value = environ.get(plan.env or "", "") if plan.source == "supply" else ""
         current = None if ref in rotate else _existing(inventory, ref, found)
-        if ref in explicit:
+        if plan.source == "fixed":
+            values[ref] = plan.value or ""
+        elif ref in explicit:
             values[ref] = explicit[ref]
         elif env_value:
             values[ref] = env_value
@@ -166,7 +168,7 @@ def generate(
         if not data:
             result.skipped.append(plan.ref)
             continue
-        per_namespace.setdefault(plan.namespace, []).append(store.secret_doc(plan.namespace, plan.name, inventory.platform, data))
+        per_namespace.setdefault(plan.namespace, []).append(store.secret_doc(plan.namespace, plan.name, inventory.platform, data, plan.labels))
         result.secrets.append(plan.ref)
     files = {f"{ns}.yaml": store.render_file(docs) for ns, docs in sorted(per_namespace.items())}
     files[".gitignore"] = store.GITIGNORE  # should the directory ever end up in a work tree, git skips it

@@ -25,7 +25,7 @@ BASIC_AUTH_USER = "admin"
 BASIC_AUTH_LENGTH = 24
 DEFAULT_LENGTH = 32
 
-Source = Literal["generate", "supply", "copy"]
+Source = Literal["generate", "supply", "copy", "fixed"]
 KeyRef = tuple[str, str, str]  # namespace, secret name, key
 
 
@@ -40,6 +40,7 @@ class KeyPlan:
     from_key: str | None = None  # htpasswd: the password key of the same Secret
     user: str | None = None  # htpasswd user
     supply: str | None = None  # what a person must provide
+    value: str | None = None  # fixed: the value itself (never secret)
     optional: bool = False
     copy_of: KeyRef | None = None
     env: str | None = None  # environment variable read for supplied values
@@ -49,6 +50,8 @@ class KeyPlan:
         if self.source == "copy":
             assert self.copy_of is not None
             return f"copy of {self.copy_of[0]}/{self.copy_of[1]}"
+        if self.source == "fixed":
+            return f"fixed: {self.value}"
         if self.source == "generate":
             if self.generator == "password":
                 return f"generated: password, {self.length} chars"
@@ -59,7 +62,7 @@ class KeyPlan:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "source": self.source}
-        for name in ("generator", "length", "from_key", "user", "supply", "env"):
+        for name in ("generator", "length", "from_key", "user", "supply", "value", "env"):
             value = getattr(self, name)
             if value is not None:
                 out["from" if name == "from_key" else name] = value
@@ -79,6 +82,7 @@ class SecretPlan:
     description: str = ""
     used_by: tuple[str, ...] = ()
     keys: dict[str, KeyPlan] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -100,6 +104,7 @@ class SecretPlan:
             "description": self.description,
             "usedBy": list(self.used_by),
             "copyOf": self.copy_of,
+            "labels": dict(sorted(self.labels.items())),
             "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
         }
 
@@ -149,7 +154,22 @@ def env_var(namespace: str, name: str, key: str) -> str:
     return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", f"{namespace}_{name}_{key}").strip("_").upper()
 
 
-def _key_plan(key: str, meta: SecretKeyMeta) -> KeyPlan:
+def _fixed_value(template: str, platform: Platform) -> str:
+    import jinja2
+
+    from bbgen.layout import repo_url
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    context = {
+        "gitops": {"repoURL": repo_url(platform), "url": platform.gitops.url, "branch": platform.gitops.branch},
+        "platform": {"name": platform.name, "domain": platform.domain},
+    }
+    return env.from_string(template).render(context)
+
+
+def _key_plan(key: str, meta: SecretKeyMeta, platform: Platform) -> KeyPlan:
+    if meta.value is not None:
+        return KeyPlan(key=key, source="fixed", value=_fixed_value(meta.value, platform))
     if meta.generate is not None:
         length = None
         if meta.generate in ("password", "hex"):
@@ -167,8 +187,8 @@ class _Builder:
     def __init__(self) -> None:
         self.secrets: dict[tuple[str, str], SecretPlan] = {}
 
-    def add(self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "") -> None:
-        current = self.secrets.get((ns, name)) or SecretPlan(namespace=ns, name=name, description=description)
+    def add(self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None) -> None:
+        current = self.secrets.get((ns, name)) or SecretPlan(namespace=ns, name=name, description=description, labels=dict(labels or {}))
         merged = dict(current.keys)
         for key, plan in keys.items():
             merged.setdefault(key, plan)
@@ -191,8 +211,8 @@ def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
         if unit.component is None:
             continue
         for secret in unit.component.secrets:
-            keys = {k: _key_plan(k, m) for k, m in secret.keys.items()}
-            b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description)
+            keys = {k: _key_plan(k, m, platform) for k, m in secret.keys.items()}
+            b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels)
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
         _basic_auth(b, platform, unit)

@@ -106,7 +106,7 @@ def _str(dumper: yaml.SafeDumper, data: str) -> Any:
 _Dumper.add_representer(str, _str)
 
 
-def secret_doc(namespace: str, name: str, platform: str, data: dict[str, str]) -> dict[str, Any]:
+def secret_doc(namespace: str, name: str, platform: str, data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
     """A v1 Opaque Secret; labels say who made it, and deliberately no ``app.kubernetes.io/instance``
     so Argo CD never mistakes it for part of an Application and prunes it."""
     return {
@@ -115,7 +115,7 @@ def secret_doc(namespace: str, name: str, platform: str, data: dict[str, str]) -
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {"app.kubernetes.io/managed-by": "bbgen-secrets", "app.kubernetes.io/part-of": platform},
+            "labels": {**(labels or {}), "app.kubernetes.io/managed-by": "bbgen-secrets", "app.kubernetes.io/part-of": platform},
         },
         "type": "Opaque",
         "stringData": {k: data[k] for k in sorted(data)},
