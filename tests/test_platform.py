@@ -200,3 +200,13 @@ components:
     assert postgres["ingress"] == [{"fromEntities": ["world", "remote-node", "host"], "toPorts": [{"ports": [{"port": "5432", "protocol": "TCP"}]}]}]
     solver = objects[("CiliumNetworkPolicy", "gateway", "allow-acme-http01-solver")]["spec"]
     assert solver["endpointSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}
+
+
+def test_argo_cd_never_deletes_namespaces_volumes_or_itself(write_spec: Callable[[str], Path]) -> None:
+    objects = _platform_objects(write_spec(STATIC))
+    for kind in ("Namespace", "PersistentVolume"):
+        docs = [d for (k, _, _), d in objects.items() if k == kind]
+        assert docs and all(d["metadata"]["annotations"] == {"argocd.argoproj.io/sync-options": "Delete=false"} for d in docs)
+    tree = build_tree(load_platform(write_spec(MINIMAL_SPEC + "components:\n  argocd: {}\n  postgres: {}\n")))
+    assert "finalizers" not in yaml.safe_load(tree.files["apps/prod/argocd.yaml"])["metadata"]
+    assert yaml.safe_load(tree.files["apps/prod/postgres.yaml"])["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]

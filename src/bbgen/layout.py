@@ -17,6 +17,7 @@ from bbgen.spec.models import Platform
 ARGOCD_NAMESPACE = "argocd"
 ARGO_API = "argoproj.io/v1alpha1"
 PLATFORM_PROJECT = "platform"
+SELF_MANAGED = "argocd"
 
 
 def repo_url(platform: Platform) -> str:
@@ -79,7 +80,8 @@ def application(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
     else:
         spec["source"] = {"repoURL": repo_url(platform), "targetRevision": target, "path": overlay_dir(unit.name, env)}
     meta = _meta(platform, f"{env}-{unit.name}", wave=unit.wave, component=unit.name)
-    meta["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    if unit.name != SELF_MANAGED:  # deleting Argo CD's own Application must not uninstall Argo CD
+        meta["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
     return {"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec}
 
 

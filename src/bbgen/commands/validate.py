@@ -30,7 +30,7 @@ def validate(
 
     report = api.validate(directory, kubernetes_version=kubernetes_version, log=status if verbose else None)
     for finding in report.findings:
-        sys.stdout.write(f"{finding.severity}: {finding}\n")
+        sys.stdout.write(f"{finding.severity}: {finding.located()}\n")  # the line already leads with the severity
     errors = sum(1 for f in report.findings if f.severity == "error")
     warnings = len(report.findings) - errors
     status(f"built {len(report.builds)} kustomizations; {errors} errors, {warnings} warnings")

@@ -21,6 +21,9 @@ ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's l
 ACME_SOLVER_PORT = 8089
 CILIUM_API = "cilium.io/v2"
 Doc = dict[str, Any]
+# Argo CD never deletes these, even when their Application goes: a namespace takes every
+# object in it along, and a volume's data would be lost.
+KEEP = {"argocd.argoproj.io/sync-options": "Delete=false"}
 
 
 def _meta(platform: Platform, name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -40,7 +43,7 @@ def platform_docs(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
     """Everything under platform/<env>/ (identical for every environment today)."""
     docs: list[Doc] = []
     for ns in sorted({u.namespace for u in units.values()}):
-        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(platform, ns)})
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {**_meta(platform, ns), "annotations": dict(KEEP)}})
     st = platform.storage
     docs.append(
         {
@@ -64,7 +67,7 @@ def _volume(platform: Platform, volume: Any) -> Doc:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
-        "metadata": _meta(platform, volume.name),
+        "metadata": {**_meta(platform, volume.name), "annotations": dict(KEEP)},
         "spec": {
             "capacity": {"storage": str(volume.size)},
             "volumeMode": "Filesystem",

@@ -22,12 +22,16 @@ class Finding:
     message: str
     severity: Severity = "error"
 
-    def __str__(self) -> str:
+    def located(self, *, severity: bool = False) -> str:
+        """`file: resource: [check] message`; with ``severity``, a warning says so before the message."""
         parts = [self.file or "."]
         if self.resource:
             parts.append(self.resource)
-        prefix = "" if self.severity == "error" else "warning: "
+        prefix = "warning: " if severity and self.severity != "error" else ""
         return ": ".join(parts) + f": [{self.check}] {prefix}{self.message}"
+
+    def __str__(self) -> str:
+        return self.located(severity=True)
 
     def sort_key(self) -> tuple[str, str, str, str]:
         return (self.file, self.resource, self.check, self.message)
