@@ -219,9 +219,10 @@ def test_repository_secret_is_out_of_band(write_spec: Callable[[str], Path]) -> 
     inventory = inventory_for(load_platform(write_spec(SPEC)))
     plans = {s.ref: s for s in inventory.secrets}
     repo = plans["argocd/gitops-repo"]
-    assert set(repo.keys) == {"type", "url", "username", "password"}
-    assert all(k.source == "supply" for k in repo.keys.values())
-    assert "argocd.argoproj.io/secret-type=repository" in repo.description  # the label step is documented
+    assert {k: p.source for k, p in repo.keys.items()} == {"type": "fixed", "url": "fixed", "username": "supply", "password": "supply"}
+    assert repo.keys["type"].value == "git"
+    assert repo.keys["url"].value == "https://git.example.org/platform/demo-gitops.git"  # from the spec's gitops block
+    assert repo.labels == {"argocd.argoproj.io/secret-type": "repository"}  # how Argo CD 3 finds it
 
 
 # --- Gitea ----------------------------------------------------------------------------------
