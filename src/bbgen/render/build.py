@@ -264,8 +264,9 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
         else:
             _add_kustomize_unit(tree, root, platform, units, unit, shared)
     layout.add_docs(tree, "projects", layout.projects(platform, units))
+    basics = platform_docs(platform, units)  # the same for every environment
     for env in sorted(platform.environments):
-        layout.add_docs(tree, f"platform/{env}", platform_docs(platform, units), namespaced_names=True)
+        layout.add_docs(tree, f"platform/{env}", basics, namespaced_names=True)
         apps = [layout.platform_application(platform, env)] + [layout.application(platform, env, u) for u in units.values()]
         names = []
         for app in apps:

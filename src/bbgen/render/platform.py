@@ -104,15 +104,11 @@ def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
     return {u.namespace for u in units.values()} - shared
 
 
-def _edge_ports(platform: Platform, units: dict[str, Unit], unit: Unit) -> list[int]:
-    """Pod ports the edge (ingress controller or gateway) must reach on this unit."""
-    ports = []
-    if unit.host_label:
-        ports.append(pod_ports(unit).get("http", 80))
-    for exposure in platform.ingress.tcp:
-        if exposure.component == unit.name:
-            ports.append(exposure.target_port or exposure.port)
-    return ports
+def _edge_ports(platform: Platform, unit: Unit) -> tuple[list[int], list[int]]:
+    """Pod ports the edge (ingress controller or gateway) must reach on this unit: (HTTP routes, TCP exposures)."""
+    http = [pod_ports(unit).get("http", 80)] if unit.host_label else []
+    tcp = [t.target_port or t.port for t in platform.ingress.tcp if t.component == unit.name]
+    return http, tcp
 
 
 def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
@@ -137,13 +133,12 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
         ]
         if peers and pod_ports(unit):
             rules.append({"from": peers, "ports": _ports(list(pod_ports(unit).values()))})
-        edge = _edge_ports(platform, units, unit)
-        if edge and platform.ingress.provider == "nginx":
+        http, tcp = _edge_ports(platform, unit)
+        if (http or tcp) and platform.ingress.provider == "nginx":
             if _controller_ns(units) != unit.namespace:
-                rules.append(_nginx_rule(units, edge))
-        elif edge:
-            tcp = [t.target_port or t.port for t in platform.ingress.tcp if t.component == unit.name]
-            docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), edge, tcp))
+                rules.append(_nginx_rule(units, http + tcp))
+        elif http or tcp:
+            docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), http, tcp))
         if unit.name == INGRESS_NGINX and platform.ingress.provider == "nginx" and platform.ingress.tcp:
             # The chart opens one controller port per TCP exposure, equal to the exposed port.
             rules.append({"ports": _ports([t.port for t in platform.ingress.tcp])})
@@ -180,7 +175,7 @@ def _cilium_ports(ports: list[int]) -> list[dict[str, Any]]:
 
 
 def _edge_policy(
-    platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], ports: list[int], tcp: list[int] | None = None
+    platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], http: list[int], tcp: list[int] | None = None
 ) -> Doc:
     """Let the edge reach selected pods: the NGINX controller's pods, or Cilium's Gateway.
 
@@ -190,9 +185,9 @@ def _edge_policy(
     the nodes that forward it.
     """
     if platform.ingress.provider == "nginx":
-        return _policy(platform, name, namespace, selector, [_nginx_rule(units, ports)])
-    http = sorted(set(ports) - set(tcp or []))
-    rules = [{"fromEntities": ["ingress"], "toPorts": _cilium_ports(http)}] if http else []
+        return _policy(platform, name, namespace, selector, [_nginx_rule(units, http + (tcp or []))])
+    proxied = sorted(set(http) - set(tcp or []))
+    rules = [{"fromEntities": ["ingress"], "toPorts": _cilium_ports(proxied)}] if proxied else []
     if tcp:
         rules.append({"fromEntities": ["world", "remote-node", "host"], "toPorts": _cilium_ports(tcp)})
     return {

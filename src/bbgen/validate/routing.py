@@ -172,27 +172,29 @@ def _granted(view: EnvView, source: Resource, to_ns: str, to_group: str, to_kind
     return False
 
 
+def _cross_namespace_ref(view: EnvView, owner: Resource, ref: dict[str, Any], default_kind: str, what: str) -> list[Finding]:
+    """A reference into another namespace needs a ReferenceGrant there admitting ``owner``."""
+    ns = ref.get("namespace")
+    if not ns or ns == owner.namespace:
+        return []
+    group, kind = str(ref.get("group") or ""), str(ref.get("kind") or default_kind)
+    if _granted(view, owner, str(ns), group, kind, str(ref.get("name"))):
+        return []
+    message = f"{what} {kind} {ns}/{ref.get('name')} is in another namespace and no ReferenceGrant in {ns} allows it"
+    return [finding(owner, "reference-grant", message)]
+
+
 def check_reference_grants(view: EnvView) -> list[Finding]:
     """A route backend or listener certificate in another namespace needs a ReferenceGrant there."""
     out: list[Finding] = []
     for route in routes(view):
         for rule in dicts(route.spec.get("rules")):
             for ref in dicts(rule.get("backendRefs")):
-                ns = ref.get("namespace")
-                if ns and ns != route.namespace:
-                    group, kind = str(ref.get("group") or ""), str(ref.get("kind") or "Service")
-                    if not _granted(view, route, str(ns), group, kind, str(ref.get("name"))):
-                        message = f"backendRef {kind} {ns}/{ref.get('name')} is in another namespace and no ReferenceGrant in {ns} allows it"
-                        out.append(finding(route, "reference-grant", message))
+                out += _cross_namespace_ref(view, route, ref, "Service", "backendRef")
     for gateway in view.of("Gateway", GATEWAY_API):
         for listener in listeners(gateway):
             for ref in dicts(sub(listener, "tls").get("certificateRefs")):
-                ns = ref.get("namespace")
-                if ns and ns != gateway.namespace:
-                    group, kind = str(ref.get("group") or ""), str(ref.get("kind") or "Secret")
-                    if not _granted(view, gateway, str(ns), group, kind, str(ref.get("name"))):
-                        message = f"listener {listener.get('name')} certificateRef {kind} {ns}/{ref.get('name')} is in another namespace and no ReferenceGrant in {ns} allows it"
-                        out.append(finding(gateway, "reference-grant", message))
+                out += _cross_namespace_ref(view, gateway, ref, "Secret", f"listener {listener.get('name')} certificateRef")
     return out
 
 
