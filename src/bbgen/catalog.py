@@ -184,6 +184,13 @@ class _ComponentBase(_Meta):
     sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
     """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
+    provides: str | None = None
+    """A role other components and apps may depend on by name (`object-store`, `llm`); the spec picks
+    which enabled provider fills it when there is more than one."""
+    oidc: bool = False
+    """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
+    gpu: bool = False
+    """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -283,8 +290,21 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
         if component.name != folder.name:
             raise CatalogError(file=meta_file, message=f"name {component.name!r} must equal the folder name")
         catalog[component.name] = component.model_copy(update={"folder": folder})
+    roles = catalog_roles(catalog)
     for component in catalog.values():
+        if component.provides in catalog:
+            raise CatalogError(file=component.folder / "component.yaml", message=f"provides {component.provides!r}, which is a component name")
         for dep in component.depends_on:
-            if dep not in catalog:
+            if dep not in catalog and dep not in roles:
                 raise CatalogError(file=component.folder / "component.yaml", message=f"depends on unknown {dep!r}")
     return catalog
+
+
+def catalog_roles(catalog: dict[str, AnyComponent]) -> dict[str, list[str]]:
+    """Role name → the components that provide it, sorted."""
+    roles: dict[str, list[str]] = {}
+    for name in sorted(catalog):
+        role = catalog[name].provides
+        if role is not None:
+            roles.setdefault(role, []).append(name)
+    return roles

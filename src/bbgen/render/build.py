@@ -19,8 +19,11 @@ from bbgen.render.units import (
     fqdn,
     http_service_port,
     labels,
+    oidc_client_id,
+    oidc_secret_name,
     pod_ports,
     replicas,
+    resolve_roles,
     resources,
     selector,
 )
@@ -49,9 +52,6 @@ def env_context(platform: Platform, units: dict[str, Unit], env: str) -> dict[st
         target = units[exposure.component]
         port = exposure.target_port or exposure.port
         tcp.append({"port": exposure.port, "unit": target.name, "namespace": target.namespace, "service": target.service, "targetPort": port})
-    keycloak = units.get("keycloak")
-    realm = platform.sso_realm()
-    issuer = f"https://{fqdn(keycloak.host_label, domain)}/realms/{realm}" if keycloak is not None and keycloak.host_label else None
     gateway = units.get(GATEWAY_COMPONENT)
     return {
         "platform": {
@@ -59,7 +59,9 @@ def env_context(platform: Platform, units: dict[str, Unit], env: str) -> dict[st
             "domain": platform.domain,
             "hosts": sorted(hosts, key=lambda h: h["host"]),
             "tcp": sorted(tcp, key=lambda t: t["port"]),
-            "sso": {"realm": realm, "issuer": issuer},
+            "sso": _sso(platform, units, domain),
+            "gpuPools": _gpu_pools(platform),
+            "roles": resolve_roles(platform, {u.name: u.component for u in units.values() if u.component is not None}),
             "enabled": sorted(units),
             "gitops": {"repoURL": layout.repo_url(platform), "branch": platform.gitops.branch},
             "storage": {"className": platform.storage.class_name, "provisioner": platform.storage.provisioner},
@@ -77,14 +79,83 @@ def env_context(platform: Platform, units: dict[str, Unit], env: str) -> dict[st
     }
 
 
-def _dep_context(unit: Unit) -> dict[str, Any]:
+def _sso(platform: Platform, units: dict[str, Unit], domain: str) -> dict[str, Any]:
+    """The realm, its public issuer, its in-cluster address and every OIDC client of the platform."""
+    keycloak = units.get("keycloak")
+    realm = platform.sso_realm()
+    issuer = f"https://{fqdn(keycloak.host_label, domain)}/realms/{realm}" if keycloak is not None and keycloak.host_label else None
+    internal = None
+    if keycloak is not None:
+        internal = f"http://{keycloak.service}.{keycloak.namespace}.svc.cluster.local:{pod_ports(keycloak).get('http', 8080)}/realms/{realm}"
+    clients = []
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        client_id = oidc_client_id(unit)
+        if client_id is None or unit.oidc is None:
+            continue
+        host = fqdn(unit.host_label, domain) if unit.host_label else None
+        secret = None
+        if not unit.oidc.public:
+            env_name = "OIDC_CLIENT_SECRET_" + client_id.upper().replace("-", "_")
+            secret = {"name": oidc_secret_name(client_id), "key": "client-secret", "env": env_name}
+        clients.append({
+            "clientId": client_id,
+            "unit": unit.name,
+            "namespace": unit.namespace,
+            "public": unit.oidc.public,
+            "host": host,
+            "redirectUris": [f"https://{host}/*"] if host else [],
+            "webOrigins": [f"https://{host}"] if host else [],
+            "secret": secret,
+        })
+    return {"realm": realm, "issuer": issuer, "internalUrl": internal, "clients": clients}
+
+
+def _gpu_pools(platform: Platform) -> list[dict[str, Any]]:
+    """GPU node pools with what a pod needs to land there: a node selector and tolerations for the pool's taints."""
+    pools = []
+    for name, pool in sorted(platform.node_pools.items()):
+        if pool.role != "gpu" and pool.gpus_per_node == 0:
+            continue
+        tolerations = []
+        for taint in pool.taints:
+            tol: dict[str, Any] = {"key": taint.key, "operator": "Equal" if taint.value else "Exists", "effect": taint.effect}
+            if taint.value:
+                tol["value"] = taint.value
+            tolerations.append(tol)
+        pools.append({
+            "name": name,
+            "count": pool.count,
+            "gpusPerNode": pool.gpus_per_node,
+            # GPU feature discovery labels every GPU node so; a pool's own labels are more precise.
+            "nodeSelector": dict(pool.labels) or {"nvidia.com/gpu.present": "true"},
+            "tolerations": tolerations,
+        })
+    return pools
+
+
+def _dep_context(unit: Unit, plain: dict[str, str], secret: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {
         "name": unit.name,
         "namespace": unit.namespace,
         "service": unit.service,
         "ports": pod_ports(unit),
         "address": f"{unit.service}.{unit.namespace}.svc.cluster.local",
+        "settings": dict(unit.settings),
+        "env": plain,
+        "secretEnv": secret,
     }
+
+
+def _deps(units: dict[str, Unit], unit: Unit, sso: dict[str, Any]) -> dict[str, Any]:
+    """The unit's dependencies by name, and again by the role each fills (`object-store`, `llm`)."""
+    out: dict[str, Any] = {}
+    for dep in unit.depends_on:
+        if dep in units:
+            out[dep] = _dep_context(units[dep], *exposed_env(units[dep], unit.name, sso))
+    for role, provider in unit.roles.items():
+        if provider in out:
+            out[role] = out[provider]
+    return out
 
 
 def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: str, shared: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,8 +179,8 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "labels": labels(platform, unit),
         "selector": selector(unit),
         "basicAuth": None,
-        "env": _env_list(units, unit),
-        "deps": {d: _dep_context(units[d]) for d in unit.depends_on if d in units},
+        "env": _env_list(units, unit, shared["platform"]["sso"]),
+        "deps": _deps(units, unit, shared["platform"]["sso"]),
         "dependants": sorted(u.name for u in units.values() if unit.name in u.depends_on),
         "tcp": [t for t in shared["platform"]["tcp"] if t["unit"] == unit.name],
     }
@@ -118,6 +189,11 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         ctx_unit["release"] = comp.chart.release_name or unit.name
     if basic is not None and basic.enabled:
         ctx_unit["basicAuth"] = {"secret": basic.secret_name or f"{unit.name}-basic-auth", "realm": basic.realm}
+    client = next((c for c in shared["platform"]["sso"]["clients"] if c["unit"] == unit.name), None)
+    ctx_unit["oidc"] = client
+    if comp is not None and comp.gpu:
+        pools = shared["platform"]["gpuPools"]
+        ctx_unit["gpuPool"] = pools[0] if pools else None
     if unit.app is not None:
         ctx_unit["healthPath"] = unit.app.health_path
         ctx_unit["readOnlyRootFilesystem"] = unit.app.read_only_root_filesystem
@@ -128,17 +204,26 @@ def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def _env_list(units: dict[str, Unit], unit: Unit) -> list[dict[str, Any]]:
-    """Container env (Kubernetes EnvVar list): dependency connection settings, then the app's own."""
+def _env_list(units: dict[str, Unit], unit: Unit, sso: dict[str, Any]) -> list[dict[str, Any]]:
+    """Container env (Kubernetes EnvVar list): dependency connection settings, the OIDC client, then the app's own."""
     out: dict[str, dict[str, Any]] = {}
     for dep in unit.depends_on:
         if dep not in units:
             continue
-        plain, secret = exposed_env(units[dep])
+        plain, secret = exposed_env(units[dep], unit.name, sso)
         for key in sorted(plain):
             out[key] = {"name": key, "value": plain[key]}
         for key in sorted(secret):
             out[key] = _secret_ref(key, secret[key]["secret"], secret[key]["key"])
+    client = next((c for c in sso["clients"] if c["unit"] == unit.name), None)
+    if unit.app is not None and client is not None:
+        out["OIDC_CLIENT_ID"] = {"name": "OIDC_CLIENT_ID", "value": client["clientId"]}
+        if sso["issuer"]:
+            out["OIDC_ISSUER_URL"] = {"name": "OIDC_ISSUER_URL", "value": sso["issuer"]}
+        if sso["internalUrl"]:
+            out["OIDC_INTERNAL_URL"] = {"name": "OIDC_INTERNAL_URL", "value": sso["internalUrl"]}
+        if client["secret"] is not None:
+            out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client["secret"]["name"], client["secret"]["key"])
     if unit.app is not None:
         for var in unit.app.env:
             out[var.name] = {"name": var.name, "value": var.value}

@@ -13,10 +13,11 @@ from typing import Any
 
 import jinja2
 
-from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent
-from bbgen.spec.models import CustomApp, Platform, Resources
+from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent, catalog_roles
+from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
 MANAGED_BY = "bbgen"
+KEYCLOAK = "keycloak"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,8 @@ class Unit:
     host_label: str | None = None  # as configured: label or FQDN, None when not exposed
     storage: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    oidc: Oidc | None = None
+    roles: dict[str, str] = field(default_factory=dict)  # role -> provider, for the roles among depends_on
     wave: int = 1
 
     @property
@@ -65,9 +68,47 @@ def _resources_dict(res: Resources | None) -> dict[str, Any]:
     return {k: {kk: str(vv) for kk, vv in v.items() if vv is not None} for k, v in res.model_dump(exclude_none=True).items()}
 
 
+def enabled_names(platform: Platform) -> set[str]:
+    return {n for n, s in platform.components.items() if s.enabled} | {n for n, a in platform.apps.items() if a.enabled}
+
+
+def resolve_roles(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[str, str]:
+    """Role → the enabled component filling it: the spec's choice, else the only enabled provider.
+
+    A role left out (none enabled, or several and no choice) is for the spec checks
+    to report; here it simply resolves to nothing.
+    """
+    enabled = enabled_names(platform)
+    out: dict[str, str] = {}
+    for role, providers in catalog_roles(catalog).items():
+        chosen = platform.role_choice(role)
+        candidates = [p for p in providers if p in enabled]
+        if chosen is not None and chosen in candidates:
+            out[role] = chosen
+        elif chosen is None and len(candidates) == 1:
+            out[role] = candidates[0]
+    return out
+
+
+def _resolve(deps: list[str], roles: dict[str, str], known: set[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Dependencies with roles replaced by their providers, and which roles were resolved to what."""
+    names: set[str] = set()
+    used: dict[str, str] = {}
+    for dep in deps:
+        if dep in roles:
+            names.add(roles[dep])
+            used[dep] = roles[dep]
+        elif dep in known:
+            names.add(dep)
+    return tuple(sorted(names)), used
+
+
 def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[str, Unit]:
     """Every enabled unit, by name, with sync waves from the dependency graph."""
     units: dict[str, Unit] = {}
+    roles = resolve_roles(platform, catalog)
+    enabled = enabled_names(platform)
+    sso = KEYCLOAK in enabled
     for name, settings in sorted(platform.components.items()):
         if not settings.enabled:
             continue
@@ -81,13 +122,17 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
         if isinstance(comp, GitComponent):
             chart_version = settings.version or comp.git.revision
         host = comp.host if settings.host is None else (settings.host or None)
+        oidc = settings.oidc if comp.oidc else None
+        deps, used = _resolve(comp.depends_on + ([KEYCLOAK] if oidc is not None and sso else []), roles, enabled)
         units[name] = Unit(
             name=name,
             kind="component",
             delivery=comp.delivery,
             domain=comp.domain,
             namespace=settings.namespace or comp.namespace,
-            depends_on=tuple(sorted(set(comp.depends_on))),
+            depends_on=deps,
+            roles=used,
+            oidc=oidc,
             after=tuple(sorted(set(comp.after))),
             component=comp,
             image=image,
@@ -99,13 +144,16 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
     for name, app in sorted(platform.apps.items()):
         if not app.enabled:
             continue
+        deps, used = _resolve(app.depends_on + ([KEYCLOAK] if app.oidc is not None and sso else []), roles, enabled)
         units[name] = Unit(
             name=name,
             kind="app",
             delivery="kustomize",
             domain=app.namespace,
             namespace=app.namespace,
-            depends_on=tuple(sorted(set(app.depends_on))),
+            depends_on=deps,
+            roles=used,
+            oidc=app.oidc,
             app=app,
             image=app.image,
             host_label=app.host or None,
@@ -176,21 +224,45 @@ def _expose_template(source: str) -> jinja2.Template:
     return _expose_env().from_string(source)
 
 
-@functools.lru_cache(maxsize=4096)
-def _expose_value(source: str, service: str, namespace: str, ports: tuple[tuple[str, int], ...], name: str) -> str:
-    return _expose_template(source).render({"service": service, "namespace": namespace, "ports": dict(ports), "name": name})
+@functools.lru_cache(maxsize=8192)
+def _expose_value(source: str, context_json: str) -> str:
+    import json
+
+    return _expose_template(source).render(json.loads(context_json))
 
 
-def exposed_env(unit: Unit) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Connection env vars a dependant gets: plain values, and Secret references by name."""
+def exposed_env(unit: Unit, dependant: str = "", sso: dict[str, Any] | None = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Connection env vars a dependant gets: plain values, and Secret references by name.
+
+    The values are Jinja over the dependency's ``service``, ``namespace``, ``ports``,
+    ``name`` and ``settings``, the ``dependant``'s name (its own database, its own
+    bucket prefix) and the platform's ``sso`` realm and issuer.
+    """
     if unit.component is not None:
-        ports = tuple(unit.component.ports.items())
-        plain = {k: _expose_value(v, unit.service, unit.namespace, ports, unit.name) for k, v in unit.component.expose.env.items()}
+        import json
+
+        context = {
+            "service": unit.service, "namespace": unit.namespace, "ports": dict(unit.component.ports), "name": unit.name,
+            "settings": unit.settings, "dependant": dependant, "sso": sso or {},
+        }
+        key = json.dumps(context, sort_keys=True, default=str)
+        plain = {k: _expose_value(v, key) for k, v in unit.component.expose.env.items()}
         secret = {k: {"secret": v.secret, "key": v.key} for k, v in unit.component.expose.secret_env.items()}
         return plain, secret
     assert unit.app is not None
     prefix = unit.name.upper().replace("-", "_")
     return {f"{prefix}_URL": f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
+
+
+def oidc_client_id(unit: Unit) -> str | None:
+    if unit.oidc is None:
+        return None
+    return unit.oidc.client_id or unit.name
+
+
+def oidc_secret_name(client_id: str) -> str:
+    """The Secret (key `client-secret`) holding a confidential client's secret, in Keycloak's and the client's namespace."""
+    return f"oidc-{client_id}"
 
 
 def labels(platform: Platform, unit: Unit) -> dict[str, str]:

@@ -216,6 +216,7 @@ def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
         _basic_auth(b, platform, unit)
+        _oidc_client(b, units, unit)
     for unit in sorted(units.values(), key=lambda u: u.name):
         for dep in unit.depends_on:
             dep_unit = units.get(dep)
@@ -253,6 +254,21 @@ def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
     }
     name = basic.secret_name or f"{unit.name}-basic-auth"
     b.add(unit.namespace, name, keys, user=unit.name, description=f"HTTP basic auth for {unit.name} (ingress-nginx reads key auth)")
+
+
+def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
+    """A confidential client's secret: generated in the client's namespace, copied to Keycloak's (its realm import reads it)."""
+    from bbgen.render.units import KEYCLOAK, oidc_client_id, oidc_secret_name
+
+    client_id = oidc_client_id(unit)
+    if client_id is None or unit.oidc is None or unit.oidc.public:
+        return
+    name = oidc_secret_name(client_id)
+    key = KeyPlan(key="client-secret", source="generate", generator="hex", length=DEFAULT_LENGTH)
+    b.add(unit.namespace, name, {"client-secret": key}, user=unit.name, description=f"OIDC client secret of {client_id}, shared with Keycloak")
+    keycloak = units.get(KEYCLOAK)
+    if keycloak is not None:
+        _reach(b, keycloak, (unit.namespace, name, "client-secret"))
 
 
 def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:

@@ -79,22 +79,61 @@ def check_platform(
             elif type(declared[key]) is not type(value) and not (isinstance(declared[key], float) and isinstance(value, int)):
                 issues.append(issue(loaded, path, f"must be a {type(declared[key]).__name__}, like the default {declared[key]!r}"))
 
+    # Roles (`object-store`, `llm`): the spec's choice is an enabled provider, or there is one to default to.
+    from bbgen.catalog import catalog_roles
+    from bbgen.spec.models import ROLE_FIELDS
+    from pydantic.alias_generators import to_camel
+
+    roles = catalog_roles(catalog)
+    chosen: dict[str, str] = {}
+    for role, providers in sorted(roles.items()):
+        field = to_camel(ROLE_FIELDS[role]) if role in ROLE_FIELDS else role
+        choice = platform.role_choice(role)
+        candidates = [p for p in providers if p in enabled and enabled[p][0] == "components"]
+        if choice is not None:
+            if choice not in providers:
+                issues.append(issue(loaded, (field,), f"{choice!r} does not provide {role}; choose one of {', '.join(providers)}"))
+            elif choice not in candidates:
+                issues.append(issue(loaded, (field,), f"{choice!r} is not an enabled component: add `{choice}: {{}}` under components"))
+            else:
+                chosen[role] = choice
+        elif len(candidates) == 1:
+            chosen[role] = candidates[0]
+        elif len(candidates) > 1:
+            issues.append(_at_key(loaded, ("components", candidates[1]), (
+                f"{' and '.join(candidates)} both provide {role}: set `{field}:` to the one its consumers use"
+            )))
+
+    def _missing(dep: str) -> str:
+        if dep in roles:
+            field = to_camel(ROLE_FIELDS[dep]) if dep in ROLE_FIELDS else dep
+            return f"needs {dep}: enable one of {', '.join(roles[dep])} (and choose it with `{field}:` if several are)"
+        return ""
+
     # Dependencies: every dependency of an enabled unit is itself enabled.
     at: tuple[str | int, ...]
     for name, where in sorted(enabled.items()):
         if where[0] == "components":
             for dep in catalog[name].depends_on:
-                if dep not in enabled:
+                if dep in roles:
+                    if dep not in chosen and all(p not in enabled for p in roles[dep]):
+                        issues.append(_at_key(loaded, ("components", name), f"{name!r} {_missing(dep)}"))
+                elif dep not in enabled:
                     at = ("components", dep, "enabled") if dep in platform.components else ("components", name)
                     issues.append((issue if at[-1] == "enabled" else _at_key)(loaded, at, f"{dep!r} is disabled or not listed, but {name!r} depends on it"))
         else:
             for index, dep in enumerate(platform.apps[name].depends_on):
                 if dep == name:
                     issues.append(issue(loaded, ("apps", name, "dependsOn", index), "an app cannot depend on itself"))
+                elif dep in roles:
+                    if dep not in chosen and all(p not in enabled for p in roles[dep]):
+                        issues.append(issue(loaded, ("apps", name, "dependsOn", index), _missing(dep)))
                 elif dep not in enabled:
                     listed = dep in platform.components or dep in platform.apps
-                    state = "disabled" if listed else f"not a component or app of this spec{_hint(dep, sorted(enabled))}"
+                    state = "disabled" if listed else f"not a component, app or role of this spec{_hint(dep, sorted(enabled) + sorted(roles))}"
                     issues.append(issue(loaded, ("apps", name, "dependsOn", index), f"{dep!r} is {state}"))
+    issues.extend(_sso(platform, loaded, enabled, catalog))
+    issues.extend(_gpu(platform, loaded, enabled, catalog))
     issues.extend(_cycles(platform, loaded, enabled))
 
     # Hosts: one owner per host in every environment.
@@ -186,6 +225,49 @@ def _routing(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[st
                     "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
                     "put the host behind Keycloak instead"
                 )))
+    return found
+
+
+def _sso(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]], catalog: dict[str, AnyComponent]) -> list[SpecIssue]:
+    """OIDC clients need Keycloak with a public host, a component able to use one, and unique client ids."""
+    from bbgen.spec.loader import issue
+
+    found: list[SpecIssue] = []
+    ids: dict[str, str] = {}
+    keycloak_public = "keycloak" in enabled and bool(_host_of(platform, catalog, "keycloak", enabled["keycloak"]))
+    for name, where in sorted(enabled.items()):
+        owner = platform.components[name] if where[0] == "components" else platform.apps[name]
+        if owner.oidc is None:
+            continue
+        at = (*where, "oidc")
+        if where[0] == "components" and not catalog[name].oidc:
+            found.append(issue(loaded, at, f"{name!r} cannot sign users in through Keycloak (see `bbgen components`); remove `oidc`"))
+            continue
+        if not keycloak_public:
+            found.append(issue(loaded, at, "an OIDC client needs the `keycloak` component enabled with a public host (its issuer URL)"))
+        client_id = owner.oidc.client_id or name
+        if client_id in ids:
+            found.append(issue(loaded, at, f"client id {client_id!r} is already used by {ids[client_id]!r}"))
+        ids.setdefault(client_id, name)
+        if owner.oidc.public and where[0] == "components":
+            found.append(issue(loaded, (*at, "public"), "catalog components sign in server-side: their clients are confidential"))
+    return found
+
+
+def _gpu(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, ...]], catalog: dict[str, AnyComponent]) -> list[SpecIssue]:
+    """A GPU component needs a GPU node pool to be scheduled on."""
+    pools = [n for n, p in platform.node_pools.items() if p.role == "gpu" or p.gpus_per_node > 0]
+    found: list[SpecIssue] = []
+    for name, where in sorted(enabled.items()):
+        if where[0] == "components" and catalog[name].gpu and not pools:
+            found.append(_at_key(loaded, ("components", name), (
+                f"{name!r} runs on GPUs, but nodePools has no GPU pool: add one with `role: gpu` and `gpusPerNode`"
+            )))
+    for name in pools:
+        if platform.node_pools[name].gpus_per_node == 0:
+            from bbgen.spec.loader import issue
+
+            found.append(issue(loaded, ("nodePools", name), "a GPU pool needs `gpusPerNode` (1 or more)"))
     return found
 
 

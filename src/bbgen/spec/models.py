@@ -76,6 +76,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Host = Annotated[str, AfterValidator(_host)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
+# Catalog roles the spec chooses a provider for, and the Platform field that chooses (YAML: camelCase).
+ROLE_FIELDS = {"object-store": "object_store", "llm": "llm"}
+
 
 class SpecModel(BaseModel):
     """Base: unknown keys are errors, YAML keys are camelCase, and types are strict.
@@ -112,6 +115,19 @@ class BasicAuth(SpecModel):
 ScalarValue = str | int | float | bool
 
 
+class Oidc(SpecModel):
+    """A Keycloak client for this component or app, in the platform realm (`sso.realm`)."""
+
+    client_id: DnsLabel | None = Field(default=None, description="Client id in the realm; defaults to the component or app name.")
+    public: bool = Field(
+        default=False,
+        description=(
+            "A public client (a browser app using PKCE, no secret). Otherwise confidential: bbgen plans a generated "
+            "client secret (`oidc-<clientId>`, key `client-secret`) shared by Keycloak and the client."
+        ),
+    )
+
+
 class ComponentSettings(SpecModel):
     """Overrides for one catalog component; everything defaults to the catalog's values."""
 
@@ -123,6 +139,7 @@ class ComponentSettings(SpecModel):
     storage: Quantity | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class.")
     host: Host | None = Field(default=None, description="Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
     settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
 
 
@@ -152,6 +169,14 @@ class CustomApp(SpecModel):
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
     resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    oidc: Oidc | None = Field(
+        default=None,
+        description=(
+            "A Keycloak client for the app: adds it to the realm and gives the app OIDC_ISSUER_URL (public issuer, the tokens' `iss`), "
+            "OIDC_INTERNAL_URL (the same realm through the in-cluster Service, for discovery and JWKS), OIDC_CLIENT_ID and, "
+            "for a confidential client, OIDC_CLIENT_SECRET by secretKeyRef."
+        ),
+    )
     read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
 
 
@@ -246,6 +271,20 @@ class Platform(SpecModel):
     node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name.")
     environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments; each gets its own overlays and root Application. `prod` is required.")
     sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<keycloak host>/realms/<realm>`) other components trust.")
+    object_store: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "Which enabled S3-compatible store (`minio` or `garage`) every object-store consumer (MLflow, Label Studio, "
+            "Argo Workflows, apps depending on `object-store`) is wired to; defaults to the only one enabled."
+        ),
+    )
+    llm: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "Which enabled LLM server (`ollama` or `llama-cpp` on CPU, `vllm` on a GPU pool) apps depending on `llm` "
+            "are wired to; defaults to the only one enabled."
+        ),
+    )
     components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
     apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict, description="The user's own services, by name.")
 
@@ -255,6 +294,11 @@ class Platform(SpecModel):
         if explicit:
             return explicit
         return self.domain if env == "prod" else f"{env}.{self.domain}"
+
+    def role_choice(self, role: str) -> str | None:
+        """The provider the spec names for a catalog role (None: not chosen explicitly)."""
+        field = ROLE_FIELDS.get(role)
+        return getattr(self, field) if field is not None else None
 
     def sso_realm(self) -> str:
         return self.sso.realm or self.name
