@@ -174,6 +174,8 @@ class _ComponentBase(_Meta):
     service: str | None = None
     ports: dict[str, int] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
+    uses: list[str] = Field(default_factory=list)
+    """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
     after: list[str] = Field(default_factory=list)
     """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
@@ -294,7 +296,7 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     for component in catalog.values():
         if component.provides in catalog:
             raise CatalogError(file=component.folder / "component.yaml", message=f"provides {component.provides!r}, which is a component name")
-        for dep in component.depends_on:
+        for dep in component.depends_on + component.uses:
             if dep not in catalog and dep not in roles:
                 raise CatalogError(file=component.folder / "component.yaml", message=f"depends on unknown {dep!r}")
     return catalog

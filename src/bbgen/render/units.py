@@ -123,7 +123,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             chart_version = settings.version or comp.git.revision
         host = comp.host if settings.host is None else (settings.host or None)
         oidc = settings.oidc if comp.oidc else None
-        deps, used = _resolve(comp.depends_on + ([KEYCLOAK] if oidc is not None and sso else []), roles, enabled)
+        deps, used = _resolve(comp.depends_on + comp.uses + ([KEYCLOAK] if oidc is not None and sso else []), roles, enabled)
         units[name] = Unit(
             name=name,
             kind="component",
