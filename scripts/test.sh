@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (venv, kustomize + kubeconform, Gitea) and run all tests.
+# Install everything the tests need (venv, kustomize + kubeconform, Mermaid's parser, Gitea) and run all tests.
 # Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ fi
 bash scripts/install-tools.sh
 export BBGEN_TOOLS_DIR="${BBGEN_TOOLS_DIR:-$HOME/.cache/bbgen/tools}"
 export PATH="$BBGEN_TOOLS_DIR/bin:$PATH"
+
+bash scripts/install-mermaid.sh
+export BBGEN_MERMAID_DIR="${BBGEN_MERMAID_DIR:-$HOME/.cache/bbgen/mermaid}"
 
 if [ -f scripts/install-gitea.sh ]; then
   bash scripts/install-gitea.sh

@@ -56,6 +56,20 @@ def validate(directory: Path, *, kubernetes_version: str | None = None, log: Cal
     return report
 
 
+def graph(spec: Path, *, env: str = "prod") -> str:
+    """The platform drawn as a Mermaid flowchart (the picture the generated README embeds)."""
+    from bbgen.catalog import load_catalog
+    from bbgen.errors import UsageError
+    from bbgen.render.graph import mermaid
+    from bbgen.render.units import build_units
+    from bbgen.spec import load_platform
+
+    platform = load_platform(spec)
+    if env not in platform.environments:
+        raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
+    return mermaid(platform, build_units(platform, load_catalog()), env)
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the spec, for editors (yaml-language-server `$schema`)."""
     from bbgen.spec.models import Platform

@@ -15,6 +15,7 @@ import typer
 from bbgen import __version__
 from bbgen.commands.components import components
 from bbgen.commands.diff import diff
+from bbgen.commands.graph import graph
 from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
@@ -60,6 +61,7 @@ app.command("push-to-gitea")(push_to_gitea)
 app.command()(schema)
 app.add_typer(secrets_app, name="secrets")
 app.command()(components)
+app.command()(graph)
 
 
 def main() -> None:

@@ -97,15 +97,33 @@ def _sso(platform: Platform, units: dict[str, Unit], domain: str) -> dict[str, A
         if not unit.oidc.public:
             env_name = "OIDC_CLIENT_SECRET_" + client_id.upper().replace("-", "_")
             secret = {"name": oidc_secret_name(client_id), "key": "client-secret", "env": env_name}
+        redirects = [f"https://{host}/*"] if host else []
+        origins = [f"https://{host}"] if host else []
+        # Keycloak's ClientRepresentation, without the secret (the realm import and the clients Job add it).
+        representation: dict[str, Any] = {
+            "clientId": client_id,
+            "name": unit.name,
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": unit.oidc.public,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "redirectUris": redirects,
+            "webOrigins": origins,
+            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
+        }
+        if secret is not None:
+            representation["clientAuthenticatorType"] = "client-secret"
         clients.append({
             "clientId": client_id,
             "unit": unit.name,
             "namespace": unit.namespace,
             "public": unit.oidc.public,
             "host": host,
-            "redirectUris": [f"https://{host}/*"] if host else [],
-            "webOrigins": [f"https://{host}"] if host else [],
+            "redirectUris": redirects,
+            "webOrigins": origins,
             "secret": secret,
+            "representation": representation,
         })
     return {"realm": realm, "issuer": issuer, "internalUrl": internal, "clients": clients}
 

@@ -1,0 +1,68 @@
+"""The shipped profiles: each renders and validates clean with the real kustomize and kubeconform.
+
+profiles/gpu.yaml repeats the reference platform (YAML has no includes), so a test pins it
+to profiles/betelgeuse.yaml apart from its GPU parts: a change to one that misses the other fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bbgen import api
+from bbgen.catalog import load_catalog
+from bbgen.render.build import build_tree
+from bbgen.render.units import build_units
+from bbgen.render.write import write_tree
+from bbgen.spec import load_platform
+from support import ROOT
+
+PROFILES = {p.stem: p for p in sorted((ROOT / "profiles").glob("*.yaml"))}
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_the_three_profiles_ship() -> None:
+    assert {"betelgeuse", "minimal", "gpu"} <= set(PROFILES)
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", ["minimal", "gpu"])
+def test_profile_renders_and_validates_clean(tmp_path: Path, tools: dict[str, str], name: str) -> None:
+    """betelgeuse is validated through output-example/ (tests/test_render.py, tests/validate)."""
+    out = tmp_path / name
+    write_tree(build_tree(load_platform(PROFILES[name])), out)
+    report = api.validate(out)
+    errors = [str(f) for f in report.findings if f.severity == "error"]
+    assert not errors, "\n".join(errors)
+
+
+def test_gpu_profile_is_the_reference_plus_its_gpu_parts() -> None:
+    ref, gpu = _yaml(PROFILES["betelgeuse"]), _yaml(PROFILES["gpu"])
+    pool = gpu["nodePools"].pop("gpu")
+    assert pool["role"] == "gpu" and pool["gpusPerNode"] >= 1 and pool["taints"]
+    vllm = gpu["components"].pop("vllm")
+    assert gpu.pop("llm") == "vllm" and ref.pop("llm") == "ollama"
+    assert gpu["components"]["ollama"].pop("host") == "llm-cpu"
+    assert vllm["basicAuth"] == {"enabled": True}
+    assert gpu == ref
+
+
+def test_gpu_profile_puts_vllm_on_the_pool_and_the_apps_on_vllm() -> None:
+    platform = load_platform(PROFILES["gpu"])
+    units = build_units(platform, load_catalog())
+    assert units["orchestrator"].roles == {"llm": "vllm"}
+    assert "vllm" in units["orchestrator"].depends_on and "ollama" not in units["orchestrator"].depends_on
+
+
+def test_minimal_profile_is_small_and_single_node() -> None:
+    platform = load_platform(PROFILES["minimal"])
+    units = build_units(platform, load_catalog())
+    assert sum(p.count for p in platform.node_pools.values()) == 1
+    assert {"argocd", "postgres", "prometheus", "loki", "grafana", "cert-manager"} <= set(units)
+    assert len(units) < 20
