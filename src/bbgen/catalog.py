@@ -158,6 +158,15 @@ class ChartService(_Meta):
     ports: dict[str, int]
 
 
+class Route(_Meta):
+    """What the public route must allow beyond the edge's defaults (NGINX: 60 s reads, 1 MiB bodies)."""
+
+    timeout: int | None = Field(default=None, ge=1, le=86400)
+    """Seconds a request may take (LLM generations, long uploads); NGINX read/send timeouts, HTTPRoute `timeouts.request`."""
+    max_body_size: str | None = Field(default=None, alias="maxBodySize", pattern=r"^(0|[1-9][0-9]*[kmg]?)$")
+    """Largest request body NGINX accepts (`0`: unlimited; e.g. `512m` for git pushes and uploads). Envoy sets no limit."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -186,6 +195,7 @@ class _ComponentBase(_Meta):
     sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
     """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
+    route: Route = Field(default_factory=Route)
     provides: str | None = None
     """A role other components and apps may depend on by name (`object-store`, `llm`); the spec picks
     which enabled provider fills it when there is more than one."""

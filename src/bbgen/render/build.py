@@ -202,6 +202,8 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "dependants": sorted(u.name for u in units.values() if unit.name in u.depends_on),
         "tcp": [t for t in shared["platform"]["tcp"] if t["unit"] == unit.name],
     }
+    route = comp.route if comp is not None else None
+    ctx_unit["route"] = {"timeout": route.timeout if route else None, "maxBodySize": route.max_body_size if route else None}
     if comp is not None and isinstance(comp, ChartComponent):
         ctx_unit["chartVersion"] = unit.chart_version
         ctx_unit["release"] = comp.chart.release_name or unit.name
