@@ -60,8 +60,10 @@ class SecretKeyMeta(_Meta):
     """
 
     generate: Literal["password", "hex", "htpasswd"] | None = None
-    length: int | None = Field(default=None, ge=16, le=256)
-    """password: characters (default 32); hex: random bytes (default 32, twice as many digits)."""
+    length: int | None = Field(default=None, ge=12, le=256)
+    """password: characters (default 32, at least 16); hex: random bytes (default 32, at least 12; twice as many digits)."""
+    prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,16}$")
+    """Literal text before the random part, for formats that demand one (Garage key ids: `GK` + 24 hex digits)."""
     from_key: str | None = Field(default=None, alias="from")
     """htpasswd: the key of the same Secret holding the (generated) password."""
     user: str = "admin"
@@ -79,6 +81,10 @@ class SecretKeyMeta(_Meta):
             raise ValueError("set exactly one of `generate`, `supply` and `value`")
         if self.length is not None and self.generate not in ("password", "hex"):
             raise ValueError("`length` only applies to generate: password or hex")
+        if self.generate == "password" and self.length is not None and self.length < 16:
+            raise ValueError("a generated password has at least 16 characters")
+        if self.prefix is not None and self.generate not in ("password", "hex"):
+            raise ValueError("`prefix` only applies to generate: password or hex")
         if (self.from_key is not None) != (self.generate == "htpasswd"):
             raise ValueError("generate: htpasswd needs `from` (and `from` needs htpasswd)")
         if self.optional and self.supply is None:

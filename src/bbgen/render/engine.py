@@ -103,7 +103,13 @@ def environment(root: Path) -> jinja2.Environment:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["q"] = _q
+    env.globals["fail"] = _fail
     return env
+
+
+def _fail(message: str) -> None:
+    """`{{ fail("...") }}`: a template refuses input it cannot render (reported as a located TemplateError)."""
+    raise ValueError(message)
 
 
 def _template_line(tb: Any, root: Path) -> tuple[str | None, int | None]:

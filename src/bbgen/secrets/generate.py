@@ -47,8 +47,8 @@ def new_value(plan: KeyPlan) -> str:
     """A fresh random value for a generated (non-derived) key."""
     length = plan.length or 32
     if plan.generator == "hex":
-        return secrets.token_hex(length)
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        return (plan.prefix or "") + secrets.token_hex(length)
+    return (plan.prefix or "") + "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
 
 
 def parse_from_files(inventory: Inventory, pairs: list[str]) -> dict[KeyRef, str]:

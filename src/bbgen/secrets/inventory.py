@@ -37,6 +37,7 @@ class KeyPlan:
     source: Source
     generator: str | None = None  # password | hex | htpasswd
     length: int | None = None
+    prefix: str | None = None  # literal text before the random part
     from_key: str | None = None  # htpasswd: the password key of the same Secret
     user: str | None = None  # htpasswd user
     supply: str | None = None  # what a person must provide
@@ -56,13 +57,13 @@ class KeyPlan:
             if self.generator == "password":
                 return f"generated: password, {self.length} chars"
             if self.generator == "hex":
-                return f"generated: hex, {self.length} bytes"
+                return f"generated: {self.prefix or ''}hex, {self.length} bytes"
             return f"generated: htpasswd (sha512-crypt) for user {self.user} from key {self.from_key}"
         return f"supply ${self.env}" + (" (optional)" if self.optional else "")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "source": self.source}
-        for name in ("generator", "length", "from_key", "user", "supply", "value", "env"):
+        for name in ("generator", "length", "prefix", "from_key", "user", "supply", "value", "env"):
             value = getattr(self, name)
             if value is not None:
                 out["from" if name == "from_key" else name] = value
@@ -175,7 +176,7 @@ def _key_plan(key: str, meta: SecretKeyMeta, platform: Platform) -> KeyPlan:
         if meta.generate in ("password", "hex"):
             length = meta.length or DEFAULT_LENGTH
         return KeyPlan(
-            key=key, source="generate", generator=meta.generate, length=length,
+            key=key, source="generate", generator=meta.generate, length=length, prefix=meta.prefix,
             from_key=meta.from_key, user=meta.user if meta.generate == "htpasswd" else None,
         )
     return KeyPlan(key=key, source="supply", supply=meta.supply, optional=meta.optional)

@@ -245,6 +245,8 @@ def _sso(platform: Platform, loaded: LoadedYaml, enabled: dict[str, tuple[str, .
             continue
         if not keycloak_public:
             found.append(issue(loaded, at, "an OIDC client needs the `keycloak` component enabled with a public host (its issuer URL)"))
+        if where[0] == "components" and not _host_of(platform, catalog, name, where):
+            found.append(issue(loaded, at, f"{name!r} signs users in on its public host: give it a host (browsers are redirected back to it)"))
         client_id = owner.oidc.client_id or name
         if client_id in ids:
             found.append(issue(loaded, at, f"client id {client_id!r} is already used by {ids[client_id]!r}"))
