@@ -19,7 +19,7 @@ def test_diff_against_directory(tmp_path: Path) -> None:
 
     spec = tmp_path / "changed.yaml"
     text = REFERENCE.read_text().replace("replicas: 2", "replicas: 3")
-    text = text.replace("  qdrant:\n    storage: 100Gi\n", "  qdrant:\n    enabled: false\n").replace("redis, qdrant]", "redis]")
+    text = text.replace("  qdrant:\n    storage: 100Gi\n", "  qdrant:\n    enabled: false\n").replace("      - qdrant\n", "")
     spec.write_text(text)
     changed = bbgen("diff", str(spec), "--against", str(out))
     assert changed.returncode == 1
