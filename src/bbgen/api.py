@@ -195,6 +195,10 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
             "version": version,
             "host": comp.host,
             "dependsOn": list(comp.depends_on),
+            "uses": list(comp.uses),
+            "provides": comp.provides,
+            "oidc": comp.oidc,
+            "gpu": comp.gpu,
             "settings": dict(comp.defaults.settings),
         }
         if enabled is not None:

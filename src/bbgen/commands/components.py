@@ -14,6 +14,10 @@ def components(
 ) -> None:
     """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings.
 
+    Dependencies in parentheses are optional (wired when enabled); notes say which role a
+    component provides (choose with `objectStore:` / `llm:`), whether it takes `oidc: {}`
+    and whether it needs a GPU pool.
+
     Examples: bbgen components
               bbgen components platform.yaml --output json
     """
@@ -26,14 +30,15 @@ def components(
     if output == "json":
         sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
         return
-    headers = ["name", "namespace", "delivery", "version", "host", "depends on", "settings"]
+    headers = ["name", "namespace", "delivery", "version", "host", "depends on", "notes", "settings"]
     if spec is not None:
         headers.append("enabled")
     table = [headers]
     for row in rows:
         line = [
             row["name"], f"{row['domain']}/{row['namespace']}", row["delivery"], row["version"],
-            row["host"] or "-", ", ".join(row["dependsOn"]) or "-", ", ".join(sorted(row["settings"])) or "-",
+            row["host"] or "-", ", ".join(row["dependsOn"] + [f"({u})" for u in row["uses"]]) or "-", _notes(row),
+            ", ".join(sorted(row["settings"])) or "-",
         ]
         if spec is not None:
             line.append("yes" if row["enabled"] else "no")
@@ -41,3 +46,14 @@ def components(
     widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
     for r in table:
         sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+
+
+def _notes(row: dict[str, object]) -> str:
+    notes = []
+    if row["provides"]:
+        notes.append(f"provides {row['provides']}")
+    if row["oidc"]:
+        notes.append("oidc")
+    if row["gpu"]:
+        notes.append("gpu")
+    return ", ".join(notes) or "-"
