@@ -23,7 +23,6 @@ from bbgen.render.units import (
     oidc_secret_name,
     pod_ports,
     replicas,
-    resolve_roles,
     resources,
     selector,
 )
@@ -61,7 +60,6 @@ def env_context(platform: Platform, units: dict[str, Unit], env: str) -> dict[st
             "tcp": sorted(tcp, key=lambda t: t["port"]),
             "sso": _sso(platform, units, domain),
             "gpuPools": _gpu_pools(platform),
-            "roles": resolve_roles(platform, {u.name: u.component for u in units.values() if u.component is not None}),
             "enabled": sorted(units),
             "gitops": {"repoURL": layout.repo_url(platform), "branch": platform.gitops.branch},
             "storage": {"className": platform.storage.class_name, "provisioner": platform.storage.provisioner},
@@ -165,21 +163,22 @@ def _dep_context(unit: Unit, plain: dict[str, str], secret: dict[str, dict[str, 
 
 
 def _deps(units: dict[str, Unit], unit: Unit, sso: dict[str, Any]) -> dict[str, Any]:
-    """The unit's dependencies by name, and again by the role each fills (`object-store`, `llm`)."""
-    out: dict[str, Any] = {}
-    for dep in unit.depends_on:
-        if dep in units:
-            out[dep] = _dep_context(units[dep], *exposed_env(units[dep], unit.name, sso))
-    for role, provider in unit.roles.items():
-        if provider in out:
-            out[role] = out[provider]
-    return out
+    """The unit's enabled dependencies by name, each with the connection env it exposes to this unit."""
+    return {dep: _dep_context(units[dep], *exposed_env(units[dep], unit.name, sso)) for dep in unit.depends_on if dep in units}
+
+
+def _with_roles(unit: Unit, deps: dict[str, Any]) -> dict[str, Any]:
+    """The same dependencies, plus each again under the role it fills (`object-store`, `llm`)."""
+    return {**deps, **{role: deps[provider] for role, provider in unit.roles.items() if provider in deps}}
 
 
 def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: str, shared: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a template may read, with every default already applied."""
     shared = shared or env_context(platform, units, env)
     comp = unit.component
+    sso = shared["platform"]["sso"]
+    deps = _deps(units, unit, sso)
+    client = next((c for c in sso["clients"] if c["unit"] == unit.name), None)
     basic = unit.app.basic_auth if unit.app is not None else platform.components[unit.name].basic_auth
     ctx_unit: dict[str, Any] = {
         "name": unit.name,
@@ -197,8 +196,8 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         "labels": labels(platform, unit),
         "selector": selector(unit),
         "basicAuth": None,
-        "env": _env_list(units, unit, shared["platform"]["sso"]),
-        "deps": _deps(units, unit, shared["platform"]["sso"]),
+        "env": _env_list(unit, deps, client, sso),
+        "deps": _with_roles(unit, deps),
         "dependants": sorted(u.name for u in units.values() if unit.name in u.depends_on),
         "tcp": [t for t in shared["platform"]["tcp"] if t["unit"] == unit.name],
     }
@@ -209,7 +208,6 @@ def unit_context(platform: Platform, units: dict[str, Unit], unit: Unit, env: st
         ctx_unit["release"] = comp.chart.release_name or unit.name
     if basic is not None and basic.enabled:
         ctx_unit["basicAuth"] = {"secret": basic.secret_name or f"{unit.name}-basic-auth", "realm": basic.realm}
-    client = next((c for c in shared["platform"]["sso"]["clients"] if c["unit"] == unit.name), None)
     ctx_unit["oidc"] = client
     if comp is not None and comp.gpu:
         pools = shared["platform"]["gpuPools"]
@@ -224,18 +222,17 @@ def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def _env_list(units: dict[str, Unit], unit: Unit, sso: dict[str, Any]) -> list[dict[str, Any]]:
+def _env_list(unit: Unit, deps: dict[str, Any], client: dict[str, Any] | None, sso: dict[str, Any]) -> list[dict[str, Any]]:
     """Container env (Kubernetes EnvVar list): dependency connection settings, the OIDC client, then the app's own."""
     out: dict[str, dict[str, Any]] = {}
     for dep in unit.depends_on:
-        if dep not in units:
+        if dep not in deps:
             continue
-        plain, secret = exposed_env(units[dep], unit.name, sso)
+        plain, secret = deps[dep]["env"], deps[dep]["secretEnv"]
         for key in sorted(plain):
             out[key] = {"name": key, "value": plain[key]}
         for key in sorted(secret):
             out[key] = _secret_ref(key, secret[key]["secret"], secret[key]["key"])
-    client = next((c for c in sso["clients"] if c["unit"] == unit.name), None)
     if unit.app is not None and client is not None:
         out["OIDC_CLIENT_ID"] = {"name": "OIDC_CLIENT_ID", "value": client["clientId"]}
         if sso["issuer"]:

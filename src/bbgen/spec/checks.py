@@ -85,9 +85,14 @@ def check_platform(
     from pydantic.alias_generators import to_camel
 
     roles = catalog_roles(catalog)
+
+    def _field(role: str) -> str:
+        """The YAML key that chooses a role's provider."""
+        return to_camel(ROLE_FIELDS[role]) if role in ROLE_FIELDS else role
+
     chosen: dict[str, str] = {}
     for role, providers in sorted(roles.items()):
-        field = to_camel(ROLE_FIELDS[role]) if role in ROLE_FIELDS else role
+        field = _field(role)
         choice = platform.role_choice(role)
         candidates = [p for p in providers if p in enabled and enabled[p][0] == "components"]
         if choice is not None:
@@ -104,11 +109,11 @@ def check_platform(
                 f"{' and '.join(candidates)} both provide {role}: set `{field}:` to the one its consumers use"
             )))
 
-    def _missing(dep: str) -> str:
-        if dep in roles:
-            field = to_camel(ROLE_FIELDS[dep]) if dep in ROLE_FIELDS else dep
-            return f"needs {dep}: enable one of {', '.join(roles[dep])} (and choose it with `{field}:` if several are)"
-        return ""
+    def _unfilled(role: str) -> str | None:
+        """Why a role nobody provides fails its consumer (None: filled, or already reported as ambiguous)."""
+        if role in chosen or any(p in enabled for p in roles[role]):
+            return None
+        return f"needs {role}: enable one of {', '.join(roles[role])} (and choose it with `{_field(role)}:` if several are)"
 
     # Dependencies: every dependency of an enabled unit is itself enabled.
     at: tuple[str | int, ...]
@@ -116,8 +121,8 @@ def check_platform(
         if where[0] == "components":
             for dep in catalog[name].depends_on:
                 if dep in roles:
-                    if dep not in chosen and all(p not in enabled for p in roles[dep]):
-                        issues.append(_at_key(loaded, ("components", name), f"{name!r} {_missing(dep)}"))
+                    if (why := _unfilled(dep)) is not None:
+                        issues.append(_at_key(loaded, ("components", name), f"{name!r} {why}"))
                 elif dep not in enabled:
                     at = ("components", dep, "enabled") if dep in platform.components else ("components", name)
                     issues.append((issue if at[-1] == "enabled" else _at_key)(loaded, at, f"{dep!r} is disabled or not listed, but {name!r} depends on it"))
@@ -126,8 +131,8 @@ def check_platform(
                 if dep == name:
                     issues.append(issue(loaded, ("apps", name, "dependsOn", index), "an app cannot depend on itself"))
                 elif dep in roles:
-                    if dep not in chosen and all(p not in enabled for p in roles[dep]):
-                        issues.append(issue(loaded, ("apps", name, "dependsOn", index), _missing(dep)))
+                    if (why := _unfilled(dep)) is not None:
+                        issues.append(issue(loaded, ("apps", name, "dependsOn", index), why))
                 elif dep not in enabled:
                     listed = dep in platform.components or dep in platform.apps
                     state = "disabled" if listed else f"not a component, app or role of this spec{_hint(dep, sorted(enabled) + sorted(roles))}"
