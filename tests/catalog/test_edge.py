@@ -18,6 +18,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import load as _load, one as _one
 
 ENVS = """\
 environments:
@@ -60,18 +61,8 @@ def _render(write_spec: Callable[[str], Path], text: str, out: Path) -> Path:
     return out
 
 
-def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 def _docs(directory: Path) -> list[dict[str, Any]]:
     return [_load(p) for p in sorted(directory.glob("*.yaml")) if p.name != "kustomization.yaml"]
-
-
-def _one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
-    return found[0]
 
 
 def _errors(out: Path) -> list[str]:

@@ -19,6 +19,7 @@ from bbgen.secrets.inventory import inventory_for
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import tree_base as _base, tree_doc as _doc
 
 SPEC = MINIMAL_SPEC + """\
 environments:
@@ -41,21 +42,6 @@ Doc = dict[str, Any]
 
 def _tree(write_spec: Callable[[str], Path], text: str = SPEC) -> Tree:
     return build_tree(load_platform(write_spec(text)))
-
-
-def _doc(tree: Tree, path: str) -> Doc:
-    return yaml.safe_load(tree.files[path])
-
-
-def _base(tree: Tree, component: str) -> dict[tuple[str, str], Doc]:
-    """The component's base objects by (kind, name)."""
-    prefix = f"components/{component}/base/"
-    out = {}
-    for path, data in tree.files.items():
-        if path.startswith(prefix) and not path.endswith("kustomization.yaml"):
-            doc = yaml.safe_load(data)
-            out[(doc["kind"], doc["metadata"]["name"])] = doc
-    return out
 
 
 def _container(workload: Doc, name: str | None = None) -> Doc:

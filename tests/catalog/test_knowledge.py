@@ -15,6 +15,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import one as _one
 
 ENVS = """\
 environments:
@@ -72,12 +73,6 @@ def _render(write_spec: Callable[..., Path], text: str, out: Path, name: str) ->
 
 def _docs(directory: Path) -> list[dict[str, Any]]:
     return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.yaml")) if p.name != "kustomization.yaml"]
-
-
-def _one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
-    return found[0]
 
 
 def _errors(out: Path) -> list[str]:

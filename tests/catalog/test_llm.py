@@ -8,7 +8,6 @@ node selector, tolerations for the pool's taints) and the NetworkPolicy a consum
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +22,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import dir_base as _base, kustomize_build as _kustomize, load as _load, one as _one
 
 NS = "ai"
 PROVIDERS = ["ollama", "llama-cpp", "vllm"]
@@ -94,10 +94,6 @@ apps:
 """
 
 
-def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 def _render(root: Path, text: str) -> Path:
     spec = root / "platform.yaml"
     spec.write_text(text, encoding="utf-8")
@@ -119,17 +115,6 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def gpu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _render(tmp_path_factory.mktemp("llm-gpu"), GPU_SPEC)
-
-
-def _base(out: Path, component: str) -> list[dict[str, Any]]:
-    folder = out / "components" / component / "base"
-    return [_load(p) for p in sorted(folder.glob("*.yaml")) if p.name != "kustomization.yaml"]
-
-
-def _one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
-    return found[0]
 
 
 def _pod(out: Path, component: str) -> dict[str, Any]:
@@ -154,14 +139,6 @@ def _app_env(out: Path, app: str = "api") -> dict[str, Any]:
 def _arg(args: list[str], flag: str) -> str:
     assert flag in args, f"{flag} not in {args}"
     return args[args.index(flag) + 1]
-
-
-def _kustomize(tools: dict[str, str], out: Path, component: str, env: str) -> list[dict[str, Any]]:
-    built = subprocess.run(
-        [tools["kustomize"], "build", str(out / "components" / component / "overlays" / env)],
-        capture_output=True, text=True, check=True, timeout=120,
-    )
-    return [d for d in yaml.safe_load_all(built.stdout) if d]
 
 
 # --- the catalog's side of the contract ------------------------------------------------------

@@ -16,6 +16,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import tree_base as _base
 
 SPEC = MINIMAL_SPEC + """\
 environments:
@@ -45,16 +46,6 @@ Doc = dict[str, Any]
 
 def _tree(write_spec: Callable[[str], Path], text: str = SPEC) -> Tree:
     return build_tree(load_platform(write_spec(text)))
-
-
-def _base(tree: Tree, component: str) -> dict[tuple[str, str], Doc]:
-    prefix = f"components/{component}/base/"
-    out = {}
-    for path, data in tree.files.items():
-        if path.startswith(prefix) and not path.endswith("kustomization.yaml"):
-            doc = yaml.safe_load(data)
-            out[(doc["kind"], doc["metadata"]["name"])] = doc
-    return out
 
 
 def _workload(docs: dict[tuple[str, str], Doc], name: str) -> Doc:

@@ -7,7 +7,6 @@ the Services and ports actually rendered, so a renamed port or Service breaks a 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from catalogkit import dir_base as _base, kustomize_build as _kustomize, load as _load, one as _one
 
 OURS = ["prometheus", "kube-state-metrics", "node-exporter", "loki", "tempo", "alloy", "grafana"]
 NS = "observability"
@@ -46,21 +46,6 @@ components:
   alloy: {}
   grafana: {}
 """
-
-
-def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _base(out: Path, component: str) -> list[dict[str, Any]]:
-    folder = out / "components" / component / "base"
-    return [_load(p) for p in sorted(folder.glob("*.yaml")) if p.name != "kustomization.yaml"]
-
-
-def _one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
-    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
-    return found[0]
 
 
 def _workload(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -96,14 +81,6 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = root / "out"
     write_tree(build_tree(load_platform(spec)), target)
     return target
-
-
-def _kustomize(tools: dict[str, str], out: Path, component: str, env: str) -> list[dict[str, Any]]:
-    built = subprocess.run(
-        [tools["kustomize"], "build", str(out / "components" / component / "overlays" / env)],
-        capture_output=True, text=True, check=True, timeout=120,
-    )
-    return [d for d in yaml.safe_load_all(built.stdout) if d]
 
 
 # --- the whole tree ---------------------------------------------------------------------------
