@@ -16,6 +16,7 @@ from bbgen import __version__
 from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.graph import graph
+from bbgen.commands.init import init
 from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
@@ -54,6 +55,7 @@ def _root(
     """Root options."""
 
 
+app.command()(init)
 app.command()(render)
 app.command()(validate)
 app.command()(diff)
