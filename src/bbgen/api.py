@@ -80,6 +80,13 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+def json_schema_text() -> str:
+    """The schema as `bbgen schema` prints it and `bbgen init` writes it: one canonical text, so the files compare equal."""
+    import json
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
 def _spec_digest(spec: Path) -> str:
     import hashlib
 

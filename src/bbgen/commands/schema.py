@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import sys
 
 
@@ -12,4 +11,4 @@ def schema() -> None:
     """
     from bbgen import api
 
-    sys.stdout.write(json.dumps(api.json_schema(), indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(api.json_schema_text())
