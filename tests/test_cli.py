@@ -17,7 +17,7 @@ def test_version_and_help() -> None:
     assert helped.returncode == 0
     for command in ("render", "validate", "schema"):
         assert command in helped.stdout
-    assert "Example: bbgen render" in bbgen("render", "--help").stdout
+    assert "bbgen render platform.yaml --out gitops/" in bbgen("render", "--help").stdout
 
 
 def test_schema_is_json_with_descriptions() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
+    from bbgen.progress import Progress
     from bbgen.push import PushResult
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
@@ -42,14 +43,20 @@ def render(spec: Path, out: Path) -> WriteResult:
     return write_tree(tree, out)
 
 
-def validate(directory: Path, *, kubernetes_version: str | None = None, log: Callable[[str], None] | None = None) -> Report:
+def validate(
+    directory: Path,
+    *,
+    kubernetes_version: str | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+) -> Report:
     """kustomize build + kubeconform + cross-resource checks over a rendered directory."""
     from bbgen.errors import UsageError
     from bbgen.validate import validate_tree
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
-    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log)
+    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
     from bbgen.secrets import guard
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
@@ -111,6 +118,8 @@ def diff(
     owner: str | None = None,
     repo: str | None = None,
     branch: str | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> DiffResult:
     """Compare a fresh render with a directory or with the Gitea branch (owned files only)."""
     import tempfile
@@ -132,7 +141,12 @@ def diff(
     with tempfile.TemporaryDirectory(prefix="bbgen-diff-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
-        fetch_branch(Git(token=token, ca_bundle=ca_bundle), target, target.branch, work)
+        step = f"fetch {target.owner}/{target.repo}@{target.branch}"
+        if progress:
+            progress(step, 0, 1)
+        fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
+        if progress:
+            progress(step, 1, 1)
         return diff_files(files, read_owned(work, set(files)))
 
 
@@ -150,11 +164,13 @@ def push(
     branch: str | None = None,
     ca_bundle: str | None = None,
     log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> PushResult:
     """Render and commit to the Gitea branch (or a pull request); never force-pushes."""
     import re
 
     from bbgen.errors import UsageError
+    from bbgen.progress import nothing
     from bbgen.push import push_tree
     from bbgen.render.build import build_tree
     from bbgen.spec import load_platform
@@ -171,7 +187,7 @@ def push(
         tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
         target=_target(platform, url, owner, repo, branch), token=token, create=create,
         pr_branch=pr_branch, dry_run=dry_run, author=(match.group(1), match.group(2)),
-        ca_bundle=ca_bundle, log=log,
+        ca_bundle=ca_bundle, log=log, progress=progress or nothing,
     )
 
 
@@ -235,3 +251,11 @@ def secrets_generate(
     from bbgen.secrets.generate import generate
 
     return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
+
+
+
+def spec_reference() -> str:
+    """The spec's field reference as Markdown (docs/spec.md), made from the schema editors read so the two agree."""
+    from bbgen.spec.docs import reference_markdown
+
+    return reference_markdown(json_schema())

@@ -20,6 +20,7 @@ from typing import Callable
 
 from bbgen import __version__
 from bbgen.gitea import GiteaClient, GiteaError, Target
+from bbgen.progress import Progress, nothing
 from bbgen.render.tree import MANIFEST_PATH, Tree
 from bbgen.render.write import write_tree
 
@@ -122,6 +123,7 @@ def push_tree(
     author: tuple[str, str] = ("bbgen", "bbgen@localhost"),
     ca_bundle: str | None = None,
     log: Log | None = None,
+    progress: Progress = nothing,
 ) -> PushResult:
     client = GiteaClient(target.url, token, ca_bundle=ca_bundle)
     created = False
@@ -137,6 +139,8 @@ def push_tree(
     with tempfile.TemporaryDirectory(prefix="bbgen-push-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
+        step, steps = f"push to {target.owner}/{target.repo}@{push_branch} (fetch, commit, push)", 3
+        progress(step, 0, steps)
         has_branch = fetch_branch(git, target, push_branch, work)
         if not has_branch and pr_branch:
             if fetch_branch(git, target, target.branch, work):
@@ -149,6 +153,7 @@ def push_tree(
                 message=f"{target.owner}/{target.repo}@{push_branch} has hand edits to files bbgen owns ({shown}); "
                 "nothing was pushed: move those changes into the spec (or revert them on the branch) and run again"
             )
+        progress(step, 1, steps)
         write_tree(tree, work)
         git.run("add", "-A", cwd=work)
         status = git.run("status", "--porcelain", "--no-renames", cwd=work).stdout.splitlines()
@@ -161,12 +166,14 @@ def push_tree(
         ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
         git.run("commit", "-q", "--no-verify", "-m", commit_message(platform_name, spec_digest), cwd=work, extra_env=ident)
         commit = git.run("rev-parse", "HEAD", cwd=work).stdout.strip()
+        progress(step, 2, steps)
         pushed = git.run("push", "--porcelain", target.clone_url, f"HEAD:refs/heads/{push_branch}", cwd=work, check=False)
         if pushed.returncode != 0:
             detail = git.redact(pushed.stderr.strip() or pushed.stdout.strip())
             if "rejected" in detail or "non-fast-forward" in detail or "fetch first" in detail:
                 raise GiteaError(message=f"{target.owner}/{target.repo}@{push_branch} moved while bbgen was pushing; nothing was overwritten; run again")
             raise GiteaError(message=f"git push failed: {detail}")
+    progress(step, steps, steps)
     result = PushResult(status="pushed", branch=push_branch, commit=commit, files=files, created_repo=created)
     if pr_branch:
         title = f"bbgen: render {platform_name}"

@@ -192,7 +192,7 @@ def test_token_never_leaks(gitea: GiteaServer, tmp_path: Path) -> None:
     outputs = [
         run(gitea, "push-to-gitea", str(REFERENCE), *where, "--create", "-v", tmp=scratch),
         run(gitea, "push-to-gitea", str(changed_spec(tmp_path)), *where, "-v", "--pr", "--pr-branch", "bbgen/x", tmp=scratch),
-        run(gitea, "diff", str(REFERENCE), "--remote", *where, tmp=scratch),
+        run(gitea, "diff", str(REFERENCE), "--remote", *where, "-v", tmp=scratch),
     ]
     for result in outputs:
         assert gitea.token not in result.stdout + result.stderr

@@ -9,8 +9,8 @@ import typer
 
 
 def components(
-    spec: Annotated[Optional[Path], typer.Argument(help="Optional spec: adds whether each component is enabled in it.", show_default=False)] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or json.")] = "text",
+    spec: Annotated[Optional[Path], typer.Argument(help="Optional spec: adds whether each component is enabled in it.", show_default=False, metavar="SPEC")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", metavar="text|json", help="A table, or JSON for scripts.")] = "text",
 ) -> None:
     """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings.
 
@@ -18,8 +18,10 @@ def components(
     component provides (choose with `objectStore:` / `llm:`), whether it takes `oidc: {}`
     and whether it needs a GPU pool.
 
-    Examples: bbgen components
-              bbgen components platform.yaml --output json
+    \b
+    Examples:
+      bbgen components
+      bbgen components platform.yaml --output json | jq '.[] | select(.enabled) | .version'
     """
     from bbgen import api
     from bbgen.errors import UsageError

@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import BranchOpt, CaBundleOpt, OwnerOpt, RepoOpt, SpecArg, TokenEnvOpt, UrlOpt, status, token_from
+from bbgen.commands._common import (
+    BranchOpt,
+    CaBundleOpt,
+    Console,
+    OwnerOpt,
+    QuietOpt,
+    RepoOpt,
+    SpecArg,
+    TokenEnvOpt,
+    UrlOpt,
+    VerboseOpt,
+    token_from,
+)
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
@@ -16,17 +30,27 @@ _COLOURS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
 _RESET = "\x1b[0m"
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
 def diff(
     spec: SpecArg,
     against: Annotated[Optional[Path], typer.Option("--against", help="Compare with this directory (a previous render or a checkout).")] = None,
     remote: Annotated[bool, typer.Option("--remote", help="Compare with the spec's Gitea repository branch (fetched with git).")] = False,
-    stat: Annotated[bool, typer.Option("--stat", help="Print the per-resource summary only.")] = False,
+    stat: Annotated[bool, typer.Option("--stat", help="Print the per-resource summary only (JSON: no patches).")] = False,
+    output: Annotated[
+        Format, typer.Option("--output", "-o", help="Text (summary, then a unified diff) or one JSON document.")
+    ] = Format.text,
     url: UrlOpt = None,
     owner: OwnerOpt = None,
     repo: RepoOpt = None,
     branch: BranchOpt = None,
     token_env: TokenEnvOpt = "GITEA_TOKEN",
     ca_bundle: CaBundleOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Show what rendering SPEC would change, per resource, then as a unified diff.
 
@@ -34,8 +58,11 @@ def diff(
     Files bbgen does not own are ignored. Argo CD Applications are listed first:
     they change what the cluster runs.
 
-    Examples: bbgen diff platform.yaml --against gitops/
-              GITEA_TOKEN=... bbgen diff platform.yaml --remote --stat
+    \b
+    Examples:
+      bbgen diff platform.yaml --against gitops/
+      GITEA_TOKEN=... bbgen diff platform.yaml --remote --stat
+      bbgen diff platform.yaml --against gitops/ --output json | jq '.resources[] | select(.kind == "Application")'
     """
     from bbgen import api
     from bbgen.errors import UsageError
@@ -43,20 +70,33 @@ def diff(
     if (against is None) == (not remote):
         raise UsageError(message="pass exactly one of --against DIR and --remote")
     token = token_from(token_env) if remote else ""
-    result = api.diff(
-        spec, against=against, remote=remote, token=token, ca_bundle=str(ca_bundle) if ca_bundle else None,
-        url=url, owner=owner, repo=repo, branch=branch,
-    )
-    _print(result, stat=stat, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    with Console(quiet=quiet, verbose=verbose) as console:
+        result = api.diff(
+            spec, against=against, remote=remote, token=token, ca_bundle=str(ca_bundle) if ca_bundle else None,
+            url=url, owner=owner, repo=repo, branch=branch, log=console.log, progress=console.progress,
+        )
+    if output is Format.json:
+        sys.stdout.write(json.dumps(_as_json(result, stat=stat), indent=2, sort_keys=True) + "\n")
+    elif result.identical:
+        console.status("no changes")
+    else:
+        _print(result, stat=stat, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if not result.identical:
         raise typer.Exit(1)
 
 
+def _as_json(result: DiffResult, *, stat: bool) -> dict[str, object]:
+    """The summary plus, unless --stat, each file's unified diff with secret-looking values masked."""
+    data = result.as_dict()
+    if not stat:
+        from bbgen.secrets.detect import redact
+
+        data["patches"] = {path: "\n".join(map(redact, lines)) + "\n" for path, lines in sorted(result.patches.items())}
+    return data
+
+
 def _print(result: DiffResult, *, stat: bool, colour: bool) -> None:
     out = sys.stdout
-    if result.identical:
-        status("no changes")
-        return
     apps = [r for r in result.resources if r.kind in ("Application", "AppProject")]
     others = [r for r in result.resources if r.kind not in ("Application", "AppProject")]
     sign = {"added": "+", "changed": "~", "removed": "-"}

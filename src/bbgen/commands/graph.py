@@ -8,7 +8,7 @@ import typer
 
 
 def graph(
-    spec: Annotated[Path, typer.Argument(help="The platform spec (YAML).", show_default=False)],
+    spec: Annotated[Path, typer.Argument(help="The platform spec (YAML).", show_default=False, metavar="SPEC")],
     env: Annotated[str, typer.Option("--env", "-e", help="Environment whose public hosts are drawn.")] = "prod",
     fence: Annotated[bool, typer.Option("--fence/--no-fence", help="Wrap the chart in a ```mermaid block, ready to paste into Markdown.")] = False,
 ) -> None:

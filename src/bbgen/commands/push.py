@@ -5,7 +5,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import BranchOpt, CaBundleOpt, OwnerOpt, RepoOpt, SpecArg, TokenEnvOpt, UrlOpt, status, token_from
+from bbgen.commands._common import (
+    BranchOpt,
+    CaBundleOpt,
+    Console,
+    OwnerOpt,
+    QuietOpt,
+    RepoOpt,
+    SpecArg,
+    TokenEnvOpt,
+    UrlOpt,
+    VerboseOpt,
+    token_from,
+)
 
 
 def push_to_gitea(
@@ -24,7 +36,8 @@ def push_to_gitea(
     branch: BranchOpt = None,
     token_env: TokenEnvOpt = "GITEA_TOKEN",
     ca_bundle: CaBundleOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the git commands (never the token).")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Render SPEC and commit it to the Gitea repository, then push (never force).
 
@@ -33,17 +46,22 @@ def push_to_gitea(
     generated file on the branch, or the branch moved during the push, bbgen refuses
     and nothing is lost. The token is read from $GITEA_TOKEN (see --token-env).
 
-    Examples: GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --create
-              GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
+    \b
+    Examples:
+      GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --create
+      GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
+      bbgen push-to-gitea platform.yaml --dry-run -v    # list the files, show the git commands
     """
     from bbgen import api
 
     token = token_from(token_env)
-    result = api.push(
-        spec, token=token, create=create, pr_branch=pr_branch if pr else None, dry_run=dry_run, author=author,
-        url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
-        log=status if verbose else None,
-    )
+    with Console(quiet=quiet, verbose=verbose) as console:
+        result = api.push(
+            spec, token=token, create=create, pr_branch=pr_branch if pr else None, dry_run=dry_run, author=author,
+            url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
+            log=console.log, progress=console.progress,
+        )
+    status = console.status
     if result.created_repo:
         status("repository created" if not dry_run else "repository would be created")
     if result.status == "up-to-date":

@@ -5,12 +5,13 @@ from typing import Annotated
 
 import typer
 
-from bbgen.commands._common import SpecArg, status
+from bbgen.commands._common import Console, QuietOpt, SpecArg
 
 
 def render(
     spec: SpecArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the repository into.")],
+    quiet: QuietOpt = False,
 ) -> None:
     """Render SPEC into a GitOps repository in --out.
 
@@ -18,9 +19,12 @@ def render(
     longer renders are removed; files bbgen does not own are never touched. On any
     error the directory is left as it was.
 
-    Example: bbgen render profiles/betelgeuse.yaml --out gitops/
+    \b
+    Examples:
+      bbgen render platform.yaml --out gitops/
+      bbgen render profiles/betelgeuse.yaml --out gitops/ --quiet
     """
     from bbgen import api
 
     result = api.render(spec, out)
-    status(f"written {len(result.written)}, unchanged {len(result.unchanged)}, removed {len(result.removed)}")
+    Console(quiet=quiet).status(f"written {len(result.written)}, unchanged {len(result.unchanged)}, removed {len(result.removed)}")

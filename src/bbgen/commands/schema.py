@@ -1,14 +1,74 @@
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bbgen.commands._common import status
+
+FORMATS = ("json", "markdown")
 
 
-def schema() -> None:
-    """Print the JSON Schema of the platform spec.
+def schema(
+    format_: Annotated[str, typer.Option("--format", metavar="json|markdown", help="json (the JSON Schema) or markdown (the field reference).")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="Write to this file instead of stdout (its directory must exist).")] = None,
+) -> None:
+    """Print the JSON Schema of the platform spec, or its field reference as Markdown.
 
-    Point your editor at it: `bbgen schema > platform.schema.json`, then put
-    `# yaml-language-server: $schema=platform.schema.json` on the spec's first line.
+    Editors read the schema: put `# yaml-language-server: $schema=platform.schema.json`
+    on the spec's first line for completion and checks as you type. The Markdown
+    (field, type, default, description) is what docs/spec.md holds. With --out the
+    file is replaced in one step, and left alone when already current.
+
+    \b
+    Examples:
+      bbgen schema --out platform.schema.json
+      bbgen schema --format markdown --out docs/spec.md
     """
     from bbgen import api
+    from bbgen.errors import UsageError
 
-    sys.stdout.write(api.json_schema_text())
+    if format_ not in FORMATS:
+        raise UsageError(message=f"--format {format_!r}: choose json or markdown")
+    if out is not None:
+        _check_target(out)
+    text = api.json_schema_text() if format_ == "json" else api.spec_reference()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    status(f"{_write(out, text)} {out}")
+
+
+def _check_target(out: Path) -> None:
+    """Fail before any work when the file cannot be written: a missing directory is a typo, not a request."""
+    from bbgen.errors import UsageError
+
+    if out.is_dir():
+        raise UsageError(message=f"--out {out}: is a directory", hint="name the file to write")
+    if not out.parent.is_dir():
+        raise UsageError(message=f"--out {out}: no such directory {out.parent}", hint="create it first")
+
+
+def _write(out: Path, text: str) -> str:
+    """Replace ``out`` atomically (a reader never sees half a schema); 'unchanged' when it already holds ``text``."""
+    from bbgen.errors import OwnershipError
+
+    data = text.encode("utf-8")
+    if out.is_file() and out.read_bytes() == data:
+        return "unchanged"
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".bbgen-", dir=out.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}") from None
+    return "wrote"

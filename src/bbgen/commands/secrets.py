@@ -37,8 +37,10 @@ def plan(
     environment variable `bbgen secrets generate` reads it from), or it is a copy
     of a Secret owned by another namespace (same name, same value).
 
-    Examples: bbgen secrets plan platform.yaml
-              bbgen secrets plan platform.yaml --output json
+    \b
+    Examples:
+      bbgen secrets plan platform.yaml
+      bbgen secrets plan platform.yaml --output json
     """
     from bbgen import api
     from bbgen.errors import UsageError
@@ -95,8 +97,10 @@ def generate(
     --from-file, or a hidden prompt when a terminal is attached; otherwise exit 2
     listing what is missing, and nothing is written.
 
-    Examples: bbgen secrets generate platform.yaml --out ~/secrets/demo && kubectl apply -f ~/secrets/demo
-              bbgen secrets generate platform.yaml --out ~/secrets/demo --rotate redis-credentials
+    \b
+    Examples:
+      bbgen secrets generate platform.yaml --out ~/secrets/demo && kubectl apply -f ~/secrets/demo
+      bbgen secrets generate platform.yaml --out ~/secrets/demo --rotate redis-credentials
     """
     from bbgen import api
 

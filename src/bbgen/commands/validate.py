@@ -1,38 +1,68 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import status
+from bbgen.commands._common import Console, QuietOpt, VerboseOpt
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
 
 
 def validate(
-    directory: Annotated[Path, typer.Argument(help="A directory written by `bbgen render`.", show_default=False)],
+    directory: Annotated[Path, typer.Argument(help="A directory written by `bbgen render`.", show_default=False, metavar="DIR")],
     kubernetes_version: Annotated[
         Optional[str],
         typer.Option("--kubernetes-version", help="Validate against this version instead of the one the spec chose."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the kustomize/kubeconform commands.")] = False,
+    output: Annotated[
+        Format,
+        typer.Option("--output", "-o", help="Findings as text lines, a JSON document, or JUnit XML (one test case per object)."),
+    ] = Format.text,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Validate a rendered repository offline.
 
     Runs `kustomize build` on every overlay and every path an Application points to,
     the kubeconform binary in strict mode against pinned Kubernetes and CRD schemas,
     then cross-resource checks (Service refs, selectors, ConfigMaps, namespaces and
-    AppProjects, host conflicts, TLS sources). Exit 0 clean, 1 findings, 2 usage error.
+    AppProjects, host conflicts, TLS sources, network policies). Findings go to
+    stdout; the summary and, on a terminal, progress go to stderr.
+    Exit 0 clean (warnings allowed), 1 errors found, 2 usage error.
 
-    Example: bbgen validate gitops/
+    \b
+    Examples:
+      bbgen validate gitops/
+      bbgen validate gitops/ --output junit > bbgen-validate.xml   # CI test report
+      bbgen validate gitops/ --output json | jq '.findings[] | select(.severity == "error")'
+      bbgen validate gitops/ -v                                   # show each kustomize/kubeconform command
     """
     from bbgen import api
 
-    report = api.validate(directory, kubernetes_version=kubernetes_version, log=status if verbose else None)
-    for finding in report.findings:
-        sys.stdout.write(f"{finding.severity}: {finding.located()}\n")  # the line already leads with the severity
-    errors = sum(1 for f in report.findings if f.severity == "error")
-    warnings = len(report.findings) - errors
-    status(f"built {len(report.builds)} kustomizations; {errors} errors, {warnings} warnings")
+    with Console(quiet=quiet, verbose=verbose) as console:
+        report = api.validate(directory, kubernetes_version=kubernetes_version, log=console.log, progress=console.progress)
+    if output is Format.json:
+        from bbgen.validate.output import to_json
+
+        sys.stdout.write(to_json(report))
+    elif output is Format.junit:
+        from bbgen.validate.output import to_junit
+
+        sys.stdout.write(to_junit(report))
+    else:
+        for finding in report.findings:
+            sys.stdout.write(f"{finding.severity}: {finding.located()}\n")
+    console.status(
+        f"built {len(report.builds)} kustomizations, checked {len(report.checked)} objects; "
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+    )
     if not report.ok:
         raise typer.Exit(1)

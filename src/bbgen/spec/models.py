@@ -97,16 +97,22 @@ class SpecModel(BaseModel):
 
 
 class ResourceAmounts(SpecModel):
+    """An amount of CPU and memory, in Kubernetes quantity notation."""
+
     cpu: Quantity | None = Field(default=None, description="CPU, in cores or millicores (e.g. `250m`, `2`).")
     memory: Quantity | None = Field(default=None, description="Memory (e.g. `512Mi`, `4Gi`).")
 
 
 class Resources(SpecModel):
+    """Requests and limits of one container replica; unset values keep the catalog's."""
+
     requests: ResourceAmounts | None = Field(default=None, description="What the scheduler reserves for each replica.")
     limits: ResourceAmounts | None = Field(default=None, description="The ceiling for each replica; memory over the limit is OOM-killed.")
 
 
 class BasicAuth(SpecModel):
+    """HTTP basic auth in front of a public host, for tools that have no login of their own."""
+
     enabled: bool = Field(default=False, description="Put HTTP basic auth in front of this host (the htpasswd Secret is created out of band).")
     secret_name: DnsName | None = Field(default=None, description="Secret holding the htpasswd content under key `auth`; defaults to `<component>-basic-auth`.")
     realm: str = Field(default="Authentication required", description="Realm shown by the browser's password prompt.")
@@ -144,11 +150,15 @@ class ComponentSettings(SpecModel):
 
 
 class EnvVar(SpecModel):
+    """A plain environment variable, set literally in the Deployment (so it ends up in git)."""
+
     name: EnvName = Field(description="Variable name.")
     value: str = Field(description="Literal value. Never a secret: secrets are referenced with `secretRef`.")
 
 
 class SecretRef(SpecModel):
+    """An environment variable read from a Secret, so the value never appears in git."""
+
     name: EnvName = Field(description="Variable name inside the container.")
     secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
     key: NonEmpty = Field(description="Key inside that Secret.")
@@ -181,12 +191,16 @@ class CustomApp(SpecModel):
 
 
 class TcpExposure(SpecModel):
+    """A raw TCP port opened on the ingress controller, for protocols that are not HTTP."""
+
     port: Port = Field(description="Port opened on the ingress controller.")
     component: DnsLabel = Field(description="Component whose Service receives the traffic.")
     target_port: Port | None = Field(default=None, description="Service port; defaults to the exposed port.")
 
 
 class Ingress(SpecModel):
+    """How traffic from outside reaches the platform's public hosts and TCP ports."""
+
     provider: Literal["nginx", "gateway"] = Field(
         default="nginx",
         description=(
@@ -200,11 +214,15 @@ class Ingress(SpecModel):
 
 
 class Tls(SpecModel):
+    """Certificates for every public host, issued by cert-manager from Let's Encrypt."""
+
     acme_email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = Field(description="Contact address for the Let's Encrypt account (expiry notices go there).")
     issuer: Literal["staging", "prod"] = Field(default="prod", description="Default Let's Encrypt issuer for every environment; staging avoids rate limits while testing.")
 
 
 class LocalVolume(SpecModel):
+    """A static local PersistentVolume: a directory on one node's disk, offered to claims."""
+
     name: DnsLabel = Field(description="PersistentVolume name.")
     node: DnsName = Field(description="Node (its `kubernetes.io/hostname` label) whose disk holds the volume.")
     path: Annotated[str, StringConstraints(pattern=r"^/[^\s]*$")] = Field(description="Absolute path of an existing directory or mount on that node.")
@@ -212,6 +230,8 @@ class LocalVolume(SpecModel):
 
 
 class Storage(SpecModel):
+    """The one StorageClass every persistent volume uses (local SSDs: fast, bound to a node)."""
+
     class_name: DnsLabel = Field(default="local-ssd", description="StorageClass for every persistent volume (local SSD, WaitForFirstConsumer).")
     provisioner: NonEmpty = Field(default="rancher.io/local-path", description="CSI/external provisioner of that class (`kubernetes.io/no-provisioner` for static local PVs).")
     reclaim_policy: Literal["Retain", "Delete"] = Field(default="Retain", description="What happens to a volume when its claim is deleted; Retain keeps data on the node.")
@@ -222,12 +242,16 @@ class Storage(SpecModel):
 
 
 class Taint(SpecModel):
+    """A taint on the pool's nodes; the GPU workloads bbgen places on the pool get a matching toleration."""
+
     key: NonEmpty = Field(description="Taint key (e.g. `nvidia.com/gpu`).")
     value: str = Field(default="", description="Taint value.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(default="NoSchedule", description="Taint effect.")
 
 
 class NodePool(SpecModel):
+    """A group of identical nodes. bbgen creates no nodes: it places GPU workloads on GPU pools (by their labels and taints) and checks that a GPU component has one."""
+
     count: Annotated[int, Field(ge=0, le=1000)] = Field(default=1, description="Number of nodes in the pool (documentation and capacity checks; bbgen does not provision).")
     role: Literal["worker", "control-plane", "gpu"] = Field(default="worker", description="What the pool is for.")
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels workloads select on.")
@@ -236,10 +260,14 @@ class NodePool(SpecModel):
 
 
 class Sso(SpecModel):
+    """Single sign-on through Keycloak."""
+
     realm: DnsLabel | None = Field(default=None, description="Keycloak realm the platform's OIDC clients live in; defaults to the platform name.")
 
 
 class GitOps(SpecModel):
+    """The Gitea repository that holds the rendered manifests and that Argo CD follows."""
+
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(description="Base URL of the Gitea server (e.g. `https://git.example.org`).")
     owner: DnsLabel = Field(description="Gitea user or organisation owning the repository.")
     repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(description="Repository name.")
@@ -247,11 +275,15 @@ class GitOps(SpecModel):
 
 
 class ComponentOverride(SpecModel):
+    """What one component or app changes in one environment."""
+
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
     resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
 
 
 class Environment(SpecModel):
+    """One deployment target (e.g. `prod`, `staging`) with its own overlays, domain and root Application."""
+
     domain: DnsName | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
     tls_issuer: Literal["staging", "prod"] | None = Field(default=None, description="Let's Encrypt issuer for this environment; defaults to `tls.issuer`.")
     cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc", description="API server Argo CD deploys this environment to.")
@@ -268,8 +300,8 @@ class Platform(SpecModel):
     tls: Tls = Field(description="Let's Encrypt settings for cert-manager.")
     ingress: Ingress = Field(default_factory=Ingress, description="Routing provider (NGINX Ingress or Gateway API), class and TCP exposures.")
     storage: Storage = Field(default_factory=Storage, description="The local-SSD storage class.")
-    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name.")
-    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments; each gets its own overlays and root Application. `prod` is required.")
+    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name; GPU workloads are placed on the GPU pools. Left out: one pool `workers` with one worker node.")
+    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments by name; each gets its own overlays and root Application. `prod` is required. Left out: just `prod`.")
     sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<keycloak host>/realms/<realm>`) other components trust.")
     object_store: DnsLabel | None = Field(
         default=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from bbgen.progress import Progress
 from bbgen.validate.findings import Finding, Report
 
 __all__ = ["Finding", "Report", "validate_tree"]
@@ -20,6 +21,7 @@ def validate_tree(
     *,
     kubernetes_version: str | None = None,
     log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Validate the tree at ``root``; problems in the tree are findings, never exceptions.
 
@@ -28,8 +30,11 @@ def validate_tree(
     ``kubernetes_version``, ``ToolFailedError`` when a tool itself breaks and
     ``SchemaCacheError`` when the schema cache cannot be written.
     ``kubernetes_version`` overrides the one recorded in ``.bbgen/manifest.json``;
-    ``log`` receives every command line run (for ``-v``).
+    ``log`` receives every command line run (for ``-v``); ``progress`` hears how
+    far the builds and the schema check got.
     """
     from bbgen.validate.pipeline import validate
 
-    return validate(Path(root), kubernetes_version=kubernetes_version, log=log)
+    from bbgen.progress import nothing
+
+    return validate(Path(root), kubernetes_version=kubernetes_version, log=log, progress=progress or nothing)

@@ -44,6 +44,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     builds: list[str] = field(default_factory=list)
     required_secrets: list[str] = field(default_factory=list)
+    checked: list[tuple[str, str]] = field(default_factory=list)  # (file, resource) of every object validated
+    kubernetes_version: str = ""
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import UsageError
+from bbgen.progress import Progress, nothing
 from bbgen.validate import argo, checks, kubeconform, nginx, policy, routing, schemas
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -86,8 +87,10 @@ def _resolve_version(explicit: str | None, manifest: dict[str, Any], findings: l
     return choice.used
 
 
-def _build_all(dirs: Iterable[str], root: Path, binary: Path, log: Log | None) -> dict[str, Build]:
+def _build_all(dirs: Iterable[str], root: Path, binary: Path, log: Log | None, progress: Progress = nothing) -> dict[str, Build]:
     lock = threading.Lock()
+    todo = sorted(set(dirs))
+    finished = 0
 
     def say(line: str) -> None:  # builds run on threads; keep each logged command on its own line
         assert log is not None
@@ -95,10 +98,15 @@ def _build_all(dirs: Iterable[str], root: Path, binary: Path, log: Log | None) -
             log(line)
 
     def one(rel: str) -> Build:
+        nonlocal finished
         done = run([binary, "build", root / rel], timeout=BUILD_TIMEOUT, log=say if log else None)
+        with lock:
+            finished += 1
+            progress("kustomize build", finished, len(todo))
         return Build(dir=rel, ok=done.returncode == 0 and not done.timed_out, stdout=done.stdout, stderr=done.stderr)
 
-    todo = sorted(set(dirs))
+    if todo:
+        progress("kustomize build", 0, len(todo))
     with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
         return {b.dir: b for b in pool.map(one, todo)}
 
@@ -199,6 +207,7 @@ def _follow_applications(
     overrides: dict[tuple[str, str], bool],
     findings: list[Finding],
     log: Log | None,
+    progress: Progress = nothing,
 ) -> tuple[list[tuple[Parsed, Resource]], list[argo.AppTarget]]:
     """Build every path an Application names; repeat for Applications those builds contain."""
     targets: list[argo.AppTarget] = []
@@ -209,7 +218,7 @@ def _follow_applications(
         new_targets, problems = argo.plan_targets(pending, layout, local)
         findings += problems
         targets += new_targets
-        extra = _build_all({t.path for t in new_targets} - set(builds), layout.root, binary, log)
+        extra = _build_all({t.path for t in new_targets} - set(builds), layout.root, binary, log, progress)
         builds.update(extra)
         more = _resources(_parse_builds(extra, findings), layout, overrides)
         pairs += more
@@ -272,7 +281,7 @@ def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[R
     return out
 
 
-def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> Report:
+def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, progress: Progress = nothing) -> Report:
     if not root.is_dir():
         raise UsageError(message=f"{root} is not a directory", hint="pass the root of a rendered tree")
     root = root.resolve()
@@ -283,19 +292,22 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None) -> 
     conform = require_tool("kubeconform")
     layout = discover(root)
 
-    builds = _build_all(layout.roots, root, kustomize, log)
+    builds = _build_all(layout.roots, root, kustomize, log, progress)
     parsed = _parse_builds(builds, findings) + _parse_plain(layout, findings)
     overrides = scope_overrides([p.chunk.value for p in parsed])
-    pairs, targets = _follow_applications(_resources(parsed, layout, overrides), builds, layout, kustomize, overrides, findings, log)
+    pairs, targets = _follow_applications(_resources(parsed, layout, overrides), builds, layout, kustomize, overrides, findings, log, progress)
     helm_values = argo.value_files([r for _, r in pairs if r.is_a("Application", checks.ARGO)])
     pairs = [(p, r) for p, r in _apply_defaults(pairs, targets) if not (p.is_file and p.origin in helm_values)]
 
     units = [kubeconform.Unit(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
+    progress(f"kubeconform ({len(units)} objects)", 0, 1)
     findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(version), log=log)
+    progress(f"kubeconform ({len(units)} objects)", 1, 1)
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
     chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     unique = sorted(set(findings), key=Finding.sort_key)
-    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets))
+    checked = sorted({(r.source, r.ref) for _, r in pairs})
+    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)
