@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bbgen.render.write import WriteResult
     from bbgen.secrets.generate import GenerateResult
     from bbgen.secrets.inventory import Inventory
+    from bbgen.starter import InitResult
     from bbgen.validate import Report
 
 
@@ -252,6 +253,21 @@ def secrets_generate(
 
     return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
 
+
+
+def init(
+    path: Path,
+    *,
+    profile: str = "minimal",
+    name: str | None = None,
+    domain: str | None = None,
+    force: bool = False,
+    schema_url: str | None = None,
+) -> InitResult:
+    """Write a starter spec from a shipped profile (comments kept) and `platform.schema.json` beside it."""
+    from bbgen.starter import init as write_starter
+
+    return write_starter(path, profile=profile, name=name, domain=domain, force=force, schema_url=schema_url)
 
 
 def spec_reference() -> str:
