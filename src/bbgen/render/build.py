@@ -377,7 +377,9 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
             names.append(name)
         tree.add_doc(f"apps/{env}/kustomization.yaml", layout.kustomization(["../../projects", *sorted(names)]))
         tree.add_doc(f"bootstrap/{env}/root-app.yaml", layout.root_application(platform, env))
+    from bbgen.render.ci import add_ci
     from bbgen.render.readme import readme
 
+    add_ci(tree, platform)
     tree.add("README.md", readme(platform, units))
     return tree

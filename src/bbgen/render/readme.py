@@ -10,9 +10,11 @@ credential show a placeholder, never a value.
 from __future__ import annotations
 
 from bbgen.layout import repo_url
+from bbgen.render import ci
 from bbgen.render.units import Unit, fqdn
 from bbgen.secrets.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
+from bbgen.validate import schemas, tools
 
 CNI = "cilium"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -206,6 +208,25 @@ def _secrets_table(inventory: Inventory) -> list[str]:
     return lines
 
 
+def _ci(platform: Platform) -> list[str]:
+    """How the repository checks itself, so a red CI run is not a mystery to whoever cloned it."""
+    version = schemas.choose(platform.kubernetes_version).used
+    return [
+        "## Validation in CI",
+        "",
+        f"On every push to `{platform.gitops.branch}` and every pull request, the Gitea Actions workflow",
+        f"`{ci.WORKFLOW_PATH}` installs kustomize {tools.KUSTOMIZE_VERSION} and kubeconform {tools.KUBECONFORM_VERSION}",
+        f"and runs `{ci.SCRIPT_PATH}`: it builds every overlay and checks each object, offline, against",
+        f"the Kubernetes {version} and CRD schemas in `{ci.SCHEMA_ROOT}/` (rendered with the rest of the repository).",
+        "The workflow needs Actions enabled for this repository and a runner that serves `ubuntu-latest`.",
+        "Run the same check locally with kustomize and kubeconform on `PATH`:",
+        "",
+        "```sh",
+        f"bash {ci.SCRIPT_PATH}",
+        "```",
+    ]
+
+
 def readme(platform: Platform, units: dict[str, Unit]) -> str:
     from bbgen.render.graph import mermaid
 
@@ -238,6 +259,9 @@ def readme(platform: Platform, units: dict[str, Unit]) -> str:
         "| `platform/<env>/` | namespaces, the local-SSD StorageClass, static local volumes, NetworkPolicies (default deny, then each allowed flow) |",
         "| `components/<name>/base/`, `overlays/<env>/` | Kustomize base and per-environment overlays |",
         "| `values/<name>/<env>.yaml` | Helm values for chart-delivered components |",
+        "| `.gitea/workflows/validate.yaml`, `.bbgen/` | the CI check, its script and schemas; the ownership manifest |",
+        "",
+        *_ci(platform),
         "",
         "## Components",
         "",

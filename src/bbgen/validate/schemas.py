@@ -14,11 +14,13 @@ CRD schemas for the custom kinds bbgen emits live in this package under
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -193,3 +195,109 @@ def schema_locations(version: str) -> list[str]:
         f"{kubernetes_schema_dir(version).as_posix()}/{K8S_TEMPLATE}",
         f"{crd_dir().as_posix()}/{CRD_TEMPLATE}",
     ]
+
+
+# --- Schemas a rendered repository carries for its own CI -------------------------------------
+#
+# The generated repository validates itself offline (bbgen.render.ci), so it needs the schemas
+# kubeconform would look up for its objects. Shipping all ~860 files of a version would make every
+# repository several megabytes heavier; only the kinds the tree uses are written, with the shared
+# definitions file pruned to what those kinds reach.
+
+_DEFS_REFS = ("_definitions.json#/$defs/", "#/$defs/")  # from a kind's file; inside _definitions.json
+
+
+def kubeconform_names(api_version: str, kind: str) -> tuple[str, str]:
+    """The file names kubeconform's :data:`K8S_TEMPLATE` and :data:`CRD_TEMPLATE` give one object.
+
+    Mirrors kubeconform's own expansion (``ResourceKind`` lower-cased, ``KindSuffix`` from the
+    group's first label) so the subset written is exactly what it will open.
+    """
+    group, _, version = api_version.rpartition("/")
+    suffix = f"-{(group.split('.')[0] or version).lower()}" + (f"-{version.lower()}" if group else "")
+    builtin = f"{kind.lower()}{suffix}.json"
+    crd = f"{group or version}/{kind.lower()}_{version}.json"
+    return builtin, crd
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchemaSubset:
+    """Canonical JSON text by relative path, in kubeconform's two layouts, plus what has no schema."""
+
+    kubernetes: dict[str, str]  # <builtin name> → schema; includes the pruned _definitions.json
+    crds: dict[str, str]  # <group>/<kind>_<version>.json → schema
+    missing: list[tuple[str, str]]  # (apiVersion, kind) kubeconform will report as schema-less
+
+
+def canonical_json(data: Any) -> str:
+    """One byte-stable JSON text: sorted keys, fixed indent, ASCII only, trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+@functools.lru_cache(maxsize=4)
+def _definitions(version: str) -> dict[str, Any]:
+    """The version's rewritten ``_definitions.json``, read from the wheel (no cache dir: rendering writes nothing)."""
+    data = json.loads((_source_dir(version) / "_definitions.json").read_text(encoding="utf-8"))
+    result: dict[str, Any] = rewrite(data)
+    return result
+
+
+def _source_dir(version: str) -> Path:
+    major, minor, patch = version.split(".")
+    return _bundle_root() / f"v{major}.{minor}.{patch}-local-strict"
+
+
+def _refs(node: Any, out: set[str]) -> None:
+    """Names of the shared definitions a (rewritten) schema, or a definition, refers to."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(_DEFS_REFS):
+                out.add(value.split("#/$defs/", 1)[1])
+            else:
+                _refs(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, out)
+
+
+def _pruned_definitions(version: str, roots: set[str]) -> dict[str, Any]:
+    """``_definitions.json`` holding only the definitions reachable from ``roots``."""
+    full = _definitions(version)
+    defs = full.get("$defs") or {}
+    keep: set[str] = set()
+    todo = sorted(roots)
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in defs:
+            continue
+        keep.add(name)
+        found: set[str] = set()
+        _refs(defs[name], found)
+        todo.extend(sorted(found - keep))
+    return {**{k: v for k, v in full.items() if k != "$defs"}, "$defs": {k: defs[k] for k in sorted(keep)}}
+
+
+def schema_subset(version: str, kinds: Iterable[tuple[str, str]]) -> SchemaSubset:
+    """The schemas kubeconform opens for ``kinds`` (apiVersion, kind) under ``version`` (``choose().used``).
+
+    Built-in first, as kubeconform tries the locations in that order; a kind found in
+    neither place is listed in ``missing`` (validate reports it, so render does not).
+    """
+    source = _source_dir(version)
+    kubernetes: dict[str, str] = {}
+    crds: dict[str, str] = {}
+    missing: list[tuple[str, str]] = []
+    roots: set[str] = set()
+    for api_version, kind in sorted(set(kinds)):
+        builtin, crd = kubeconform_names(api_version, kind)
+        if (source / builtin).is_file():
+            data = rewrite(json.loads((source / builtin).read_text(encoding="utf-8")))
+            _refs(data, roots)
+            kubernetes[builtin] = canonical_json(data)
+        elif (crd_dir() / crd).is_file():
+            crds[crd] = canonical_json(json.loads((crd_dir() / crd).read_text(encoding="utf-8")))
+        else:
+            missing.append((api_version, kind))
+    if kubernetes:
+        kubernetes["_definitions.json"] = canonical_json(_pruned_definitions(version, roots))
+    return SchemaSubset(kubernetes=kubernetes, crds=crds, missing=missing)
