@@ -7,45 +7,21 @@ show there, and must not show in a pipe (CI logs) or with --quiet.
 from __future__ import annotations
 
 import os
-import pty
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from support import ROOT, bbgen
+from support import ROOT, bbgen, on_terminal
 
 MINIMAL = ROOT / "profiles" / "minimal.yaml"
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm", "COLUMNS": "120"}
-
-
-def on_terminal(*args: str) -> tuple[int, str, str]:
-    """Run bbgen with stderr on a pseudo-terminal; return (exit code, stdout, what the terminal showed)."""
-    master, slave = pty.openpty()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bbgen", *args], stdin=subprocess.DEVNULL, stdout=out, stderr=slave, env=_env())
-        os.close(slave)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-        code = proc.wait(timeout=300)
-        os.close(master)
-        out.seek(0)
-        return code, out.read().decode(), _ANSI.sub("", shown.decode("utf-8", "replace"))
 
 
 @pytest.fixture(scope="module")

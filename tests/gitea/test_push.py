@@ -202,3 +202,27 @@ def test_token_never_leaks(gitea: GiteaServer, tmp_path: Path) -> None:
             assert gitea.token.encode() not in path.read_bytes(), path
     for path in gitea.repo_root.rglob("config"):
         assert gitea.token.encode() not in path.read_bytes()
+
+
+def test_progress_on_a_terminal_for_fetch_and_push(gitea: GiteaServer, tmp_path: Path) -> None:
+    """Clone and push show a progress line on a terminal; --quiet silences it; a pipe never sees it."""
+    from support import on_terminal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT")}
+    env["GITEA_TOKEN"] = gitea.token
+    where = target(gitea, gitea.admin_user, "progress")
+    code, _, shown = on_terminal("push-to-gitea", str(REFERENCE), *where, "--create", env=env)
+    assert code == 0, shown
+    assert f"push to {gitea.admin_user}/progress@main" in shown and "pushed " in shown
+    pushed = re.search(r"pushed ([0-9a-f]{40}) to main", shown)
+    assert pushed
+    wait_head(gitea, gitea.admin_user, "progress", "main", pushed.group(1))
+
+    code, _, shown = on_terminal("push-to-gitea", str(changed_spec(tmp_path)), *where, "--quiet", env=env)
+    assert code == 0 and shown.strip() == ""
+
+    code, stdout, shown = on_terminal("diff", str(REFERENCE), "--remote", *where, "--stat", env=env)
+    assert code == 1 and f"fetch {gitea.admin_user}/progress@main" in shown
+    assert "fetch " not in stdout and gitea.token not in shown + stdout
+    piped = run(gitea, "diff", str(REFERENCE), "--remote", *where, "--stat")
+    assert piped.returncode == 1 and "fetch " not in piped.stderr
