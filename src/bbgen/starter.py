@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bbgen.errors import OwnershipError, SpecError, UsageError
+from bbgen.errors import SpecError, UsageError
 
 SCHEMA_FILE = "platform.schema.json"
 MODELINE = "# yaml-language-server: $schema="
@@ -185,18 +185,7 @@ def _load_back(text: str, *, shown: str) -> None:
 
 def _write_all(files: dict[Path, str]) -> None:
     """Stage every file beside its target, then rename: a failure leaves no half-written file."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, text in files.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode("utf-8"))
-            os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), target))
-    except OSError as exc:
-        for leftover, _ in staged:
-            leftover.unlink(missing_ok=True)
-        raise OwnershipError(path=target, message=f"cannot write: {exc.strerror or exc}") from None
-    for tmp_path, target in staged:
+    from bbgen.render.write import stage
+
+    for tmp_path, target in stage({target: text.encode("utf-8") for target, text in files.items()}):
         os.replace(tmp_path, target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -93,7 +94,7 @@ class Console:
             self._line("$ " + line)
 
     @property
-    def log(self) -> Any:
+    def log(self) -> Callable[[str], None] | None:
         return self.command if self.verbose else None
 
     def progress(self, step: str, done: int, total: int) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -55,20 +54,11 @@ def _check_target(out: Path) -> None:
 
 def _write(out: Path, text: str) -> str:
     """Replace ``out`` atomically (a reader never sees half a schema); 'unchanged' when it already holds ``text``."""
-    from bbgen.errors import OwnershipError
+    from bbgen.render.write import stage
 
     data = text.encode("utf-8")
     if out.is_file() and out.read_bytes() == data:
         return "unchanged"
-    tmp = ""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".bbgen-", dir=out.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except OSError as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}") from None
+    for tmp, target in stage({out: data}):
+        os.replace(tmp, target)
     return "wrote"

@@ -33,6 +33,7 @@ from bbgen.render import yamlio
 from bbgen.render.tree import Tree
 from bbgen.spec.models import Platform
 from bbgen.validate import schemas, tools
+from bbgen.validate.discover import INCLUDE_KEYS, KUSTOMIZATION_FILES, is_remote
 
 WORKFLOW_PATH = ".gitea/workflows/validate.yaml"
 SCRIPT_PATH = ".bbgen/validate.sh"
@@ -46,8 +47,6 @@ CACHE_ACTION = "actions/cache@v5"
 KUSTOMIZE_PACKAGE = "sigs.k8s.io/kustomize/kustomize/v5"
 KUBECONFORM_PACKAGE = "github.com/yannh/kubeconform/cmd/kubeconform"
 
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-_INCLUDE_KEYS = ("resources", "components", "bases")
 _GENERATED = {"configMapGenerator": ("v1", "ConfigMap"), "secretGenerator": ("v1", "Secret")}
 HELM_VALUES = "values/"
 
@@ -76,7 +75,7 @@ def _kustomizations(tree: Tree) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for path in sorted(tree.files):
         directory, name = posixpath.split(path)
-        if name in _KUSTOMIZATIONS and not _hidden(path):
+        if name in KUSTOMIZATION_FILES and not _hidden(path):
             docs = _docs(tree, path)
             out[directory or "."] = docs[0] if docs and isinstance(docs[0], dict) else {}
     return out
@@ -85,9 +84,9 @@ def _kustomizations(tree: Tree) -> dict[str, dict[str, Any]]:
 def _includes(directory: str, body: dict[str, Any]) -> list[str]:
     """Local paths a kustomization pulls in (directories and files), relative to the tree root."""
     out = []
-    for key in _INCLUDE_KEYS:
+    for key in INCLUDE_KEYS:
         for entry in body.get(key) or []:
-            if isinstance(entry, str) and "://" not in entry and not entry.startswith("git@"):
+            if isinstance(entry, str) and not is_remote(entry):
                 out.append(posixpath.normpath(posixpath.join(directory, entry)))
     return out
 
@@ -121,7 +120,7 @@ def used_kinds(tree: Tree) -> set[tuple[str, str]]:
         for doc in _docs(tree, path):
             if not isinstance(doc, dict):
                 continue
-            if posixpath.basename(path) in _KUSTOMIZATIONS:
+            if posixpath.basename(path) in KUSTOMIZATION_FILES:
                 kinds.update(made for key, made in _GENERATED.items() if doc.get(key))
                 continue
             api_version, kind = doc.get("apiVersion"), doc.get("kind")

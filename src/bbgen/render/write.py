@@ -46,6 +46,33 @@ def _safe(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
+def stage(files: dict[Path, bytes], *, blame: Path | None = None) -> list[tuple[Path, Path]]:
+    """Phase one for any writer: each file as a temporary sibling of its target, as (temporary, target).
+
+    Parent directories are created. On failure the temporaries are removed and an
+    ``OwnershipError`` names ``blame`` (else the target that failed); the caller
+    renames the pairs into place with ``os.replace`` once everything is staged.
+    """
+    staged: list[tuple[Path, Path]] = []
+    made: set[Path] = set()
+    target = blame
+    try:
+        for target, data in files.items():
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp_name, 0o644)
+            staged.append((Path(tmp_name), target))
+    except OSError as exc:
+        for leftover, _ in staged:
+            leftover.unlink(missing_ok=True)
+        raise OwnershipError(path=blame or target or Path("."), message=f"cannot write: {exc.strerror or exc}") from None
+    return staged
+
+
 def write_tree(tree: Tree, out: Path) -> WriteResult:
     if out.exists() and not out.is_dir():
         raise OwnershipError(path=out, message="exists and is not a directory")
@@ -68,24 +95,7 @@ def write_tree(tree: Tree, out: Path) -> WriteResult:
             changed[rel] = data
     stale = sorted(p for p in owned - set(files) if (out / p).is_file())
 
-    staged: list[tuple[Path, Path]] = []
-    made: set[Path] = set()
-    try:
-        for rel in sorted(changed):
-            target = out / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            fd, tmp_name = tempfile.mkstemp(prefix=".bbgen-", dir=target.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(changed[rel])
-            os.chmod(tmp_name, 0o644)
-            staged.append((Path(tmp_name), target))
-    except OSError as exc:
-        for leftover, _ in staged:
-            leftover.unlink(missing_ok=True)
-        raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}") from None
-
+    staged = stage({out / rel: changed[rel] for rel in sorted(changed)}, blame=out)
     manifest_stage = [s for s in staged if s[1] == out / MANIFEST_PATH]
     for tmp, target in staged:
         if target != out / MANIFEST_PATH:

@@ -19,7 +19,7 @@ from bbgen.validate.resources import YamlProblem, is_object, split_documents, su
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _TOP_ENV_DIRS = ("platform", "apps", "bootstrap")
-_INCLUDE_KEYS = ("resources", "components", "bases")
+INCLUDE_KEYS = ("resources", "components", "bases")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +72,11 @@ class Layout:
             except (OSError, UnicodeDecodeError, YamlProblem):
                 self._docs_cache[rel] = []
         return self._docs_cache[rel]
+
+
+def is_remote(entry: str) -> bool:
+    """A kustomization entry kustomize would fetch (URL or git remote): nothing local to follow."""
+    return "://" in entry or entry.startswith("git@")
 
 
 def rel_path(root: Path, path: Path) -> str | None:
@@ -127,12 +132,12 @@ def _parse_kustomization(root: Path, directory: Path) -> Kustomization:
         return Kustomization(dir=rel_dir, kind="Kustomization", includes=(), resource_files=())
     includes: list[str] = []
     files: list[str] = []
-    for key in _INCLUDE_KEYS:
+    for key in INCLUDE_KEYS:
         entries = body.get(key)
         if not isinstance(entries, list):
             continue
         for entry in entries:
-            if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+            if not isinstance(entry, str) or is_remote(entry):
                 continue
             target = directory / entry
             rel = rel_path(root, target)
