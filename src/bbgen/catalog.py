@@ -174,6 +174,17 @@ class Route(_Meta):
     """Largest request body NGINX accepts (`0`: unlimited; e.g. `512m` for git pushes and uploads). Envoy sets no limit."""
 
 
+class SsoFacts(_Meta):
+    """What a component providing the `sso` role declares, so OIDC clients can be pointed at it without code."""
+
+    issuer_path: str = Field(alias="issuerPath", pattern=r"^/\S*\{realm\}\S*$")
+    """Path of a realm's issuer under the component's host and Service, with `{realm}` for the realm
+    (Keycloak: `/realms/{realm}`): the public issuer is `https://<host><path>`, the in-cluster one
+    `http://<service>.<namespace>.svc.cluster.local:<port><path>`."""
+    port: str = "http"
+    """Name (from ``ports``) of the port serving OIDC inside the cluster (discovery, tokens, keys)."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -211,6 +222,11 @@ class _ComponentBase(_Meta):
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
+    sso: SsoFacts | None = None
+    """Required when the component provides `sso`: where its realms' issuers live."""
+    self_managed: bool = Field(default=False, alias="selfManaged")
+    """The GitOps controller that deploys itself: its own Application carries no deletion finalizer,
+    so deleting that Application never uninstalls the controller (and every other Application with it)."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("provides", mode="before")
@@ -223,6 +239,10 @@ class _ComponentBase(_Meta):
     def _ports_named(self) -> _ComponentBase:
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        if ("sso" in self.provides) != (self.sso is not None):
+            raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
+        if self.sso is not None and self.sso.port not in self.ports:
+            raise ValueError(f"sso.port {self.sso.port!r} is not one of the declared ports {sorted(self.ports)}")
         for allow in self.network.allow:
             unknown = sorted(set(allow.ports) - set(self.ports))
             if unknown:
@@ -334,6 +354,16 @@ def catalog_roles(catalog: dict[str, AnyComponent]) -> dict[str, list[str]]:
         for role in catalog[name].provides:
             roles.setdefault(role, []).append(name)
     return roles
+
+
+def role_home(catalog: dict[str, AnyComponent], role: str) -> str | None:
+    """The namespace the catalog's first provider of ``role`` deploys to, enabled or not.
+
+    For objects that must name a namespace even when the platform does not run the
+    provider itself (Argo CD Applications live where Argo CD does).
+    """
+    providers = catalog_roles(catalog).get(role, [])
+    return catalog[providers[0]].namespace if providers else None
 
 
 def role_provider(catalog: dict[str, AnyComponent], role: str, enabled: Iterable[str]) -> str | None:

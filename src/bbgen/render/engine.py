@@ -15,7 +15,7 @@ import stat
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 import yaml
@@ -87,24 +87,55 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return _BytecodeCache(str(directory), "%s.cache")
 
 
+Dialect = Literal["manifest", "text"]
+
+
 @functools.cache
-def environment(root: Path) -> jinja2.Environment:
-    """One environment per catalog root, so compiled templates are reused across environments."""
+def environment(root: Path | None = None, dialect: Dialect = "manifest") -> jinja2.Environment:
+    """The one Jinja environment factory, cached per catalog root and dialect.
+
+    ``manifest``: template files under ``root`` producing YAML, where every expression
+    must pass through ``q`` (see the module docstring). ``text``: the short strings in
+    component.yaml (``expose.env`` values, a secret key's ``value:``) that produce
+    plain text. Both fail on any undefined variable and share the filters and globals,
+    so a catalog author learns one language.
+    """
+    manifest = dialect == "manifest"
+    if manifest and root is None:
+        raise ValueError("manifest templates need a catalog root")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader(str(root)) if manifest else None,
         undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
+        finalize=_finalize if manifest else None,
         autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        keep_trailing_newline=manifest,
+        trim_blocks=manifest,
+        lstrip_blocks=manifest,
         auto_reload=False,
         cache_size=-1,
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache() if manifest else None,
     )
     env.filters["q"] = _q
     env.globals["fail"] = _fail
+    # `tojson` of a contract object (render/context.py): its fields, like `q` does.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": yamlio.plain}
     return env
+
+
+@functools.cache
+def _string_template(source: str) -> jinja2.Template:
+    """Compiled once per process: every dependant in every environment renders the same few strings."""
+    return environment(None, "text").from_string(source)
+
+
+def render_string(source: str, variables: dict[str, Any], *, where: str) -> str:
+    """Render one ``text``-dialect string; ``where`` (file and field) names it in a TemplateError."""
+    try:
+        return _string_template(source).render(variables)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(template=where, line=None, message=exc.message or str(exc)) from None
+    except (jinja2.UndefinedError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise TemplateError(template=where, line=None, message=str(exc)) from None
 
 
 def _fail(message: str) -> None:
@@ -132,7 +163,7 @@ def _relative(root: Path, template: Path) -> str:
 @functools.cache
 def _template(root: Path, rel: str) -> jinja2.Template:
     """The environment's own (never evicted) cache, minus its per-call lookup cost."""
-    return environment(root).get_template(rel)
+    return environment(root, "manifest").get_template(rel)
 
 
 def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 Nothing here is drawn by hand: domains become subgraphs, public hosts and TCP
 exposures become edges from the edge node, and every dependency (including a
-role such as `llm`, and the Keycloak link an OIDC client adds) becomes a data
+role such as `llm`, and the link to the `sso` provider an OIDC client adds) becomes a data
 flow. A disabled component is not a unit, so it is not in the picture. Gitea
 renders Mermaid, which is why the generated README embeds the same text.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from bbgen.render.units import KEYCLOAK, Unit, fqdn
+from bbgen.render.units import Unit, fqdn
 from bbgen.spec.models import Platform
 
 _EDGE = "n_edge"
@@ -35,7 +35,7 @@ def _flow_label(unit: Unit, dep: str) -> str:
     roles = sorted(role for role, provider in unit.roles.items() if provider == dep)
     if roles:
         return roles[0]
-    if dep == KEYCLOAK and unit.oidc is not None:
+    if dep == unit.sso_provider:
         return "OIDC"
     return ""
 

@@ -7,17 +7,17 @@ wave) is decided here once, so templates and layout never re-derive defaults.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
-
-import jinja2
 
 from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent, catalog_roles
 from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
 MANAGED_BY = "bbgen"
-KEYCLOAK = "keycloak"
+# The spec's `ingress.provider` value for Gateway API routing, named once for code. It happens to
+# equal the name of the catalog component that makes the Gateway; code never means that component by it.
+GATEWAY_API = "gateway"
+SSO_ROLE = "sso"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,13 +38,26 @@ class Unit:
     settings: dict[str, Any] = field(default_factory=dict)
     oidc: Oidc | None = None
     roles: dict[str, str] = field(default_factory=dict)  # role -> provider, for the roles among depends_on
+    sso_provider: str | None = None  # the `sso` provider holding this unit's OIDC client (also in depends_on)
     wave: int = 1
+
+    def provides(self, role: str) -> bool:
+        return self.component is not None and role in self.component.provides
 
     @property
     def service(self) -> str:
         if self.component is not None and self.component.service:
             return self.component.service
         return self.name
+
+
+def provider(units: dict[str, Unit], role: str) -> Unit | None:
+    """The enabled unit filling ``role`` (the first by name when several do), or None.
+
+    Code asks for the SSO server, the ingress controller or the metrics scraper by the
+    role its component.yaml declares, never by the component's name.
+    """
+    return next((units[name] for name in sorted(units) if units[name].provides(role)), None)
 
 
 def fqdn(host: str, domain: str) -> str:
@@ -108,7 +121,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
     units: dict[str, Unit] = {}
     roles = resolve_roles(platform, catalog)
     enabled = enabled_names(platform)
-    sso = KEYCLOAK in enabled
+    sso = roles.get(SSO_ROLE)
     for name, settings in sorted(platform.components.items()):
         if not settings.enabled:
             continue
@@ -123,7 +136,8 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             chart_version = settings.version or comp.git.revision
         host = comp.host if settings.host is None else (settings.host or None)
         oidc = settings.oidc if comp.oidc else None
-        deps, used = _resolve(comp.depends_on + comp.uses + ([KEYCLOAK] if oidc is not None and sso else []), roles, enabled)
+        client_of = sso if oidc is not None else None
+        deps, used = _resolve(comp.depends_on + comp.uses + ([client_of] if client_of else []), roles, enabled)
         units[name] = Unit(
             name=name,
             kind="component",
@@ -133,6 +147,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             depends_on=deps,
             roles=used,
             oidc=oidc,
+            sso_provider=client_of,
             after=tuple(sorted(set(comp.after))),
             component=comp,
             image=image,
@@ -144,7 +159,8 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
     for name, app in sorted(platform.apps.items()):
         if not app.enabled:
             continue
-        deps, used = _resolve(app.depends_on + ([KEYCLOAK] if app.oidc is not None and sso else []), roles, enabled)
+        client_of = sso if app.oidc is not None else None
+        deps, used = _resolve(app.depends_on + ([client_of] if client_of else []), roles, enabled)
         units[name] = Unit(
             name=name,
             kind="app",
@@ -154,6 +170,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             depends_on=deps,
             roles=used,
             oidc=app.oidc,
+            sso_provider=client_of,
             app=app,
             image=app.image,
             host_label=app.host or None,
@@ -187,71 +204,23 @@ def _waves(units: dict[str, Unit]) -> dict[str, int]:
     return waves
 
 
-def replicas(platform: Platform, unit: Unit, env: str) -> int:
-    override = platform.environments[env].components.get(unit.name)
-    if override is not None and override.replicas is not None:
-        return override.replicas
+def replicas(view: Platform, unit: Unit) -> int:
+    """Replicas in the environment ``view`` is of (see spec.merge.env_view)."""
     if unit.app is not None:
-        return unit.app.replicas
-    settings = platform.components[unit.name]
+        return view.apps[unit.name].replicas
+    settings = view.components[unit.name]
     if settings.replicas is not None:
         return settings.replicas
     assert unit.component is not None
     return unit.component.defaults.replicas
 
 
-def resources(platform: Platform, unit: Unit, env: str) -> dict[str, Any]:
-    base: dict[str, Any] = {}
+def resources(view: Platform, unit: Unit) -> dict[str, Any]:
+    """Requests and limits in the environment ``view`` is of: the spec's merged over the catalog's."""
     if unit.component is not None:
-        base = unit.component.defaults.resources
-        base = _merge(base, _resources_dict(platform.components[unit.name].resources))
-    elif unit.app is not None:
-        base = _merge({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}, _resources_dict(unit.app.resources))
-    override = platform.environments[env].components.get(unit.name)
-    if override is not None:
-        base = _merge(base, _resources_dict(override.resources))
-    return base
-
-
-@functools.cache
-def _expose_env() -> jinja2.Environment:
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-
-
-@functools.cache
-def _expose_template(source: str) -> jinja2.Template:
-    """Compiled once per process: every dependant in every environment renders the same few strings."""
-    return _expose_env().from_string(source)
-
-
-@functools.lru_cache(maxsize=8192)
-def _expose_value(source: str, context_json: str) -> str:
-    import json
-
-    return _expose_template(source).render(json.loads(context_json))
-
-
-def exposed_env(unit: Unit, dependant: str = "", sso: dict[str, Any] | None = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Connection env vars a dependant gets: plain values, and Secret references by name.
-
-    The values are Jinja over the dependency's ``service``, ``namespace``, ``ports``,
-    ``name`` and ``settings``, the ``dependant``'s name (its own database, its own
-    bucket prefix) and the platform's ``sso`` realm and issuer.
-    """
-    if unit.component is not None:
-        import json
-
-        context = {
-            "service": unit.service, "namespace": unit.namespace, "ports": dict(unit.component.ports), "name": unit.name,
-            "settings": unit.settings, "dependant": dependant, "sso": sso or {},
-        }
-        key = json.dumps(context, sort_keys=True, default=str)
-        plain = {k: _expose_value(v, key) for k, v in unit.component.expose.env.items()}
-        secret = {k: {"secret": v.secret, "key": v.key} for k, v in unit.component.expose.secret_env.items()}
-        return plain, secret
+        return _merge(unit.component.defaults.resources, _resources_dict(view.components[unit.name].resources))
     assert unit.app is not None
-    prefix = unit.name.upper().replace("-", "_")
-    return {f"{prefix}_URL": f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
+    return _merge({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}, _resources_dict(view.apps[unit.name].resources))
 
 
 def oidc_client_id(unit: Unit) -> str | None:

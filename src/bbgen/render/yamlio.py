@@ -9,6 +9,7 @@ and one scalar style, so a template's formatting never leaks into the output.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from typing import Any
@@ -92,7 +93,20 @@ def quote(value: Any) -> Quoted:
         return Quoted("{" + items + "}")
     if isinstance(value, (list, tuple)):
         return Quoted("[" + ", ".join(quote(v) for v in value) + "]")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return quote(plain(value))
     raise TypeError(f"cannot quote a value of type {type(value).__name__}")
+
+
+def plain(value: Any) -> Any:
+    """A template-contract object (render/context.py) as the mapping of its fields, one level deep.
+
+    What ``q`` and ``tojson`` write for such an object, so a template may pass
+    ``unit.route`` whole just as it passes ``unit.labels``. Anything else is refused.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"cannot serialise a value of type {type(value).__name__}")
 
 
 # Speed (see bench/run.py): PyYAML's C parser and emitter call back into Python for

@@ -155,22 +155,12 @@ def env_var(namespace: str, name: str, key: str) -> str:
     return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", f"{namespace}_{name}_{key}").strip("_").upper()
 
 
-def _fixed_value(template: str, platform: Platform) -> str:
-    import jinja2
-
-    from bbgen.layout import repo_url
-
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    context = {
-        "gitops": {"repoURL": repo_url(platform), "url": platform.gitops.url, "branch": platform.gitops.branch},
-        "platform": {"name": platform.name, "domain": platform.domain},
-    }
-    return env.from_string(template).render(context)
-
-
-def _key_plan(key: str, meta: SecretKeyMeta, platform: Platform) -> KeyPlan:
+def _key_plan(key: str, meta: SecretKeyMeta, context: dict[str, Any], where: str) -> KeyPlan:
+    """``context``: the secret-value dialect's variables (render/context.py SecretValueContext)."""
     if meta.value is not None:
-        return KeyPlan(key=key, source="fixed", value=_fixed_value(meta.value, platform))
+        from bbgen.render.engine import render_string
+
+        return KeyPlan(key=key, source="fixed", value=render_string(meta.value, context, where=where))
     if meta.generate is not None:
         length = None
         if meta.generate in ("password", "hex"):
@@ -206,13 +196,18 @@ class _Builder:
 
 def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
     """Every Secret the enabled units read, with shared credentials copied per consumer namespace."""
+    from bbgen.render.context import variables
+    from bbgen.render.context_build import secret_value_context
+
     b = _Builder()
+    values = variables(secret_value_context(platform))
     owners: dict[str, tuple[str, str]] = {}  # secret name -> (namespace, name) of the declaring component
     for unit in sorted(units.values(), key=lambda u: u.name):
         if unit.component is None:
             continue
         for secret in unit.component.secrets:
-            keys = {k: _key_plan(k, m, platform) for k, m in secret.keys.items()}
+            where = f"templates/{unit.name}/component.yaml: secrets.{secret.name}"
+            keys = {k: _key_plan(k, m, values, f"{where}.{k}.value") for k, m in secret.keys.items()}
             b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels)
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
@@ -258,8 +253,8 @@ def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
 
 
 def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
-    """A confidential client's secret: generated in the client's namespace, copied to Keycloak's (its realm import reads it)."""
-    from bbgen.render.units import KEYCLOAK, oidc_client_id, oidc_secret_name
+    """A confidential client's secret: generated in the client's namespace, copied to the `sso` provider's (its realm import reads it)."""
+    from bbgen.render.units import oidc_client_id, oidc_secret_name
 
     client_id = oidc_client_id(unit)
     if client_id is None or unit.oidc is None or unit.oidc.public:
@@ -267,9 +262,9 @@ def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
     name = oidc_secret_name(client_id)
     key = KeyPlan(key="client-secret", source="generate", generator="hex", length=DEFAULT_LENGTH)
     b.add(unit.namespace, name, {"client-secret": key}, user=unit.name, description=f"OIDC client secret of {client_id}, shared with Keycloak")
-    keycloak = units.get(KEYCLOAK)
-    if keycloak is not None:
-        _reach(b, keycloak, (unit.namespace, name, "client-secret"))
+    server = units.get(unit.sso_provider) if unit.sso_provider else None
+    if server is not None:
+        _reach(b, server, (unit.namespace, name, "client-secret"))
 
 
 def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:

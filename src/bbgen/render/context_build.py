@@ -1,0 +1,280 @@
+"""Building the template contract (render/context.py) for one environment, once.
+
+Everything is read from the environment's view of the spec (``spec.merge.env_view``)
+and from the resolved units, never from another environment. Platform-level
+components are found by the role they declare (``sso``, ``edge-gateway``) and the
+facts in their component.yaml (an ``sso`` provider's issuer path and port), so a new
+provider needs no code here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bbgen.catalog import ChartComponent
+from bbgen.layout import repo_url
+from bbgen.render import engine
+from bbgen.render.context import (
+    BasicAuth,
+    Dependency,
+    EnvContext,
+    ExposeContext,
+    Gateway,
+    GitOps,
+    GpuPool,
+    Host,
+    OidcClient,
+    OidcSecret,
+    PlatformBasics,
+    PlatformContext,
+    Route,
+    Scope,
+    SecretKeyRef,
+    SecretValueContext,
+    Sso,
+    StorageClass,
+    TcpExposure,
+    UnitContext,
+    variables,
+)
+from bbgen.render.units import (
+    SSO_ROLE,
+    Unit,
+    fqdn,
+    http_service_port,
+    labels,
+    oidc_client_id,
+    oidc_secret_name,
+    pod_ports,
+    provider,
+    replicas,
+    resources,
+    selector,
+)
+from bbgen.spec.merge import env_view
+from bbgen.spec.models import Platform
+
+GATEWAY_NAME = "public"
+EDGE_GATEWAY_ROLE = "edge-gateway"
+
+
+def gitops(platform: Platform) -> GitOps:
+    return GitOps(repoURL=repo_url(platform), url=platform.gitops.url, branch=platform.gitops.branch)
+
+
+def secret_value_context(platform: Platform) -> SecretValueContext:
+    """What a secret key's fixed ``value:`` may read: the same for every environment."""
+    return SecretValueContext(gitops=gitops(platform), platform=PlatformBasics(name=platform.name, domain=platform.domain))
+
+
+def build_scope(platform: Platform, units: dict[str, Unit], env: str) -> Scope:
+    """Every template variable of environment ``env``, built once from that environment's view."""
+    view = env_view(platform, env)
+    domain = view.env_domain(env)
+    platform_ctx = _platform(view, units, domain)
+    gateway = provider(units, EDGE_GATEWAY_ROLE)
+    env_ctx = EnvContext(
+        name=env,
+        domain=domain,
+        issuer=view.env_issuer(env),
+        ingressProvider=view.ingress.provider,
+        ingressClass=view.ingress.class_name,
+        gateway=Gateway(name=GATEWAY_NAME, namespace=gateway.namespace) if gateway is not None else None,
+        acmeEmail=view.tls.acme_email,
+        kubernetesVersion=view.kubernetes_version,
+    )
+    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain) for name, unit in units.items()}
+    return Scope(platform=platform_ctx, env=env_ctx, units=unit_ctxs)
+
+
+def _platform(view: Platform, units: dict[str, Unit], domain: str) -> PlatformContext:
+    hosts = [
+        Host(unit=u.name, namespace=u.namespace, service=u.service, port=http_service_port(u), host=fqdn(u.host_label, domain))
+        for u in units.values() if u.host_label
+    ]
+    tcp = []
+    for exposure in view.ingress.tcp:
+        target = units[exposure.component]
+        tcp.append(TcpExposure(
+            port=exposure.port, unit=target.name, namespace=target.namespace, service=target.service,
+            targetPort=exposure.target_port or exposure.port,
+        ))
+    return PlatformContext(
+        name=view.name,
+        domain=view.domain,
+        hosts=sorted(hosts, key=lambda h: h.host),
+        tcp=sorted(tcp, key=lambda t: t.port),
+        sso=_sso(view, units, domain),
+        gpuPools=_gpu_pools(view),
+        enabled=sorted(units),
+        gitops=gitops(view),
+        storage=StorageClass(className=view.storage.class_name, provisioner=view.storage.provisioner),
+    )
+
+
+def _sso(view: Platform, units: dict[str, Unit], domain: str) -> Sso:
+    """The realm, its public issuer and in-cluster address on the `sso` provider, and every OIDC client."""
+    server = provider(units, SSO_ROLE)
+    realm = view.sso_realm()
+    issuer = internal = None
+    facts = server.component.sso if server is not None and server.component is not None else None
+    if server is not None and facts is not None:
+        path = facts.issuer_path.replace("{realm}", realm)
+        if server.host_label:
+            issuer = f"https://{fqdn(server.host_label, domain)}{path}"
+        internal = f"http://{server.service}.{server.namespace}.svc.cluster.local:{pod_ports(server)[facts.port]}{path}"
+    clients = []
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        client_id = oidc_client_id(unit)
+        if client_id is None or unit.oidc is None:
+            continue
+        host = fqdn(unit.host_label, domain) if unit.host_label else None
+        secret = None
+        if not unit.oidc.public:
+            env_name = "OIDC_CLIENT_SECRET_" + client_id.upper().replace("-", "_")
+            secret = OidcSecret(name=oidc_secret_name(client_id), key="client-secret", env=env_name)
+        redirects = [f"https://{host}/*"] if host else []
+        origins = [f"https://{host}"] if host else []
+        # Keycloak's ClientRepresentation, without the secret (the realm import and the clients Job add it).
+        representation: dict[str, Any] = {
+            "clientId": client_id,
+            "name": unit.name,
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": unit.oidc.public,
+            "standardFlowEnabled": True,
+            "directAccessGrantsEnabled": False,
+            "redirectUris": list(redirects),
+            "webOrigins": list(origins),
+            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
+        }
+        if secret is not None:
+            representation["clientAuthenticatorType"] = "client-secret"
+        clients.append(OidcClient(
+            clientId=client_id, unit=unit.name, namespace=unit.namespace, public=unit.oidc.public, host=host,
+            redirectUris=redirects, webOrigins=origins, secret=secret, representation=representation,
+        ))
+    return Sso(realm=realm, issuer=issuer, internalUrl=internal, clients=clients)
+
+
+def _gpu_pools(view: Platform) -> list[GpuPool]:
+    """GPU node pools with what a pod needs to land there: a node selector and tolerations for the pool's taints."""
+    pools = []
+    for name, pool in sorted(view.node_pools.items()):
+        if pool.role != "gpu" and pool.gpus_per_node == 0:
+            continue
+        tolerations = []
+        for taint in pool.taints:
+            tol: dict[str, Any] = {"key": taint.key, "operator": "Equal" if taint.value else "Exists", "effect": taint.effect}
+            if taint.value:
+                tol["value"] = taint.value
+            tolerations.append(tol)
+        pools.append(GpuPool(
+            name=name,
+            count=pool.count,
+            gpusPerNode=pool.gpus_per_node,
+            # GPU feature discovery labels every GPU node so; a pool's own labels are more precise.
+            nodeSelector=dict(pool.labels) or {"nvidia.com/gpu.present": "true"},
+            tolerations=tolerations,
+        ))
+    return pools
+
+
+def exposed_env(unit: Unit, dependant: str, sso: Sso) -> tuple[dict[str, str], dict[str, SecretKeyRef]]:
+    """Connection env vars a dependant gets from ``unit``: plain values, and Secret references by name.
+
+    The values are the component's ``expose.env`` strings in the ``text`` dialect over
+    an :class:`ExposeContext`; an app exposes only its URL.
+    """
+    if unit.component is not None:
+        context = variables(ExposeContext(
+            service=unit.service, namespace=unit.namespace, ports=dict(unit.component.ports), name=unit.name,
+            settings=unit.settings, dependant=dependant, sso=sso,
+        ))
+        where = f"templates/{unit.name}/component.yaml"
+        plain = {k: engine.render_string(v, context, where=f"{where}: expose.env.{k}") for k, v in unit.component.expose.env.items()}
+        secret = {k: SecretKeyRef(secret=v.secret, key=v.key) for k, v in unit.component.expose.secret_env.items()}
+        return plain, secret
+    assert unit.app is not None
+    prefix = unit.name.upper().replace("-", "_")
+    return {f"{prefix}_URL": f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
+
+
+def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
+    plain, secret = exposed_env(dep, dependant.name, sso)
+    return Dependency(
+        name=dep.name, namespace=dep.namespace, service=dep.service, ports=pod_ports(dep),
+        address=f"{dep.service}.{dep.namespace}.svc.cluster.local", settings=dict(dep.settings), env=plain, secretEnv=secret,
+    )
+
+
+def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str) -> UnitContext:
+    """Everything a template may read about one unit, with every default already applied."""
+    comp = unit.component
+    sso = platform_ctx.sso
+    deps = {name: _dependency(units[name], unit, sso) for name in unit.depends_on if name in units}
+    client = next((c for c in sso.clients if c.unit == unit.name), None)
+    basic = view.apps[unit.name].basic_auth if unit.app is not None else view.components[unit.name].basic_auth
+    route = comp.route if comp is not None else None
+    chart = comp.chart if isinstance(comp, ChartComponent) else None
+    pools = platform_ctx.gpuPools
+    return UnitContext(
+        name=unit.name,
+        namespace=unit.namespace,
+        service=unit.service,
+        image=unit.image,
+        replicas=replicas(view, unit),
+        resources=resources(view, unit),
+        storage=unit.storage,
+        storageClass=view.storage.class_name,
+        host=fqdn(unit.host_label, domain) if unit.host_label else None,
+        ports=pod_ports(unit),
+        httpServicePort=http_service_port(unit),
+        settings=dict(unit.settings),
+        labels=labels(view, unit),
+        selector=selector(unit),
+        basicAuth=BasicAuth(secret=basic.secret_name or f"{unit.name}-basic-auth", realm=basic.realm) if basic is not None and basic.enabled else None,
+        env=_env_list(unit, deps, client, sso),
+        # Each dependency again under the role it fills (`object-store`, `llm`).
+        deps={**deps, **{role: deps[name] for role, name in unit.roles.items() if name in deps}},
+        dependants=sorted(u.name for u in units.values() if unit.name in u.depends_on),
+        tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
+        route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),
+        chartVersion=unit.chart_version if chart is not None else None,
+        release=(chart.release_name or unit.name) if chart is not None else None,
+        oidc=client,
+        gpuPool=(pools[0] if pools else None) if comp is not None and comp.gpu else None,
+        healthPath=unit.app.health_path if unit.app is not None else None,
+        readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
+    )
+
+
+def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _env_list(unit: Unit, deps: dict[str, Dependency], client: OidcClient | None, sso: Sso) -> list[dict[str, Any]]:
+    """Container env (Kubernetes EnvVar list): dependency connection settings, the OIDC client, then the app's own."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in unit.depends_on:
+        if name not in deps:
+            continue
+        dep = deps[name]
+        for key in sorted(dep.env):
+            out[key] = {"name": key, "value": dep.env[key]}
+        for key in sorted(dep.secretEnv):
+            out[key] = _secret_ref(key, dep.secretEnv[key].secret, dep.secretEnv[key].key)
+    if unit.app is not None and client is not None:
+        out["OIDC_CLIENT_ID"] = {"name": "OIDC_CLIENT_ID", "value": client.clientId}
+        if sso.issuer:
+            out["OIDC_ISSUER_URL"] = {"name": "OIDC_ISSUER_URL", "value": sso.issuer}
+        if sso.internalUrl:
+            out["OIDC_INTERNAL_URL"] = {"name": "OIDC_INTERNAL_URL", "value": sso.internalUrl}
+        if client.secret is not None:
+            out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client.secret.name, client.secret.key)
+    if unit.app is not None:
+        for var in unit.app.env:
+            out[var.name] = {"name": var.name, "value": var.value}
+        for ref in unit.app.secret_env:
+            out[ref.name] = _secret_ref(ref.name, ref.secret, ref.key)
+    return [out[k] for k in sorted(out)]
