@@ -7,17 +7,31 @@ Helm chart with values/<c>/<env>.yaml.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from bbgen.catalog import ChartComponent, GitComponent
+from bbgen.catalog import ChartComponent, GitComponent, load_catalog, role_home, templates_root
+from bbgen.errors import CatalogError
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit
 from bbgen.spec.models import Platform
 
-ARGOCD_NAMESPACE = "argocd"
 ARGO_API = "argoproj.io/v1alpha1"
 PLATFORM_PROJECT = "platform"
-SELF_MANAGED = "argocd"
+GITOPS = "gitops"
+
+
+@functools.cache
+def _controller_namespace() -> str:
+    """Where Argo CD and so its Applications live: the namespace the catalog's `gitops` provider declares.
+
+    Taken from the catalog, enabled or not, because a platform may run an Argo CD it
+    installed by hand (the README's bootstrap), and its Applications still go there.
+    """
+    home = role_home(load_catalog(), GITOPS)
+    if home is None:
+        raise CatalogError(file=templates_root(), message=f"no component provides the {GITOPS!r} role (Argo CD's namespace)")
+    return home
 
 
 def repo_url(platform: Platform) -> str:
@@ -27,7 +41,7 @@ def repo_url(platform: Platform) -> str:
 def _meta(platform: Platform, name: str, *, wave: int | None = None, component: str | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
-        "namespace": ARGOCD_NAMESPACE,
+        "namespace": _controller_namespace(),
         "labels": {
             "app.kubernetes.io/name": component or name,
             "app.kubernetes.io/instance": component or name,
@@ -80,7 +94,7 @@ def application(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
     else:
         spec["source"] = {"repoURL": repo_url(platform), "targetRevision": target, "path": overlay_dir(unit.name, env)}
     meta = _meta(platform, f"{env}-{unit.name}", wave=unit.wave, component=unit.name)
-    if unit.name != SELF_MANAGED:  # deleting Argo CD's own Application must not uninstall Argo CD
+    if unit.component is None or not unit.component.self_managed:  # deleting Argo CD's own Application must not uninstall Argo CD
         meta["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
     return {"apiVersion": ARGO_API, "kind": "Application", "metadata": meta, "spec": spec}
 
@@ -117,7 +131,7 @@ def root_application(platform: Platform, env: str) -> dict[str, Any]:
         "spec": {
             "project": "default",
             "source": {"repoURL": repo_url(platform), "targetRevision": platform.gitops.branch, "path": f"apps/{env}"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": ARGOCD_NAMESPACE},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": _controller_namespace()},
             "syncPolicy": _sync_policy(),
         },
     }

@@ -220,7 +220,10 @@ def test_readme_puts_cilium_first_when_present(tmp_path: Path) -> None:
 
     platform = load_platform(REFERENCE)
     units = build_units(platform, load_catalog())
-    units["cilium"] = replace(units["cert-manager"], name="cilium", namespace="kube-system", chart_version="1.18.0")
+    stand_in = units["cert-manager"]
+    assert stand_in.component is not None
+    cni = stand_in.component.model_copy(update={"provides": ["cni"]})  # the README finds the CNI by its role
+    units["cilium"] = replace(stand_in, name="cilium", namespace="kube-system", chart_version="1.18.0", component=cni)
     text = readme(platform, units)
     assert text.index("### 1. Network: cilium") < text.index("### 2. Namespaces") < text.index("### 3. Secrets")
     assert "helm upgrade --install cilium cert-manager --repo https://charts.jetstack.io --version 1.18.0 --namespace kube-system --create-namespace -f values/cilium/prod.yaml" in text

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbgen.render.units import Unit, pod_labels, pod_ports
+from bbgen.render.units import Unit, pod_labels, pod_ports, provider
 from bbgen.spec.models import Platform
 
 NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every Namespace
-INGRESS_NGINX = "ingress-nginx"
-PROMETHEUS = "prometheus"
+INGRESS = "ingress"  # the role of the NGINX ingress controller (ingress.provider: nginx)
+METRICS = "metrics"  # the role of the scraper every isolated namespace admits
+EDGE_GATEWAY = "edge-gateway"  # the role of the component making the platform's Gateway
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
 ACME_SOLVER_PORT = 8089
 CILIUM_API = "cilium.io/v2"
@@ -113,7 +114,7 @@ def _edge_ports(platform: Platform, unit: Unit) -> tuple[list[int], list[int]]:
 
 def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
     isolated = isolated_namespaces(units)
-    prometheus = units.get(PROMETHEUS)
+    prometheus = provider(units, METRICS)
     docs: list[Doc] = []
     for ns in sorted(isolated):
         docs.append(_policy(platform, "default-deny-ingress", ns, {}, None))
@@ -139,7 +140,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
                 rules.append(_nginx_rule(units, http + tcp))
         elif http or tcp:
             docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), http, tcp))
-        if unit.name == INGRESS_NGINX and platform.ingress.provider == "nginx" and platform.ingress.tcp:
+        if unit.provides(INGRESS) and platform.ingress.provider == "nginx" and platform.ingress.tcp:
             # The chart opens one controller port per TCP exposure, equal to the exposed port.
             rules.append({"ports": _ports([t.port for t in platform.ingress.tcp])})
         if unit.component is not None:
@@ -156,17 +157,22 @@ def _solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:
     """Where cert-manager's HTTP-01 solver pods run: beside each Ingress, or beside the Gateway whose listeners it certifies."""
     if platform.ingress.provider == "nginx":
         return {u.namespace for u in units.values() if u.host_label}
-    gateway = units.get("gateway")
+    gateway = provider(units, EDGE_GATEWAY)
     return {gateway.namespace} if gateway is not None and any(u.host_label for u in units.values()) else set()
 
 
 def _controller_ns(units: dict[str, Unit]) -> str:
-    nginx = units.get(INGRESS_NGINX)
-    return nginx.namespace if nginx is not None else INGRESS_NGINX
+    """The ingress controller's namespace; without one enabled, where the catalog's would run (an external install)."""
+    nginx = provider(units, INGRESS)
+    if nginx is not None:
+        return nginx.namespace
+    from bbgen.catalog import load_catalog, role_home
+
+    return role_home(load_catalog(), INGRESS) or INGRESS
 
 
 def _nginx_rule(units: dict[str, Unit], ports: list[int]) -> dict[str, Any]:
-    nginx = units.get(INGRESS_NGINX)
+    nginx = provider(units, INGRESS)
     return {"from": [_ns_peer(_controller_ns(units), pod_labels(nginx) if nginx is not None else None)], "ports": _ports(ports)}
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from bbgen.layout import repo_url
 from bbgen.render import ci
-from bbgen.render.units import Unit, fqdn
+from bbgen.render.units import GATEWAY_API, Unit, fqdn, provider
 from bbgen.secrets.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
 from bbgen.validate import schemas, tools
 
-CNI = "cilium"
+CNI = "cni"  # roles the bootstrap steps look for
+GITOPS = "gitops"
+EDGE_GATEWAY = "edge-gateway"
 IN_CLUSTER = "https://kubernetes.default.svc"
 ARGOCD_VERSION_HINT = "v3.2.0"
 
@@ -51,8 +53,9 @@ def _bootstrap(platform: Platform, units: dict[str, Unit], inventory: Inventory)
     repo_secret = f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-")
     secrets_dir = f"~/secrets/{platform.name}"
     sections: list[Section] = []
-    if CNI in units:
-        sections.append(_cni(units[CNI], envs))
+    cni = provider(units, CNI)
+    if cni is not None:
+        sections.append(_cni(cni, envs))
     sections.append((
         "Namespaces",
         [
@@ -123,7 +126,7 @@ def _argocd(platform: Platform, units: dict[str, Unit], url: str, repo_secret: s
     With the argocd component the repository Secret is in the inventory (made in the
     Secrets step, labelled for Argo CD); without it, the README shows how to make one.
     """
-    argocd = units.get("argocd")
+    argocd = provider(units, GITOPS)
     chart = getattr(argocd.component, "chart", None) if argocd is not None else None
     if argocd is not None and chart is not None:
         hub = "prod" if "prod" in platform.environments else sorted(platform.environments)[0]
@@ -164,9 +167,12 @@ def _argocd(platform: Platform, units: dict[str, Unit], url: str, repo_secret: s
 
 def _dns(platform: Platform, units: dict[str, Unit]) -> list[str]:
     """The records to create: every public host, and the raw TCP ports on the same address."""
-    if platform.ingress.provider == "gateway":
+    if platform.ingress.provider == GATEWAY_API:
+        from bbgen.catalog import load_catalog, role_home
+
+        gateway = provider(units, EDGE_GATEWAY)
         target = "the Gateway's address (`kubectl -n {ns} get gateway public -o jsonpath='{{.status.addresses[*].value}}'`)".format(
-            ns=units["gateway"].namespace if "gateway" in units else "gateway"
+            ns=gateway.namespace if gateway is not None else role_home(load_catalog(), EDGE_GATEWAY)
         )
     else:
         target = "the NGINX ingress controller's address (its LoadBalancer Service, or the nodes it runs on)"

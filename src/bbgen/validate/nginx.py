@@ -8,6 +8,7 @@ shows up as a dead port on the controller, so each entry is resolved here.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,7 @@ from bbgen.validate.checks import ARGO, EnvView, finding, service_ref
 from bbgen.validate.findings import Finding
 from bbgen.validate.resources import Resource, sub
 
-CHART = "ingress-nginx"
-DEFAULT_NAMESPACE = "ingress-nginx"
+INGRESS = "ingress"  # the catalog role of the NGINX ingress controller
 _ENTRY = re.compile(r"^(?P<ns>[^/\s]+)/(?P<svc>[^:\s]+):(?P<port>[^:\s]+)(?::PROXY){0,2}$")
 
 
@@ -34,16 +34,38 @@ class ChartValues:
     values: dict[str, Any]
 
 
-def uses_chart(app: Resource, chart: str) -> bool:
-    return any(src.get("chart") == chart for src in sources(app))
+@functools.cache
+def _controllers() -> tuple[frozenset[str], frozenset[str]]:
+    """The upstream charts the catalog's `ingress` providers install, and the namespaces they go to.
+
+    What the chart is called and where it runs are facts each provider declares in its
+    component.yaml (``chart.name``, ``namespace``); this module only knows the chart's
+    ``tcp:`` values convention.
+    """
+    from bbgen.catalog import ChartComponent, catalog_roles, load_catalog
+
+    catalog = load_catalog()
+    providers = [catalog[name] for name in catalog_roles(catalog).get(INGRESS, [])]
+    charts = [c for c in providers if isinstance(c, ChartComponent)]
+    return frozenset(c.chart.name for c in charts), frozenset(c.namespace for c in charts)
 
 
-def load_values(apps: list[Resource], root: Path, chart: str = CHART) -> list[ChartValues]:
-    """Every values document the Applications deploying ``chart`` read, as far as the tree holds them."""
+def controller_charts() -> frozenset[str]:
+    """Chart names that deploy an NGINX ingress controller."""
+    return _controllers()[0]
+
+
+def uses_chart(app: Resource, charts: frozenset[str]) -> bool:
+    return any(src.get("chart") in charts for src in sources(app))
+
+
+def load_values(apps: list[Resource], root: Path) -> list[ChartValues]:
+    """Every values document the Applications deploying a controller chart read, as far as the tree holds them."""
     out: list[ChartValues] = []
+    charts = controller_charts()
     for app in apps:
         for src in sources(app):
-            if src.get("chart") != chart:
+            if src.get("chart") not in charts:
                 continue
             helm = sub(src, "helm")
             entries = helm.get("valueFiles")
@@ -97,10 +119,11 @@ def check_tcp_services(view: EnvView, values: list[ChartValues]) -> list[Finding
         tcp = item.values.get("tcp")
         for key, value in tcp.items() if isinstance(tcp, dict) else []:
             out += _entry(view, item.app, item.file, key, value, "tcp")
-    namespaces = {DEFAULT_NAMESPACE}
+    charts, defaults = _controllers()
+    namespaces = set(defaults)
     for app in view.of("Application", ARGO):
         ns = sub(app.spec, "destination").get("namespace")
-        if ns and uses_chart(app, CHART):
+        if ns and uses_chart(app, charts):
             namespaces.add(str(ns))
     for cm in view.of("ConfigMap", ""):
         if cm.namespace not in namespaces or not (cm.name == "tcp-services" or cm.name.endswith("-tcp")):

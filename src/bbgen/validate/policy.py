@@ -11,8 +11,7 @@ from typing import Any
 
 from bbgen.validate.checks import ARGO, EnvView, finding
 from bbgen.validate.findings import Finding
-from bbgen.validate.nginx import CHART as NGINX_CHART
-from bbgen.validate.nginx import uses_chart
+from bbgen.validate.nginx import controller_charts, uses_chart
 from bbgen.validate.resources import Resource, containers, dicts, pod_template, sub
 from bbgen.validate.routing import selects
 
@@ -35,7 +34,7 @@ def check_deprecated(view: EnvView) -> list[Finding]:
     """Warn where the tree deploys software upstream has retired."""
     out: list[Finding] = []
     for app in view.of("Application", ARGO):
-        if uses_chart(app, NGINX_CHART):
+        if uses_chart(app, controller_charts()):
             out.append(finding(app, "deprecated", NGINX_RETIRED, "warning"))
     for res in view.resources:
         tpl = pod_template(res)
