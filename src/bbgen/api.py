@@ -275,3 +275,10 @@ def spec_reference() -> str:
     from bbgen.spec.docs import reference_markdown
 
     return reference_markdown(json_schema())
+
+
+def template_reference() -> str:
+    """What catalog templates can read, as Markdown (docs/templates.md), made from the contract's types."""
+    from bbgen.render.context_docs import templates_markdown
+
+    return templates_markdown()
