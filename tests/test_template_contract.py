@@ -212,3 +212,49 @@ def test_a_new_sso_provider_needs_no_python(tmp_path: Path) -> None:
     assert env["OIDC_CLIENT_SECRET"] == {"secretKeyRef": {"name": "oidc-portal", "key": "client-secret"}}
     copies = [s for s in build_inventory(platform, units).secrets if s.name == "oidc-portal"]
     assert sorted(s.namespace for s in copies) == ["apps", "identity"]
+
+
+def _catalog_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "templates"
+    shutil.copytree(templates_root(), root)
+    return root
+
+
+@pytest.mark.parametrize(("field", "source", "message"), [
+    ("expose", "{{ nonsense.port }}", "templates/postgres/component.yaml: expose.env.POSTGRES_HOST"),
+    ("secret", "{{ gitops.nothing }}", "templates/argocd/component.yaml: secrets.gitops-repo.url.value"),
+])
+def test_a_broken_component_yaml_string_is_a_located_template_error(tmp_path: Path, field: str, source: str, message: str) -> None:
+    """Both text dialects run in the one engine: an undefined name is an error naming file and field, not a traceback."""
+    from bbgen.errors import TemplateError
+
+    root = _catalog_copy(tmp_path)
+    name = "postgres" if field == "expose" else "argocd"
+    meta_file = root / name / "component.yaml"
+    meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+    if field == "expose":
+        meta["expose"]["env"]["POSTGRES_HOST"] = source
+    else:
+        (secret,) = [s for s in meta["secrets"] if s["name"] == "gitops-repo"]
+        secret["keys"]["url"] = {"value": source}
+    meta_file.write_text(yaml.safe_dump(meta), encoding="utf-8")
+    platform = load_platform(REFERENCE)
+    units = build_units(platform, load_catalog(root))
+    with pytest.raises(TemplateError) as caught:
+        if field == "expose":
+            build_scope(platform, units, "prod")
+        else:
+            build_inventory(platform, units)
+    assert caught.value.template == message
+    assert ("'nonsense' is undefined" if field == "expose" else "has no attribute 'nothing'") in str(caught.value)
+
+
+def test_contract_objects_go_through_q_and_tojson_as_their_fields() -> None:
+    from bbgen.render import engine, yamlio
+
+    route = context.Route(timeout=30, maxBodySize=None)
+    assert yaml.safe_load(yamlio.quote(route)) == {"timeout": 30, "maxBodySize": None}
+    text = engine.environment(None, "text").from_string("{{ r | tojson }}").render(r=route)
+    assert yaml.safe_load(text) == {"maxBodySize": None, "timeout": 30}
+    with pytest.raises(TypeError):
+        yamlio.quote(object())

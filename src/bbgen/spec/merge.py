@@ -15,9 +15,11 @@ environment, its overrides emptied because they are already applied.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from bbgen.spec.models import ComponentOverride, CustomApp, ComponentSettings, Platform, ResourceAmounts, Resources
+from bbgen.spec.models import ComponentOverride, ComponentSettings, CustomApp, Platform, ResourceAmounts, Resources
+
+_Owner = TypeVar("_Owner", ComponentSettings, CustomApp)
 
 
 def _amounts(base: ResourceAmounts | None, over: ResourceAmounts | None) -> ResourceAmounts | None:
@@ -34,7 +36,7 @@ def merge_resources(base: Resources | None, over: Resources | None) -> Resources
     return Resources.model_construct(requests=_amounts(base.requests, over.requests), limits=_amounts(base.limits, over.limits))
 
 
-def _settings(settings: ComponentSettings | CustomApp, override: ComponentOverride | None) -> Any:
+def _settings(settings: _Owner, override: ComponentOverride | None) -> _Owner:
     if override is None:
         return settings
     changes: dict[str, Any] = {"resources": merge_resources(settings.resources, override.resources)}
