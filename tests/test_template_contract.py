@@ -158,7 +158,7 @@ def test_component_yaml_strings_read_only_their_dialect() -> None:
 def test_the_contract_is_built_once_per_environment_and_frozen() -> None:
     platform = load_platform(REFERENCE)
     units = build_units(platform, load_catalog())
-    prod, staging = build_scope(platform, units, "prod"), build_scope(platform, units, "staging")
+    prod, staging = build_scope(platform, load_catalog(), "prod"), build_scope(platform, load_catalog(), "staging")
     assert set(prod.units) == set(units)
     assert all(isinstance(u, context.UnitContext) for u in prod.units.values())
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -242,7 +242,7 @@ def test_a_broken_component_yaml_string_is_a_located_template_error(tmp_path: Pa
     units = build_units(platform, load_catalog(root))
     with pytest.raises(TemplateError) as caught:
         if field == "expose":
-            build_scope(platform, units, "prod")
+            build_scope(platform, load_catalog(root), "prod")
         else:
             build_inventory(platform, units)
     assert caught.value.template == message

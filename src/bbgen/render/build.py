@@ -127,7 +127,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     if chart_services:
         meta["chartServices"] = chart_services
     tree = Tree(meta=meta)
-    scopes = {env: build_scope(platform, units, env) for env in platform.environments}
+    scopes = {env: build_scope(platform, catalog, env) for env in platform.environments}
     for unit in units.values():
         if unit.delivery == "chart":
             _add_chart_unit(tree, root, platform, unit, scopes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbgen.catalog import ChartComponent
+from bbgen.catalog import AnyComponent, ChartComponent
 from bbgen.layout import repo_url
 from bbgen.render import engine
 from bbgen.render.context import (
@@ -40,6 +40,7 @@ from bbgen.render.context import (
 from bbgen.render.units import (
     SSO_ROLE,
     Unit,
+    build_units,
     fqdn,
     http_service_port,
     labels,
@@ -67,9 +68,15 @@ def secret_value_context(platform: Platform) -> SecretValueContext:
     return SecretValueContext(gitops=gitops(platform), platform=PlatformBasics(name=platform.name, domain=platform.domain))
 
 
-def build_scope(platform: Platform, units: dict[str, Unit], env: str) -> Scope:
-    """Every template variable of environment ``env``, built once from that environment's view."""
+def build_scope(platform: Platform, catalog: dict[str, AnyComponent], env: str) -> Scope:
+    """Every template variable of environment ``env``, built once from that environment's view.
+
+    The units are resolved again from the view, not taken from the base spec, so a
+    field the merge starts to override per environment reaches the templates with no
+    change here.
+    """
     view = env_view(platform, env)
+    units = build_units(view, catalog)
     domain = view.env_domain(env)
     platform_ctx = _platform(view, units, domain)
     gateway = provider(units, EDGE_GATEWAY_ROLE)
