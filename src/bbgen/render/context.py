@@ -389,7 +389,7 @@ def variables(context: Any) -> dict[str, Any]:
 
 DIALECTS: tuple[tuple[str, str, type], ...] = (
     ("Manifest templates", "`templates/<component>/*.yaml.j2`, `values.yaml.j2`, `_app/`, `_shared/`", ManifestVariables),
-    ("expose.env values", "`expose.env` in a component.yaml: the exposing component, as one dependant sees it", ExposeContext),
-    ("Secret values", "a secret key's `value:` in a component.yaml", SecretValueContext),
+    ("expose.env values", "`expose.env` of a component.yaml", ExposeContext),
+    ("Secret values", "`secrets[].keys.<key>.value` of a component.yaml", SecretValueContext),
 )
 """Each dialect: its title, where it is written, and the type whose fields are its variables."""
