@@ -254,7 +254,7 @@ def test_contract_objects_go_through_q_and_tojson_as_their_fields() -> None:
 
     route = context.Route(timeout=30, maxBodySize=None)
     assert yaml.safe_load(yamlio.quote(route)) == {"timeout": 30, "maxBodySize": None}
-    text = engine.environment(None, "text").from_string("{{ r | tojson }}").render(r=route)
+    text = engine.environment(None, "value").from_string("{{ r | tojson }}").render(r=route)
     assert yaml.safe_load(text) == {"maxBodySize": None, "timeout": 30}
     with pytest.raises(TypeError):
         yamlio.quote(object())

@@ -190,7 +190,7 @@ def _gpu_pools(view: Platform) -> list[GpuPool]:
 def exposed_env(unit: Unit, dependant: str, sso: Sso) -> tuple[dict[str, str], dict[str, SecretKeyRef]]:
     """Connection env vars a dependant gets from ``unit``: plain values, and Secret references by name.
 
-    The values are the component's ``expose.env`` strings in the ``text`` dialect over
+    The values are the component's ``expose.env`` strings in the ``value`` dialect over
     an :class:`ExposeContext`; an app exposes only its URL.
     """
     if unit.component is not None:

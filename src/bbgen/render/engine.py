@@ -87,7 +87,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return _BytecodeCache(str(directory), "%s.cache")
 
 
-Dialect = Literal["manifest", "text"]
+Dialect = Literal["manifest", "value"]
 
 
 @functools.cache
@@ -95,7 +95,7 @@ def environment(root: Path | None = None, dialect: Dialect = "manifest") -> jinj
     """The one Jinja environment factory, cached per catalog root and dialect.
 
     ``manifest``: template files under ``root`` producing YAML, where every expression
-    must pass through ``q`` (see the module docstring). ``text``: the short strings in
+    must pass through ``q`` (see the module docstring). ``value``: the short strings in
     component.yaml (``expose.env`` values, a secret key's ``value:``) that produce
     plain text. Both fail on any undefined variable and share the filters and globals,
     so a catalog author learns one language.
@@ -125,11 +125,11 @@ def environment(root: Path | None = None, dialect: Dialect = "manifest") -> jinj
 @functools.cache
 def _string_template(source: str) -> jinja2.Template:
     """Compiled once per process: every dependant in every environment renders the same few strings."""
-    return environment(None, "text").from_string(source)
+    return environment(None, "value").from_string(source)
 
 
 def render_string(source: str, variables: dict[str, Any], *, where: str) -> str:
-    """Render one ``text``-dialect string; ``where`` (file and field) names it in a TemplateError."""
+    """Render one ``value``-dialect string; ``where`` (file and field) names it in a TemplateError."""
     try:
         return _string_template(source).render(variables)
     except jinja2.TemplateSyntaxError as exc:
