@@ -27,9 +27,10 @@ from bbgen.render.tree import Tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 from bbgen.spec.models import Platform
+from bbgen.kube import pins
 from bbgen.validate import tools
 from bbgen.validate.discover import discover
-from bbgen.validate.schemas import kubeconform_names
+from bbgen.kube.schemas import kubeconform_names
 from support import MINIMAL_SPEC, ROOT
 
 PROFILES = {name: ROOT / "profiles" / f"{name}.yaml" for name in ("betelgeuse", "minimal")}
@@ -112,14 +113,14 @@ def test_workflow_parses_and_pins_the_validator_versions(name: str) -> None:
     runs = "\n".join(str(s.get("run", "")) for s in steps)
     installs = re.findall(r"go install (\S+)@(\S+)", runs)
     assert installs == [
-        ("sigs.k8s.io/kustomize/kustomize/v5", tools.KUSTOMIZE_VERSION),
-        ("github.com/yannh/kubeconform/cmd/kubeconform", tools.KUBECONFORM_VERSION),
+        ("sigs.k8s.io/kustomize/kustomize/v5", pins.KUSTOMIZE_VERSION),
+        ("github.com/yannh/kubeconform/cmd/kubeconform", pins.KUBECONFORM_VERSION),
     ]
     for package, version in installs:  # the same pins bbgen's own install hint names
         assert f"{package}@{version}" in tools.INSTALL_HINT
     cache_step = next(s for s in steps if s.get("uses") == ci.CACHE_ACTION)
     key = cache_step["with"]["key"]
-    assert tools.KUSTOMIZE_VERSION in key and tools.KUBECONFORM_VERSION in key
+    assert pins.KUSTOMIZE_VERSION in key and pins.KUBECONFORM_VERSION in key
     install = next(s for s in steps if "go install" in str(s.get("run", "")))
     assert cache_step["id"] in install["if"]  # a cache hit skips the build
 

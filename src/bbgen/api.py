@@ -34,7 +34,7 @@ def render(spec: Path, out: Path) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
-    secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
+    secret value into git writes nothing (``bbgen.errors.LeakError``, exit 1).
     """
     from bbgen.render.write import write_tree
     from bbgen.secrets import guard

@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bbgen.errors import CatalogError
+from bbgen.kube import yamlio
 
 _SKIP = {"_app", "_shared"}
 _SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
@@ -292,8 +293,6 @@ def templates_root() -> Path:
 @functools.cache
 def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
-    import yaml
-
     root = root or templates_root()
     catalog: dict[str, AnyComponent] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
@@ -301,8 +300,8 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
         if not meta_file.is_file():
             raise CatalogError(file=folder, message="component folder without component.yaml")
         try:
-            raw = yaml.load(meta_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        except yaml.YAMLError as exc:
+            raw = yamlio.load(meta_file.read_text(encoding="utf-8"))
+        except yamlio.YAMLError as exc:
             raise CatalogError(file=meta_file, message=str(exc)) from None
         if not isinstance(raw, dict):
             raise CatalogError(file=meta_file, message="must be a mapping")

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bbgen.render import yamlio
-from bbgen.render.tree import MANIFEST_PATH
+from bbgen.kube import yamlio
+from bbgen.render.paths import MANIFEST_PATH
 
 Ident = tuple[str, str, str]  # kind, namespace, name
 
@@ -80,7 +78,7 @@ def _resources(path: str, data: bytes) -> dict[Ident, Any]:
         return {}
     try:
         docs = yamlio.load_all(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except (yamlio.YAMLError, UnicodeDecodeError):
         return {}
     found: dict[Ident, Any] = {}
     for doc in docs:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.catalog import ChartComponent, GitComponent
+from bbgen.kube.kustomize import kustomization
+from bbgen.kube.objects import standard_labels
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit
 from bbgen.spec.models import Platform
@@ -28,12 +30,7 @@ def _meta(platform: Platform, name: str, *, wave: int | None = None, component: 
     meta: dict[str, Any] = {
         "name": name,
         "namespace": ARGOCD_NAMESPACE,
-        "labels": {
-            "app.kubernetes.io/name": component or name,
-            "app.kubernetes.io/instance": component or name,
-            "app.kubernetes.io/part-of": platform.name,
-            "app.kubernetes.io/managed-by": "bbgen",
-        },
+        "labels": standard_labels(component or name, part_of=platform.name),
     }
     if wave is not None:
         meta["annotations"] = {"argocd.argoproj.io/sync-wave": str(wave)}
@@ -185,12 +182,6 @@ def resource_file(doc: dict[str, Any], *, namespaced: bool = False) -> str:
     """`kind-name.yaml`; with ``namespaced``, `kind-namespace-name.yaml` for a directory spanning namespaces."""
     ns = doc["metadata"].get("namespace") if namespaced else None
     return f"{doc['kind'].lower()}-{ns + '-' if ns else ''}{doc['metadata']['name']}.yaml"
-
-
-def kustomization(resources: list[str], **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
-    body.update(extra)
-    return body
 
 
 def add_docs(tree: Tree, directory: str, docs: list[dict[str, Any]], *, namespaced_names: bool = False, **extra: Any) -> None:

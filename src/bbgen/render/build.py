@@ -9,14 +9,16 @@ from typing import Any
 from bbgen import layout
 from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_root
 from bbgen.errors import TemplateError
-from bbgen.render import engine, overlay, yamlio
+from bbgen.kube import objects, yamlio
+from bbgen.kube.kustomize import kustomization
+from bbgen.kube.names import fqdn
+from bbgen.render import engine, overlay
 from bbgen.render.platform import platform_docs
 from bbgen.render.tree import Tree
 from bbgen.render.units import (
     Unit,
     build_units,
     exposed_env,
-    fqdn,
     http_service_port,
     labels,
     oidc_client_id,
@@ -281,7 +283,7 @@ def _render_unit(root: Path, platform: Platform, context: dict[str, Any], unit: 
             docs.append(doc)
     seen: set[tuple[str, str, str, str]] = set()
     for doc in docs:
-        ident = overlay.identity(doc)
+        ident = objects.identity(doc)
         if ident in seen:
             raise TemplateError(template=f"templates/{unit.name}", line=None, message=f"renders {ident[1]}/{ident[3]} twice")
         seen.add(ident)
@@ -293,9 +295,9 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
     base = per_env["prod"]
     base_dir = f"components/{unit.name}/base"
     layout.add_docs(tree, base_dir, base)
-    base_by_id = {overlay.identity(d): d for d in base}
+    base_by_id = {objects.identity(d): d for d in base}
     for env, docs in sorted(per_env.items()):
-        env_by_id = {overlay.identity(d): d for d in docs}
+        env_by_id = {objects.identity(d): d for d in docs}
         patches: list[dict[str, Any]] = []
         extra_files: list[str] = []
         for ident in sorted(set(base_by_id) | set(env_by_id)):
@@ -318,7 +320,7 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
             extra["patches"] = patches
         tree.add_doc(
             f"{layout.overlay_dir(unit.name, env)}/kustomization.yaml",
-            layout.kustomization(["../../base", *sorted(extra_files)], **extra),
+            kustomization(["../../base", *sorted(extra_files)], **extra),
         )
 
 
@@ -375,7 +377,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
             name = app["metadata"]["name"].removeprefix(f"{env}-") + ".yaml"
             tree.add_doc(f"apps/{env}/{name}", app)
             names.append(name)
-        tree.add_doc(f"apps/{env}/kustomization.yaml", layout.kustomization(["../../projects", *sorted(names)]))
+        tree.add_doc(f"apps/{env}/kustomization.yaml", kustomization(["../../projects", *sorted(names)]))
         tree.add_doc(f"bootstrap/{env}/root-app.yaml", layout.root_application(platform, env))
     from bbgen.render.ci import add_ci
     from bbgen.render.readme import readme

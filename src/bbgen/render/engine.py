@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
-
 from bbgen.errors import TemplateError
-from bbgen.render import yamlio
+from bbgen.kube import yamlio
 
 
 def _finalize(value: Any) -> Any:
@@ -154,7 +152,7 @@ def render_documents(root: Path, template: Path, context: dict[str, Any], *, kub
     display = f"templates/{_relative(root, template)}"
     try:
         docs = yamlio.load_all(text)
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (rendered line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bbgen.kube.objects import standard_labels
 from bbgen.render.units import Unit, pod_labels, pod_ports
 from bbgen.spec.models import Platform
 
@@ -30,12 +31,7 @@ def _meta(platform: Platform, name: str, namespace: str | None = None) -> dict[s
     meta: dict[str, Any] = {"name": name}
     if namespace:
         meta["namespace"] = namespace
-    meta["labels"] = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/part-of": platform.name,
-        "app.kubernetes.io/managed-by": "bbgen",
-    }
+    meta["labels"] = standard_labels(name, part_of=platform.name)
     return meta
 
 

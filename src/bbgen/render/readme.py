@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from bbgen.layout import repo_url
 from bbgen.render import ci
-from bbgen.render.units import Unit, fqdn
+from bbgen.kube import pins, schemas
+from bbgen.kube.names import fqdn
+from bbgen.render.units import Unit
 from bbgen.secrets.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
-from bbgen.validate import schemas, tools
 
 CNI = "cilium"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -215,7 +216,7 @@ def _ci(platform: Platform) -> list[str]:
         "## Validation in CI",
         "",
         f"On every push to `{platform.gitops.branch}` and every pull request, the Gitea Actions workflow",
-        f"`{ci.WORKFLOW_PATH}` installs kustomize {tools.KUSTOMIZE_VERSION} and kubeconform {tools.KUBECONFORM_VERSION}",
+        f"`{ci.WORKFLOW_PATH}` installs kustomize {pins.KUSTOMIZE_VERSION} and kubeconform {pins.KUBECONFORM_VERSION}",
         f"and runs `{ci.SCRIPT_PATH}`: it builds every overlay and checks each object, offline, against",
         f"the Kubernetes {version} and CRD schemas in `{ci.SCHEMA_ROOT}/` (rendered with the rest of the repository).",
         "The workflow needs Actions enabled for this repository and a runner that serves `ubuntu-latest`.",

@@ -41,7 +41,7 @@ def check_platform(
 ) -> None:
     """Raise SpecError listing every cross-field problem; return quietly when there is none."""
     from bbgen.spec.loader import issue
-    from bbgen.render.units import fqdn
+    from bbgen.kube.names import fqdn
 
     issues: list[SpecIssue] = []
     names = sorted(catalog)
