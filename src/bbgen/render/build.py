@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from bbgen import layout
+from bbgen.render import layout
 from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_root
 from bbgen.errors import TemplateError
 from bbgen.kube import objects, yamlio

@@ -9,12 +9,12 @@ credential show a placeholder, never a value.
 
 from __future__ import annotations
 
-from bbgen.layout import repo_url
+from bbgen.render.layout import repo_url
 from bbgen.render import ci
 from bbgen.kube import pins, schemas
 from bbgen.kube.names import fqdn
 from bbgen.render.units import Unit
-from bbgen.secrets.inventory import Inventory, build_inventory
+from bbgen.render.inventory import Inventory, build_inventory
 from bbgen.spec.models import Platform
 
 CNI = "cilium"

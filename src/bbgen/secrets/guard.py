@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bbgen.errors import LeakError
 from bbgen.kube import yamlio
 from bbgen.kube.objects import containers, pod_template
-from bbgen.errors import LeakError
 from bbgen.secrets.detect import reasons
+from bbgen.validate.findings import Finding
 
 if TYPE_CHECKING:
     from bbgen.render.tree import Tree
-    from bbgen.validate.findings import Finding
 
 SKIP_DIRS = {".git", ".bbgen"}
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -221,7 +221,6 @@ def check(tree: Tree, *, action: str) -> None:
 
 def findings(leaks: list[Leak]) -> list[Finding]:
     """Leaks as validate findings (check ``leak-guard``, severity error)."""
-    from bbgen.validate.findings import Finding
 
     return [
         Finding(check="leak-guard", file=leak.file, resource=leak.resource, message=": ".join(p for p in (leak.field, leak.reason) if p))
