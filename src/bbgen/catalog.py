@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bbgen.errors import CatalogError
 from bbgen.kube import yamlio
 
-_SKIP = {"_app", "_shared"}
 _SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
@@ -295,7 +294,7 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
     root = root or templates_root()
     catalog: dict[str, AnyComponent] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
         meta_file = folder / "component.yaml"
         if not meta_file.is_file():
             raise CatalogError(file=folder, message="component folder without component.yaml")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.kube import yamlio
-from bbgen.render.paths import MANIFEST_PATH
+from bbgen.render.paths import MANIFEST_PATH, is_values_file
 
 Ident = tuple[str, str, str]  # kind, namespace, name
 
@@ -74,7 +74,7 @@ def read_owned(directory: Path, candidates: set[str]) -> dict[str, bytes]:
 
 
 def _resources(path: str, data: bytes) -> dict[Ident, Any]:
-    if not path.endswith(".yaml") or path.startswith("values/"):
+    if not path.endswith(".yaml") or is_values_file(path):
         return {}
     try:
         docs = yamlio.load_all(data.decode("utf-8"))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bbgen.errors import LeakError
 from bbgen.kube import yamlio
 from bbgen.kube.objects import containers, pod_template
+from bbgen.render.paths import is_values_file
 from bbgen.secrets.detect import reasons
 from bbgen.validate.findings import Finding
 
@@ -166,7 +167,7 @@ def scan_file(path: str, data: bytes) -> list[Leak]:
         except yamlio.YAMLError:
             docs = None  # validate reports the syntax error; still look for precise shapes line by line
         if docs is not None:
-            values_file = path.startswith("values/")
+            values_file = is_values_file(path)
             return [leak for doc in docs for leak in _scan_doc(path, doc, values_file=values_file)]
     leaks: list[Leak] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -187,7 +188,7 @@ def scan_files(files: Mapping[str, bytes], docs: Mapping[str, Any] | None = None
         if path.split("/", 1)[0] in SKIP_DIRS:
             continue
         if docs is not None and path in docs:
-            leaks.update(_scan_doc(path, docs[path], values_file=path.startswith("values/")))
+            leaks.update(_scan_doc(path, docs[path], values_file=is_values_file(path)))
         else:
             leaks.update(scan_file(path, files[path]))
     return sorted(leaks)
