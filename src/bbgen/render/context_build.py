@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.catalog import AnyComponent, ChartComponent
-from bbgen.layout import repo_url
+from bbgen.render.layout import repo_url
+from bbgen.kube.names import fqdn
 from bbgen.render import engine
 from bbgen.render.context import (
     BasicAuth,
@@ -41,7 +42,6 @@ from bbgen.render.units import (
     SSO_ROLE,
     Unit,
     build_units,
-    fqdn,
     http_service_port,
     labels,
     oidc_client_id,

@@ -4,6 +4,11 @@
 expression that did not pass through the ``q`` filter, so a template cannot
 splice a raw user string into YAML even by accident. Each rendered document is
 parsed back and checked to be a Kubernetes object before anything else sees it.
+
+The few outputs that are text, not YAML data (the generated repository's README,
+its CI workflow and validate.sh, under templates/_repo/), use the *text* dialect
+of the same environment: same loader, filters and errors, but expressions may
+print strings and numbers as they are (``sh`` quotes for the shell, ``q`` for YAML).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shlex
 import stat
 import sys
 import traceback
@@ -18,10 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
-import yaml
-
 from bbgen.errors import TemplateError
-from bbgen.render import yamlio
+from bbgen.kube import yamlio
 
 
 def _finalize(value: Any) -> Any:
@@ -36,6 +40,17 @@ class _RawValue(Exception):
             f"expression produced {type(value).__name__} {str(value)[:40]!r} without the `q` filter; "
             "write {{ value | q }}"
         )
+
+
+class _NotText(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"expression produced {type(value).__name__} {str(value)[:40]!r}; a text template prints only strings and numbers")
+
+
+def _finalize_text(value: Any) -> Any:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise _NotText(value)
 
 
 def _q(value: Any) -> yamlio.Quoted:
@@ -87,7 +102,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return _BytecodeCache(str(directory), "%s.cache")
 
 
-Dialect = Literal["manifest", "value"]
+Dialect = Literal["manifest", "text", "value"]
+_FINALIZERS = {"manifest": _finalize, "text": _finalize_text, "value": None}
 
 
 @functools.cache
@@ -95,27 +111,29 @@ def environment(root: Path | None = None, dialect: Dialect = "manifest") -> jinj
     """The one Jinja environment factory, cached per catalog root and dialect.
 
     ``manifest``: template files under ``root`` producing YAML, where every expression
-    must pass through ``q`` (see the module docstring). ``value``: the short strings in
-    component.yaml (``expose.env`` values, a secret key's ``value:``) that produce
-    plain text. Both fail on any undefined variable and share the filters and globals,
-    so a catalog author learns one language.
+    must pass through ``q`` (see the module docstring). ``text``: template files
+    producing text (templates/_repo/), printing only strings and numbers. ``value``:
+    the short strings in component.yaml (``expose.env`` values, a secret key's
+    ``value:``) that produce plain text. All fail on any undefined variable and share
+    the filters and globals, so a catalog author learns one language.
     """
-    manifest = dialect == "manifest"
-    if manifest and root is None:
-        raise ValueError("manifest templates need a catalog root")
+    files = dialect != "value"
+    if files and root is None:
+        raise ValueError("template files need a catalog root")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)) if manifest else None,
+        loader=jinja2.FileSystemLoader(str(root)) if files else None,
         undefined=jinja2.StrictUndefined,
-        finalize=_finalize if manifest else None,
+        finalize=_FINALIZERS[dialect],
         autoescape=False,
-        keep_trailing_newline=manifest,
-        trim_blocks=manifest,
-        lstrip_blocks=manifest,
+        keep_trailing_newline=files,
+        trim_blocks=files,
+        lstrip_blocks=files,
         auto_reload=False,
         cache_size=-1,
-        bytecode_cache=_bytecode_cache() if manifest else None,
+        bytecode_cache=_bytecode_cache() if files else None,
     )
     env.filters["q"] = _q
+    env.filters["sh"] = shlex.quote
     env.globals["fail"] = _fail
     # `tojson` of a contract object (render/context.py): its fields, like `q` does.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": yamlio.plain}
@@ -161,20 +179,20 @@ def _relative(root: Path, template: Path) -> str:
 
 
 @functools.cache
-def _template(root: Path, rel: str) -> jinja2.Template:
+def _template(root: Path, rel: str, text: bool = False) -> jinja2.Template:
     """The environment's own (never evicted) cache, minus its per-call lookup cost."""
-    return environment(root, "manifest").get_template(rel)
+    return environment(root, "text" if text else "manifest").get_template(rel)
 
 
-def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:
-    """Render one template to text, turning any Jinja failure into a located TemplateError."""
+def render_text(root: Path, template: Path, context: dict[str, Any], *, text: bool = False) -> str:
+    """Render one template (of the text dialect with ``text``), turning any Jinja failure into a located TemplateError."""
     rel = _relative(root, template)
     display = f"templates/{rel}"
     try:
-        return _template(root, rel).render(context)
+        return _template(root, rel, text).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(template=display, line=exc.lineno, message=exc.message or str(exc)) from None
-    except (jinja2.UndefinedError, _RawValue, TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (jinja2.UndefinedError, _RawValue, _NotText, TypeError, ValueError, KeyError, AttributeError) as exc:
         _, line = _template_line(sys.exc_info()[2], root)
         raise TemplateError(template=display, line=line, message=str(exc)) from None
 
@@ -185,7 +203,7 @@ def render_documents(root: Path, template: Path, context: dict[str, Any], *, kub
     display = f"templates/{_relative(root, template)}"
     try:
         docs = yamlio.load_all(text)
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (rendered line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)

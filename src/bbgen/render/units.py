@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent, catalog_roles
+from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL, standard_labels
 from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
-MANAGED_BY = "bbgen"
 # The spec's `ingress.provider` value for Gateway API routing, named once for code. It happens to
 # equal the name of the catalog component that makes the Gateway; code never means that component by it.
 GATEWAY_API = "gateway"
@@ -58,11 +58,6 @@ def provider(units: dict[str, Unit], role: str) -> Unit | None:
     role its component.yaml declares, never by the component's name.
     """
     return next((units[name] for name in sorted(units) if units[name].provides(role)), None)
-
-
-def fqdn(host: str, domain: str) -> str:
-    """`llm` → `llm.<domain>`; a name with dots is taken as given."""
-    return host if "." in host else f"{host}.{domain}"
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -235,16 +230,11 @@ def oidc_secret_name(client_id: str) -> str:
 
 
 def labels(platform: Platform, unit: Unit) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": unit.name,
-        "app.kubernetes.io/instance": unit.name,
-        "app.kubernetes.io/part-of": platform.name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
+    return standard_labels(unit.name, part_of=platform.name)
 
 
 def selector(unit: Unit) -> dict[str, str]:
-    return {"app.kubernetes.io/name": unit.name, "app.kubernetes.io/instance": unit.name}
+    return {NAME_LABEL: unit.name, INSTANCE_LABEL: unit.name}
 
 
 def pod_labels(unit: Unit) -> dict[str, str]:
@@ -257,7 +247,7 @@ def pod_labels(unit: Unit) -> dict[str, str]:
     if comp is not None and comp.network.pod_labels:
         return dict(comp.network.pod_labels)
     if isinstance(comp, ChartComponent):
-        return {"app.kubernetes.io/instance": comp.chart.release_name or unit.name}
+        return {INSTANCE_LABEL: comp.chart.release_name or unit.name}
     return selector(unit)
 
 

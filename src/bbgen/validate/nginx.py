@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bbgen.catalog import ChartComponent, catalog_roles, load_catalog
+from bbgen.kube import yamlio
 from bbgen.validate.argo import sources
 from bbgen.validate.checks import ARGO, EnvView, finding, service_ref
 from bbgen.validate.findings import Finding
@@ -42,8 +42,6 @@ def _controllers() -> tuple[frozenset[str], frozenset[str]]:
     component.yaml (``chart.name``, ``namespace``); this module only knows the chart's
     ``tcp:`` values convention.
     """
-    from bbgen.catalog import ChartComponent, catalog_roles, load_catalog
-
     catalog = load_catalog()
     providers = [catalog[name] for name in catalog_roles(catalog).get(INGRESS, [])]
     charts = [c for c in providers if isinstance(c, ChartComponent)]
@@ -82,8 +80,8 @@ def load_values(apps: list[Resource], root: Path) -> list[ChartValues]:
             text = helm.get("values")
             if isinstance(text, str):
                 try:
-                    parsed = yaml.safe_load(text)
-                except yaml.YAMLError:
+                    parsed = yamlio.load(text)
+                except yamlio.YAMLError:
                     parsed = None
                 if isinstance(parsed, dict):
                     out.append(ChartValues(app=app, file=app.source, values=parsed))
@@ -92,8 +90,8 @@ def load_values(apps: list[Resource], root: Path) -> list[ChartValues]:
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
         return None  # missing or broken: application-path and yaml checks report it
     return data if isinstance(data, dict) else None
 

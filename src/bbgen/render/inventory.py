@@ -15,9 +15,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from bbgen.catalog import SecretKeyMeta
+from bbgen.catalog import SecretKeyMeta, load_catalog
 from bbgen.errors import UsageError
-from bbgen.render.units import Unit
+from bbgen.render.context import variables
+from bbgen.render.context_build import secret_value_context
+from bbgen.render.engine import render_string
+from bbgen.render.units import Unit, build_units, oidc_client_id, oidc_secret_name
 from bbgen.spec.models import Platform
 
 ENV_PREFIX = "BBGEN_SECRET_"
@@ -158,8 +161,6 @@ def env_var(namespace: str, name: str, key: str) -> str:
 def _key_plan(key: str, meta: SecretKeyMeta, context: dict[str, Any], where: str) -> KeyPlan:
     """``context``: the secret-value dialect's variables (render/context.py SecretValueContext)."""
     if meta.value is not None:
-        from bbgen.render.engine import render_string
-
         return KeyPlan(key=key, source="fixed", value=render_string(meta.value, context, where=where))
     if meta.generate is not None:
         length = None
@@ -196,9 +197,6 @@ class _Builder:
 
 def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
     """Every Secret the enabled units read, with shared credentials copied per consumer namespace."""
-    from bbgen.render.context import variables
-    from bbgen.render.context_build import secret_value_context
-
     b = _Builder()
     values = variables(secret_value_context(platform))
     owners: dict[str, tuple[str, str]] = {}  # secret name -> (namespace, name) of the declaring component
@@ -254,8 +252,6 @@ def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
 
 def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
     """A confidential client's secret: generated in the client's namespace, copied to the `sso` provider's (its realm import reads it)."""
-    from bbgen.render.units import oidc_client_id, oidc_secret_name
-
     client_id = oidc_client_id(unit)
     if client_id is None or unit.oidc is None or unit.oidc.public:
         return
@@ -298,7 +294,4 @@ def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan]) -> Invent
 
 def inventory_for(platform: Platform) -> Inventory:
     """The inventory of a loaded spec, against the installed catalog."""
-    from bbgen.catalog import load_catalog
-    from bbgen.render.units import build_units
-
     return build_inventory(platform, build_units(platform, load_catalog()))
