@@ -29,7 +29,8 @@ from bbgen.catalog import load_catalog, templates_root
 from bbgen.render import context
 from bbgen.render.build import build_tree
 from bbgen.render.context_build import build_scope
-from bbgen.render.context_docs import REGENERATE, field_docs, templates_markdown
+from bbgen.render import context_argo
+from bbgen.render.context_docs import DIALECTS, REGENERATE, field_docs, hints, templates_markdown
 from bbgen.render.units import build_units
 from bbgen.render.inventory import build_inventory
 from bbgen.spec import load_platform
@@ -37,19 +38,26 @@ from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 from support import MINIMAL_SPEC, REFERENCE, ROOT
 
-OUTPUT_FOLDERS = {"_argo", "_platform", "_repo"}
-_CHAIN = re.compile(r"(?<![\w.'\"])(unit|platform|env)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+# The variables each template folder reads, by the contract type of each. Folders not listed
+# (component folders, _app, _shared) are manifest templates; _platform and _repo read plain
+# data built in render/platform.py, readme.py and outputs.py, not yet part of the contract.
+MANIFEST = {"unit": context.UnitContext, "platform": context.PlatformContext, "env": context.EnvContext}
+ROOTS: dict[str, dict[str, type]] = {
+    "_argo": {"app": context_argo.Application, "project": context_argo.Project, "gitops": context.GitOps, "controller": context_argo.Controller},
+    "_platform": {},
+    "_repo": {},
+}
 
 
 def _reachable() -> list[type]:
     out: list[type] = []
-    pending = [root for _, _, root in context.DIALECTS]
+    pending = [root for _, _, root in DIALECTS]
     while pending:
         cls = pending.pop()
         if cls in out:
             continue
         out.append(cls)
-        for hint in typing.get_type_hints(cls, vars(context)).values():
+        for hint in hints(cls).values():
             pending += [t for t in _mentioned(hint) if t not in out]
     return out
 
@@ -79,7 +87,7 @@ def test_every_type_and_field_is_documented_and_listed() -> None:
         docs = field_docs(cls)
         for f in dataclasses.fields(cls):
             assert docs.get(f.name, "").strip(), f"{cls.__name__}.{f.name} has no docstring"
-        if cls not in [root for _, _, root in context.DIALECTS]:
+        if cls not in [root for _, _, root in DIALECTS]:
             assert {name for section, name in cells if section == cls.__name__} == {f.name for f in dataclasses.fields(cls)}, cls
 
 
@@ -114,30 +122,35 @@ def _resolve(root: type, chain: list[str]) -> str | None:
     for name in chain:
         if cls is None:
             return None  # a mapping, list or value: what follows is data (keys, methods), not contract
-        hints = typing.get_type_hints(cls, vars(context))
-        if name not in hints:
+        fields_ = hints(cls)
+        if name not in fields_:
             return f"{cls.__name__}.{name}"
-        cls = _next(hints[name])
+        cls = _next(fields_[name])
     return None
 
 
 def test_templates_read_only_contract_fields() -> None:
     """Every `unit.…`, `platform.…` and `env.…` chain in every template is a path through the contract."""
-    roots = {"unit": context.UnitContext, "platform": context.PlatformContext, "env": context.EnvContext}
     unknown = []
-    # The repository-level outputs (_argo, _platform, _repo) read their own data (render/outputs.py).
-    templates = sorted(p for p in templates_root().rglob("*.j2") if p.parent.name not in OUTPUT_FOLDERS)
+    templates = sorted(templates_root().rglob("*.j2"))
     assert len(templates) > 50
+    checked = 0
     for path in templates:
+        roots = ROOTS.get(path.parent.name, MANIFEST)
+        if not roots:
+            continue
         text = path.read_text(encoding="utf-8")
-        shadowed = set(re.findall(r"\{%-?\s*set\s+(unit|platform|env)\s*=", text))
-        for match in _CHAIN.finditer(text):
+        names = "|".join(roots)
+        shadowed = set(re.findall(rf"\{{%-?\s*set\s+({names})\s*=", text))
+        for match in re.finditer(rf"(?<![\w.'\"])({names})((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text):
             if match[1] in shadowed:
                 continue
+            checked += 1
             problem = _resolve(roots[match[1]], match[2].lstrip(".").split("."))
             if problem:
                 unknown.append(f"{path.relative_to(templates_root())}: {match[0]} ({problem})")
     assert not unknown, "\n".join(unknown)
+    assert checked > 1000
 
 
 def test_component_yaml_strings_read_only_their_dialect() -> None:

@@ -385,11 +385,3 @@ class Scope:
 def variables(context: Any) -> dict[str, Any]:
     """A dialect's root object as Jinja variables: one per field."""
     return {f.name: getattr(context, f.name) for f in fields(context)}
-
-
-DIALECTS: tuple[tuple[str, str, type], ...] = (
-    ("Manifest templates", "`templates/<component>/*.yaml.j2`, `values.yaml.j2`, `_app/`, `_shared/`", ManifestVariables),
-    ("expose.env values", "`expose.env` of a component.yaml", ExposeContext),
-    ("Secret values", "`secrets[].keys.<key>.value` of a component.yaml", SecretValueContext),
-)
-"""Each dialect: its title, where it is written, and the type whose fields are its variables."""

@@ -1,8 +1,8 @@
 """docs/templates.md, the template author's reference, generated from the contract's types.
 
 A catalog author needs to know what ``unit.deps.<role>`` holds without reading
-Python. The answer is the dataclasses in render/context.py: this module walks them
-from each dialect's root (render/context.py ``DIALECTS``) and prints every field
+Python. The answer is the dataclasses in render/context.py and context_argo.py: this module walks them
+from each dialect's root (``DIALECTS``) and prints every field
 with its type and the docstring written under it, so the page cannot drift from the
 objects templates really get; a test keeps the committed copy current.
 
@@ -22,9 +22,18 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bbgen.render import context
+from bbgen.render import context, context_argo
 
 REGENERATE = "python -m bbgen.render.context_docs > docs/templates.md"
+
+DIALECTS: tuple[tuple[str, str, type], ...] = (
+    ("Manifest templates", "`templates/<component>/*.yaml.j2`, `values.yaml.j2`, `_app/`, `_shared/`", context.ManifestVariables),
+    ("expose.env values", "`expose.env` of a component.yaml", context.ExposeContext),
+    ("Secret values", "`secrets[].keys.<key>.value` of a component.yaml", context.SecretValueContext),
+    ("Argo CD Applications", "`templates/_argo/application.yaml.j2`", context_argo.ApplicationVariables),
+    ("Argo CD AppProjects", "`templates/_argo/appproject.yaml.j2`, `platform-project.yaml.j2`", context_argo.ProjectVariables),
+)
+"""Each dialect: its title, where it is written, and the type whose fields are its variables."""
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -39,8 +48,9 @@ def field_docs(cls: type) -> dict[str, str]:
     return out
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(context))
+def hints(cls: type) -> dict[str, Any]:
+    """A contract class's field types, resolved (its module's names, which include render/context.py's)."""
+    return typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
 
 
 def _contract_types(hint: Any) -> list[type]:
@@ -73,10 +83,10 @@ def _cell(text: str) -> str:
 
 def _table(cls: type, first: str = "field") -> list[str]:
     docs = field_docs(cls)
-    hints = _hints(cls)
+    types_ = hints(cls)
     lines = [f"| {first} | type | description |", "|---|---|---|"]
     for f in dataclasses.fields(cls):
-        lines.append(f"| `{f.name}` | {_cell(_type(hints[f.name]))} | {_cell(docs.get(f.name, ''))} |")
+        lines.append(f"| `{f.name}` | {_cell(_type(types_[f.name]))} | {_cell(docs.get(f.name, ''))} |")
     return lines
 
 
@@ -102,16 +112,16 @@ def templates_markdown() -> str:
         f"`{REGENERATE}`.",
     ]
     seen: list[type] = []
-    for title, where, root in context.DIALECTS:
+    for title, where, root in DIALECTS:
         out += ["", f"## {title}", "", f"{_summary(root)} Written in {where}.", "", *_table(root, "variable")]
-        pending = [t for f in dataclasses.fields(root) for t in _contract_types(_hints(root)[f.name])]
+        pending = [t for f in dataclasses.fields(root) for t in _contract_types(hints(root)[f.name])]
         while pending:
             cls = pending.pop(0)
             if cls in seen:
                 continue
             seen.append(cls)
             out += ["", f"### {cls.__name__}", "", _summary(cls), "", *_table(cls)]
-            nested = [t for f in dataclasses.fields(cls) for t in _contract_types(_hints(cls)[f.name])]
+            nested = [t for f in dataclasses.fields(cls) for t in _contract_types(hints(cls)[f.name])]
             pending = nested + pending
     return "\n".join(out) + "\n"
 

@@ -6,15 +6,16 @@ validate.sh and README (templates/_repo/) are rendered by :mod:`bbgen.render.eng
 like any component template; YAML ones are parsed back and dumped canonically,
 text ones use the engine's text dialect. Paths come from :mod:`bbgen.render.paths`.
 
-What those templates read is plain data (dicts, lists, strings, numbers), one
+What the _argo templates read is typed (render/context_argo.py, listed in
+docs/templates.md); the others read plain data (dicts, lists, strings, numbers). One
 function per level:
 
 =====================  ===============================  ===================================
 function               level                            templates
 =====================  ===============================  ===================================
-:func:`platform_context`  the platform (every env alike)  _argo/appproject, platform-project
-:func:`env_context`       one environment                 _argo/application (root, platform)
-:func:`app_context`       one unit in one environment     _argo/application
+:func:`projects`          the platform (every env alike)  _argo/appproject, platform-project
+:func:`env_applications`  one environment                 _argo/application (root, platform)
+:func:`application`       one unit in one environment     _argo/application
 ``platform.platform_objects``  the platform                _platform/*
 :func:`ci_context`        the finished manifest tree      _repo/validate.yaml, validate.sh
 ``readme.readme_context``    the platform                 _repo/README.md
@@ -32,6 +33,18 @@ from bbgen.kube import pins, schemas, yamlio
 from bbgen.kube.kustomize import kustomization
 from bbgen.kube.objects import standard_labels
 from bbgen.render import ci, engine, paths
+from bbgen.render.context import variables
+from bbgen.render.context_argo import (
+    Application,
+    ArgoShared,
+    ChartSource,
+    Controller,
+    GitSource,
+    Project,
+    application_variables,
+    project_variables,
+)
+from bbgen.render.context_build import gitops
 from bbgen.render.layout import IN_CLUSTER, PLATFORM_PROJECT, add_docs, argocd_namespace, has_manifests, repo_url, self_managed
 from bbgen.render.platform import platform_objects
 from bbgen.render.readme import readme_context
@@ -44,21 +57,21 @@ PLATFORM = "_platform"
 REPO = "_repo"
 
 
-def _shared(platform: Platform) -> dict[str, Any]:
+def _shared(platform: Platform) -> ArgoShared:
     """What every _argo template reads: the GitOps repository and the GitOps controller's (Argo CD's) namespace."""
-    return {
-        "gitops": {"repoURL": repo_url(platform), "branch": platform.gitops.branch},
-        "controller": {"namespace": argocd_namespace()},
-        "servers": sorted({e.cluster for e in platform.environments.values()}),
-    }
+    return ArgoShared(
+        gitops=gitops(platform),
+        controller=Controller(namespace=argocd_namespace()),
+        servers=sorted({e.cluster for e in platform.environments.values()}),
+    )
 
 
-def platform_context(platform: Platform, units: dict[str, Unit]) -> dict[str, Any]:
-    """The AppProjects: one per domain (its namespaces, repositories and cluster-scoped kinds), plus the platform one."""
+def projects(platform: Platform, units: dict[str, Unit]) -> tuple[list[Project], Project]:
+    """The AppProjects: one per domain (its namespaces, repositories and cluster-scoped kinds), and the platform one."""
     by_domain: dict[str, list[Unit]] = {}
     for unit in units.values():
         by_domain.setdefault(unit.domain, []).append(unit)
-    projects = []
+    out = []
     for domain in sorted(by_domain):
         members = by_domain[domain]
         repos = {repo_url(platform)}
@@ -70,67 +83,62 @@ def platform_context(platform: Platform, units: dict[str, Unit]) -> dict[str, An
                     repos.add(u.component.chart.repo)
                 elif isinstance(u.component, GitComponent):
                     repos.add(u.component.git.repo)
-        projects.append({
-            "name": domain,
-            "labels": standard_labels(domain, part_of=platform.name),
-            "members": sorted(u.name for u in members),
-            "namespaces": sorted({u.namespace for u in members}),
-            "sourceRepos": sorted(repos),
-            "clusterResources": [{"group": g, "kind": k} for g, k in sorted(cluster_kinds)],
-        })
-    platform_project = {"name": PLATFORM_PROJECT, "labels": standard_labels(PLATFORM_PROJECT, part_of=platform.name)}
-    return {**_shared(platform), "projects": projects, "platformProject": platform_project}
+        out.append(Project(
+            name=domain,
+            labels=standard_labels(domain, part_of=platform.name),
+            members=sorted(u.name for u in members),
+            namespaces=sorted({u.namespace for u in members}),
+            sourceRepos=sorted(repos),
+            clusterResources=[{"group": g, "kind": k} for g, k in sorted(cluster_kinds)],
+        ))
+    own = Project(
+        name=PLATFORM_PROJECT, labels=standard_labels(PLATFORM_PROJECT, part_of=platform.name),
+        members=[], namespaces=[], sourceRepos=[repo_url(platform)], clusterResources=[],
+    )
+    return out, own
 
 
-def _app(platform: Platform, name: str, *, project: str, destination: dict[str, str], path: str, wave: int | None, finalizer: bool) -> dict[str, Any]:
-    return {
-        "name": name,
-        "labels": standard_labels(name, part_of=platform.name),
-        "wave": wave,
-        "finalizer": finalizer,
-        "project": project,
-        "destination": destination,
-        "syncOptions": [],
-        "delivery": "kustomize",
-        "path": path,
-    }
+def _app(platform: Platform, name: str, *, project: str, destination: dict[str, str], path: str, wave: int | None, finalizer: bool) -> Application:
+    return Application(
+        name=name, labels=standard_labels(name, part_of=platform.name), wave=wave, finalizer=finalizer, project=project,
+        destination=destination, syncOptions=[], delivery="kustomize", path=path, git=None, chart=None,
+    )
 
 
-def env_context(platform: Platform, env: str) -> dict[str, Any]:
+def env_applications(platform: Platform, env: str) -> tuple[Application, Application]:
     """One environment's own Applications: the root (applied by hand) and the one syncing platform/<env>/."""
     cluster = platform.environments[env].cluster
     root = _app(platform, f"{env}-root", project="default", destination={"server": IN_CLUSTER, "namespace": argocd_namespace()},
                 path=paths.apps_dir(env), wave=None, finalizer=False)
     basics = _app(platform, f"{env}-platform", project=PLATFORM_PROJECT, destination={"server": cluster},
                   path=paths.platform_dir(env), wave=0, finalizer=True)
-    return {**_shared(platform), "env": env, "rootApp": root, "platformApp": basics}
+    return root, basics
 
 
-def app_context(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
+def application(platform: Platform, env: str, unit: Unit) -> Application:
     """One unit's Application in one environment; chart units are multi-source with a `$values` ref."""
     comp = unit.component
-    app: dict[str, Any] = {
-        "name": f"{env}-{unit.name}",
-        "labels": standard_labels(unit.name, part_of=platform.name),
-        "wave": unit.wave,
-        "finalizer": not self_managed(unit),  # deleting Argo CD's own Application must not uninstall Argo CD
-        "project": unit.domain,
-        "destination": {"server": platform.environments[env].cluster, "namespace": unit.namespace},
-        "syncOptions": list(comp.sync_options) if comp is not None else [],
-        "delivery": unit.delivery,
-        "path": paths.overlay_dir(unit.name, env) if has_manifests(unit) else None,
-    }
+    git = chart = None
     if isinstance(comp, GitComponent):
-        app["git"] = {"repo": comp.git.repo, "revision": unit.chart_version, "path": comp.git.path}
+        git = GitSource(repo=comp.git.repo, revision=unit.chart_version, path=comp.git.path)
     elif isinstance(comp, ChartComponent):
-        app["chart"] = {
-            "repo": comp.chart.repo,
-            "name": comp.chart.name,
-            "revision": unit.chart_version,
-            "releaseName": comp.chart.release_name or unit.name,
-            "valuesFile": paths.values_file(unit.name, env),
-        }
-    return {**_shared(platform), "app": app}
+        chart = ChartSource(
+            repo=comp.chart.repo, name=comp.chart.name, revision=unit.chart_version,
+            releaseName=comp.chart.release_name or unit.name, valuesFile=paths.values_file(unit.name, env),
+        )
+    return Application(
+        name=f"{env}-{unit.name}",
+        labels=standard_labels(unit.name, part_of=platform.name),
+        wave=unit.wave,
+        finalizer=not self_managed(unit),  # deleting Argo CD's own Application must not uninstall Argo CD
+        project=unit.domain,
+        destination={"server": platform.environments[env].cluster, "namespace": unit.namespace},
+        syncOptions=list(comp.sync_options) if comp is not None else [],
+        delivery=unit.delivery,
+        path=paths.overlay_dir(unit.name, env) if has_manifests(unit) else None,
+        git=git,
+        chart=chart,
+    )
 
 
 def ci_context(platform: Platform, tree: Tree) -> dict[str, Any]:
@@ -177,23 +185,24 @@ def _text(root: Path, template: str, context: dict[str, Any], *, yaml: bool = Fa
 
 def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit]) -> None:
     """Add projects/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in."""
-    shared = platform_context(platform, units)
-    projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", {**shared, "project": p}) for p in shared["projects"]]
-    projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", {**shared, "project": shared["platformProject"]}))
-    add_docs(tree, paths.PROJECTS_DIR, projects)
+    shared = _shared(platform)
+    domains, own_project = projects(platform, units)
+    project_docs = [_doc(root, f"{ARGO}/appproject.yaml.j2", variables(project_variables(shared, p))) for p in domains]
+    project_docs.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", variables(project_variables(shared, own_project))))
+    add_docs(tree, paths.PROJECTS_DIR, project_docs)
     basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in platform_objects(platform, units)]
     for env in sorted(platform.environments):
         add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)  # the same for every environment
-        own = env_context(platform, env)
-        apps = [_doc(root, f"{ARGO}/application.yaml.j2", {**own, "app": own["platformApp"]})]
-        apps += [_doc(root, f"{ARGO}/application.yaml.j2", app_context(platform, env, u)) for u in units.values()]
+        root_app, basics_app = env_applications(platform, env)
+        apps = [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, basics_app)))]
+        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, application(platform, env, u)))) for u in units.values()]
         names = []
         for app in apps:
             name = paths.app_file(app["metadata"]["name"], env)
             tree.add_doc(f"{paths.apps_dir(env)}/{name}", app)
             names.append(name)
         tree.add_doc(f"{paths.apps_dir(env)}/{paths.KUSTOMIZATION}", kustomization([f"../../{paths.PROJECTS_DIR}", *sorted(names)]))
-        tree.add_doc(paths.root_app_file(env), _doc(root, f"{ARGO}/application.yaml.j2", {**own, "app": own["rootApp"]}))
+        tree.add_doc(paths.root_app_file(env), _doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, root_app))))
     ci.add_schemas(tree, platform)
     context = ci_context(platform, tree)
     tree.add(paths.SCRIPT_PATH, _text(root, f"{REPO}/validate.sh.j2", context))
