@@ -327,6 +327,10 @@ class Platform(SpecModel):
             return explicit
         return self.domain if env == "prod" else f"{env}.{self.domain}"
 
+    def gpu_pools(self) -> list[str]:
+        """Names of the GPU node pools (role `gpu` or GPUs per node), sorted: GPU workloads go to the first."""
+        return sorted(n for n, p in self.node_pools.items() if p.role == "gpu" or p.gpus_per_node > 0)
+
     def role_choice(self, role: str) -> str | None:
         """The provider the spec names for a catalog role (None: not chosen explicitly)."""
         field = ROLE_FIELDS.get(role)
