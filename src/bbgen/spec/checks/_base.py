@@ -125,7 +125,7 @@ class Context:
         return next((p for p in self.roles.get(role, []) if self.enabled_component(p)), None)
 
     def providers_text(self, role: str) -> str:
-        """The enabled provider of a role, else every catalog provider (for a message: `keycloak`)."""
+        """The enabled provider of a role, else every catalog provider (for a message)."""
         found = self.provider(role)
         return found if found is not None else " or ".join(self.roles.get(role, [])) or role
 
