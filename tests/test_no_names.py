@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 from bbgen.catalog import load_catalog, templates_root
-from bbgen.render.units import GATEWAY_API
+from bbgen.spec.models import GATEWAY_API
 from support import ROOT
 
 SRC = ROOT / "src" / "bbgen"
@@ -22,16 +22,11 @@ SRC = ROOT / "src" / "bbgen"
 # Literals that equal a component name but do not mean the component. Each entry is
 # checked to still occur, so the list cannot silently outgrow its reasons.
 ALLOWED = {
-    # `ingress.provider: gateway` (Gateway API routing): a spec value in the model's Literal,
-    # unrelated to the catalog component that makes the Gateway.
+    # `ingress.provider: gateway` (Gateway API routing): a spec value, in the model's Literal and
+    # named once for the rest of the code as models.GATEWAY_API; unrelated to the catalog
+    # component that makes the Gateway.
     ("spec/models.py", GATEWAY_API),
-    # The same spec value, named once for the rest of the code as units.GATEWAY_API.
-    ("render/units.py", GATEWAY_API),
 }
-
-# spec/checks.py still names components; the `spec` branch of #14 replaces them with
-# roles. Tolerated while present (not required to be), to be deleted once that lands.
-PENDING = {"spec/checks.py"}
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:
@@ -49,7 +44,7 @@ def _hits() -> list[tuple[str, int, str]]:
 
 
 def test_no_component_name_is_written_in_python() -> None:
-    found = [(f, line, v) for f, line, v in _hits() if (f, v) not in ALLOWED and f not in PENDING]
+    found = [(f, line, v) for f, line, v in _hits() if (f, v) not in ALLOWED]
     assert not found, "component names in Python (ask the catalog for a role instead):\n" + "\n".join(
         f"src/bbgen/{f}:{line}: {v!r}" for f, line, v in sorted(found)
     )

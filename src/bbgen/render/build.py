@@ -16,8 +16,8 @@ from bbgen.render.context import Scope
 from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
 from bbgen.render.tree import Tree
-from bbgen.render.units import GATEWAY_API, Unit, build_units
-from bbgen.spec.models import Platform
+from bbgen.render.units import Unit, build_units
+from bbgen.spec.models import GATEWAY_API, Platform
 
 ENV_LABEL = "bbgen.dev/environment"
 

@@ -22,8 +22,8 @@ from bbgen.render import engine, paths
 from bbgen.render.graph import mermaid
 from bbgen.render.inventory import Inventory, build_inventory
 from bbgen.render.layout import IN_CLUSTER, argocd_namespace, repo_url
-from bbgen.render.units import GATEWAY_API, Unit, provider
-from bbgen.spec.models import Platform
+from bbgen.render.units import Unit, provider
+from bbgen.spec.models import GATEWAY_API, Platform
 
 CNI = "cni"  # roles the bootstrap steps and the DNS section look for
 GITOPS = "gitops"

@@ -14,9 +14,6 @@ from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeC
 from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL, standard_labels
 from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
-# The spec's `ingress.provider` value for Gateway API routing, named once for code. It happens to
-# equal the name of the catalog component that makes the Gateway; code never means that component by it.
-GATEWAY_API = "gateway"
 SSO_ROLE = "sso"
 
 
