@@ -29,7 +29,7 @@ from bbgen.catalog import load_catalog, templates_root
 from bbgen.render import context
 from bbgen.render.build import build_tree
 from bbgen.render.context_build import build_scope
-from bbgen.render import context_argo
+from bbgen.render import context_argo, context_platform
 from bbgen.render.context_docs import DIALECTS, REGENERATE, field_docs, hints, templates_markdown
 from bbgen.render.units import build_units
 from bbgen.render.inventory import build_inventory
@@ -39,13 +39,13 @@ from bbgen.spec.models import Platform
 from support import MINIMAL_SPEC, REFERENCE, ROOT
 
 # The variables each template folder reads, by the contract type of each. Folders not listed
-# (component folders, _app, _shared) are manifest templates; _platform and _repo read plain
-# data built in render/platform.py, readme.py and outputs.py, not yet part of the contract.
-MANIFEST = {"unit": context.UnitContext, "platform": context.PlatformContext, "env": context.EnvContext}
-ROOTS: dict[str, dict[str, type]] = {
-    "_argo": {"app": context_argo.Application, "project": context_argo.Project, "gitops": context.GitOps, "controller": context_argo.Controller},
-    "_platform": {},
-    "_repo": {},
+# (component folders, _app, _shared) are manifest templates; _repo reads plain data built in
+# render/readme.py and outputs.py, not yet part of the contract.
+MANIFEST = [context.ManifestVariables]
+ROOTS: dict[str, list[type]] = {
+    "_argo": [context_argo.ApplicationVariables, context_argo.ProjectVariables],
+    "_platform": [context_platform.PlatformObjectVariables],
+    "_repo": [],
 }
 
 
@@ -106,26 +106,25 @@ def _rows(markdown: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _next(hint: Any) -> Any:
-    """The contract type a field leads to (through `X | None`), or None for values, lists and maps."""
+def _next(hint: Any) -> list[type]:
+    """The contract types a field leads to (through `X | None`, `X | Y`); empty for values, lists and maps."""
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return hint
-    inner = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(inner) == 1:
-        return _next(inner[0])
-    return None
+        return [hint]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(hint) for t in _next(a)]
+    return []
 
 
-def _resolve(root: type, chain: list[str]) -> str | None:
-    """Follow ``chain`` through the contract; the first attribute that is not a field, or None."""
-    cls: Any = root
+def _resolve(roots: list[type], chain: list[str]) -> str | None:
+    """Follow ``chain`` (a variable, then attributes) through the contract; the first step no candidate type has, or None."""
+    candidates = list(roots)
     for name in chain:
-        if cls is None:
+        if not candidates:
             return None  # a mapping, list or value: what follows is data (keys, methods), not contract
-        fields_ = hints(cls)
-        if name not in fields_:
-            return f"{cls.__name__}.{name}"
-        cls = _next(fields_[name])
+        having = [c for c in candidates if name in hints(c)]
+        if not having:
+            return " / ".join(f"{c.__name__}.{name}" for c in candidates)
+        candidates = [t for c in having for t in _next(hints(c)[name])]
     return None
 
 
@@ -140,13 +139,14 @@ def test_templates_read_only_contract_fields() -> None:
         if not roots:
             continue
         text = path.read_text(encoding="utf-8")
-        names = "|".join(roots)
+        names = "|".join(sorted({f.name for r in roots for f in dataclasses.fields(r)}))
         shadowed = set(re.findall(rf"\{{%-?\s*set\s+({names})\s*=", text))
-        for match in re.finditer(rf"(?<![\w.'\"])({names})((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text):
+        code = " ".join(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text, re.S))  # expressions and statements only
+        for match in re.finditer(rf"(?<![\w.'\"])({names})((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", code):
             if match[1] in shadowed:
                 continue
             checked += 1
-            problem = _resolve(roots[match[1]], match[2].lstrip(".").split("."))
+            problem = _resolve(roots, [match[1], *match[2].lstrip(".").split(".")])
             if problem:
                 unknown.append(f"{path.relative_to(templates_root())}: {match[0]} ({problem})")
     assert not unknown, "\n".join(unknown)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bbgen.catalog import load_catalog, role_home
 from bbgen.kube.objects import standard_labels
+from bbgen.render.context_platform import CiliumNetworkPolicy, NamespaceObject, NetworkPolicy, StorageClassObject, Volume
 from bbgen.render.units import Unit, pod_labels, pod_ports, provider
 from bbgen.spec.models import Platform
 
@@ -24,25 +25,26 @@ EDGE_GATEWAY = "edge-gateway"  # the role of the component making the platform's
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
 ACME_SOLVER_PORT = 8089
 Rendering = tuple[str, dict[str, Any]]
-"""A template of templates/_platform/ (file name without `.yaml.j2`) and the data it reads."""
+"""A template of templates/_platform/ (file name without `.yaml.j2`) and its variables
+(fields of render/context_platform.py's PlatformObjectVariables)."""
 
 
 def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
     """Everything under platform/<env>/ (identical for every environment today)."""
     out: list[Rendering] = []
     for ns in sorted({u.namespace for u in units.values()}):
-        out.append(("namespace", {"ns": {"name": ns, "labels": standard_labels(ns, part_of=platform.name)}}))
+        out.append(("namespace", {"ns": NamespaceObject(name=ns, labels=standard_labels(ns, part_of=platform.name))}))
     st = platform.storage
-    storage = {
-        "className": st.class_name,
-        "labels": standard_labels(st.class_name, part_of=platform.name),
-        "provisioner": st.provisioner,
-        "reclaimPolicy": st.reclaim_policy,
-        "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
-    }
+    storage = StorageClassObject(
+        className=st.class_name,
+        labels=standard_labels(st.class_name, part_of=platform.name),
+        provisioner=st.provisioner,
+        reclaimPolicy=st.reclaim_policy,
+        allowVolumeExpansion=st.provisioner != "kubernetes.io/no-provisioner",
+    )
     out.append(("storageclass", {"storage": storage}))
     for v in st.volumes:
-        volume = {"name": v.name, "labels": standard_labels(v.name, part_of=platform.name), "size": str(v.size), "path": v.path, "node": v.node}
+        volume = Volume(name=v.name, labels=standard_labels(v.name, part_of=platform.name), size=str(v.size), path=v.path, node=v.node)
         out.append(("volume", {"volume": volume, "storage": storage}))
     out.extend(network_policies(platform, units))
     return out
@@ -62,7 +64,7 @@ def _ports(numbers: list[int]) -> list[dict[str, Any]]:
 def _policy(platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None) -> Rendering:
     """A NetworkPolicy: ``ingress`` None denies all ingress to the selected pods."""
     labels = standard_labels(name, part_of=platform.name)
-    return "networkpolicy", {"policy": {"name": name, "namespace": namespace, "labels": labels, "selector": selector, "ingress": ingress}}
+    return "networkpolicy", {"policy": NetworkPolicy(name=name, namespace=namespace, labels=labels, selector=selector, ingress=ingress)}
 
 
 def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
@@ -161,4 +163,4 @@ def _edge_policy(
     if tcp:
         rules.append({"fromEntities": ["world", "remote-node", "host"], "toPorts": _cilium_ports(tcp)})
     labels = standard_labels(name, part_of=platform.name)
-    return "ciliumnetworkpolicy", {"policy": {"name": name, "namespace": namespace, "labels": labels, "selector": selector, "rules": rules}}
+    return "ciliumnetworkpolicy", {"policy": CiliumNetworkPolicy(name=name, namespace=namespace, labels=labels, selector=selector, rules=rules)}
