@@ -176,6 +176,26 @@ class Route(_Meta):
     """Largest request body NGINX accepts (`0`: unlimited; e.g. `512m` for git pushes and uploads). Envoy sets no limit."""
 
 
+class Scale(_Meta):
+    """Replica counts the component's templates can render, checked at the spec's `replicas` line."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    reason: str = ""
+    """Why the bound exists, shown with the spec error (the templates keep a matching `fail()` as a guard)."""
+    several_need: list[str] = Field(default_factory=list, alias="severalNeed")
+    """Roles that must be filled by an enabled component when replicas > 1 (e.g. `certificates` for transport TLS)."""
+
+
+class ResourceSettings(_Meta):
+    """Settings that ask for node resources, so the spec checks can compare them with what the nodes have."""
+
+    gpus: str | None = None
+    """The setting holding `nvidia.com/gpu` devices per replica; it must fit the GPU pool's `gpusPerNode`."""
+    memory: list[str] = Field(default_factory=list)
+    """Settings sizing memory-backed volumes (`/dev/shm`): counted against, so at most, the memory limit."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -213,6 +233,10 @@ class _ComponentBase(_Meta):
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
+    scale: Scale = Field(default_factory=Scale)
+    resource_settings: ResourceSettings = Field(default_factory=ResourceSettings, alias="resourceSettings")
+    storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
+    """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
@@ -229,6 +253,12 @@ class _ComponentBase(_Meta):
             unknown = sorted(set(allow.ports) - set(self.ports))
             if unknown:
                 raise ValueError(f"network.allow names unknown ports {unknown}; declared: {sorted(self.ports)}")
+        named = [self.resource_settings.gpus] if self.resource_settings.gpus else []
+        for setting in named + self.resource_settings.memory:
+            if setting not in self.defaults.settings:
+                raise ValueError(f"resourceSettings names {setting!r}, which is not one of defaults.settings")
+        if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
+            raise ValueError("scale.min is above scale.max")
         return self
 
     @property
