@@ -247,3 +247,25 @@ def test_the_readme_draws_every_layer() -> None:
     index = layer_index(LAYERS)
     order = [max(index[p] for p in group) for group in drawn]
     assert order == sorted(order), "README's picture must list the layers bottom-up from its last line"
+
+
+def test_every_error_class_lives_in_errors_py() -> None:
+    """What reaches a person is a BbgenError subclass with keyword-only fields, all in bbgen/errors.py."""
+    import importlib
+    import inspect
+
+    from bbgen.errors import BbgenError
+
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_name(SRC, path)
+        if not module.endswith("__main__"):
+            importlib.import_module(module)
+    pending, found = [BbgenError], []
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    assert found and all(cls.__module__ == "bbgen.errors" for cls in found), [f"{c.__module__}.{c.__name__}" for c in found if c.__module__ != "bbgen.errors"]
+    for cls in found:
+        params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), f"{cls.__name__}: fields must be keyword-only"
