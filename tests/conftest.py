@@ -5,11 +5,12 @@ fixtures (directly or through other fixtures) include one in `_INTEGRATION_FIXTU
 or that lives under tests/gitea, is marked `integration` (plus `tools` / `gitea` where
 that applies), so `pytest -m "not integration"` is the fast set with no outside program.
 
-Under pytest-xdist (`-n auto --dist loadgroup`, as scripts/test.sh runs it) every worker
-has its own session fixtures and its own tmp_path_factory directory. Fixtures that are
-expensive to set up once per worker (a Gitea server, pre-commit installing bbgen) put the
-tests that use them into one `xdist_group`, so one worker runs them all and the setup
-happens once; with plain `--dist load` they still work, one setup per worker.
+Under pytest-xdist (`-n auto --dist loadfile`, as scripts/test.sh runs it) each file's
+tests run in one worker, so a module fixture (a render, pre-commit installing bbgen) is
+set up once. Session fixtures run once per worker and must not collide with another
+worker's: each worker has its own tmp_path_factory directory (the Gitea fixture's data
+dir, scratch caches), Gitea listens on a port the kernel picked as free (retried on a
+race), and what is written to a shared folder such as ~/.cache is written atomically.
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
     "mermaid_parser": (),  # node + Mermaid's parser
     "hook_repo": (),  # git + pre-commit
 }
-# fixture → the xdist group of the tests using it: one worker, one setup.
-_SHARED_SETUP: dict[str, str] = {"gitea": "gitea", "hook_repo": "pre-commit"}
 # Folders whose tests all drive real outside programs (git against a real or stand-in server).
 _INTEGRATION_DIRS = ("gitea",)
 _TESTS = Path(__file__).resolve().parent
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -57,9 +55,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             marks.add("integration")
         for name in sorted(marks - {m.name for m in item.iter_markers()}):
             item.add_marker(name)
-        groups = sorted({group for fixture, group in _SHARED_SETUP.items() if fixture in used})
-        if groups and not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
 
 
 @pytest.fixture
