@@ -9,20 +9,23 @@ ones pin an upstream Helm chart and render only its values file.
 from __future__ import annotations
 
 import functools
+import json
 import re
+import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from bbgen.errors import CatalogError
+from bbgen.kube import yamlio
 
-_SKIP = {"_app", "_shared"}
 _SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
 class _Meta(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=None, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=None, populate_by_name=True, frozen=True, use_attribute_docstrings=True)
 
 
 class Image(_Meta):
@@ -202,14 +205,21 @@ class _ComponentBase(_Meta):
     """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
     route: Route = Field(default_factory=Route)
-    provides: str | None = None
-    """A role other components and apps may depend on by name (`object-store`, `llm`); the spec picks
-    which enabled provider fills it when there is more than one."""
+    provides: list[str] = Field(default_factory=list)
+    """Roles this component fills (`sso`, `ingress`, `object-store`, `llm` …). Other components and apps may
+    depend on a role by name, and bbgen's code asks for a role, never for a component's name; the spec
+    picks which enabled provider fills a role when there is more than one."""
     oidc: bool = False
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
     folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
+    @classmethod
+    def _one_role(cls, value: object) -> object:
+        """A single role may be written as a plain string."""
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ports_named(self) -> _ComponentBase:
@@ -268,6 +278,30 @@ class _Wrapper(BaseModel):
     component: Component
 
 
+SCHEMA_ID = "https://bbgen.dev/schema/component.json"
+SCHEMA_COMMAND = "python -m bbgen.catalog > docs/component.schema.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a templates/<name>/component.yaml, generated from the models above.
+
+    Committed as docs/component.schema.json (a test keeps it current and checks every
+    shipped component against it), so catalog authors get completion and checking in
+    their editor; ``delivery`` picks which of the three kinds a file is.
+    """
+    schema: dict[str, Any] = TypeAdapter(Component).json_schema(by_alias=True)
+    for definition in schema.get("$defs", {}).values():
+        definition.get("properties", {}).pop("folder", None)  # set by the loader, never written
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "bbgen catalog component (templates/<name>/component.yaml)"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
 def _data_dir(name: str) -> Path:
     """A shipped data folder: inside the wheel (bbgen/_data/NAME), or the checkout's top-level NAME/."""
     here = Path(__file__).resolve().parent
@@ -284,17 +318,15 @@ def templates_root() -> Path:
 @functools.cache
 def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
-    import yaml
-
     root = root or templates_root()
     catalog: dict[str, AnyComponent] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
         meta_file = folder / "component.yaml"
         if not meta_file.is_file():
             raise CatalogError(file=folder, message="component folder without component.yaml")
         try:
-            raw = yaml.load(meta_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        except yaml.YAMLError as exc:
+            raw = yamlio.load(meta_file.read_text(encoding="utf-8"))
+        except yamlio.YAMLError as exc:
             raise CatalogError(file=meta_file, message=str(exc)) from None
         if not isinstance(raw, dict):
             raise CatalogError(file=meta_file, message="must be a mapping")
@@ -310,8 +342,9 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
         catalog[component.name] = component.model_copy(update={"folder": folder})
     roles = catalog_roles(catalog)
     for component in catalog.values():
-        if component.provides in catalog:
-            raise CatalogError(file=component.folder / "component.yaml", message=f"provides {component.provides!r}, which is a component name")
+        for role in component.provides:
+            if role in catalog:
+                raise CatalogError(file=component.folder / "component.yaml", message=f"provides {role!r}, which is a component name")
         for dep in component.depends_on + component.uses:
             if dep not in catalog and dep not in roles:
                 raise CatalogError(file=component.folder / "component.yaml", message=f"depends on unknown {dep!r}")
@@ -322,7 +355,20 @@ def catalog_roles(catalog: dict[str, AnyComponent]) -> dict[str, list[str]]:
     """Role name → the components that provide it, sorted."""
     roles: dict[str, list[str]] = {}
     for name in sorted(catalog):
-        role = catalog[name].provides
-        if role is not None:
+        for role in catalog[name].provides:
             roles.setdefault(role, []).append(name)
     return roles
+
+
+def role_provider(catalog: dict[str, AnyComponent], role: str, enabled: Iterable[str]) -> str | None:
+    """The enabled component filling ``role`` (the first by name when several are), or None.
+
+    The one way code finds "the SSO server" or "the ingress controller": by the role
+    a component declares in its component.yaml, never by its name.
+    """
+    on = set(enabled)
+    return next((name for name in catalog_roles(catalog).get(role, []) if name in on), None)
+
+
+if __name__ == "__main__":  # regenerate docs/component.schema.json (see SCHEMA_COMMAND)
+    sys.stdout.write(json_schema_text())

@@ -138,7 +138,7 @@ def test_minio_console_redirect_follows_the_environment(write_spec: Callable[[st
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_expose_is_exactly_the_contract(provider: str) -> None:
     comp = load_catalog()[provider]
-    assert comp.provides == "object-store"
+    assert comp.provides == ["object-store"]
     assert comp.namespace == NS and comp.domain == NS
     assert set(comp.expose.env) == CONTRACT_ENV
     assert {k: (v.secret, v.key) for k, v in comp.expose.secret_env.items()} == {
@@ -330,7 +330,7 @@ def test_garage_consumer_key_is_generated_in_garage_format() -> None:
     import re
 
     from bbgen.secrets.generate import new_value
-    from bbgen.secrets.inventory import KeyPlan
+    from bbgen.render.inventory import KeyPlan
 
     secret = next(s for s in load_catalog()["garage"].secrets if s.name == "garage-client")
     key = secret.keys["access-key-id"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
+from bbgen.catalog import catalog_roles
 from bbgen.errors import SpecError, SpecIssue
+from bbgen.kube.names import fqdn
 
 if TYPE_CHECKING:
     from bbgen.catalog import AnyComponent
@@ -41,7 +43,6 @@ def check_platform(
 ) -> None:
     """Raise SpecError listing every cross-field problem; return quietly when there is none."""
     from bbgen.spec.loader import issue
-    from bbgen.render.units import fqdn
 
     issues: list[SpecIssue] = []
     names = sorted(catalog)
@@ -80,7 +81,6 @@ def check_platform(
                 issues.append(issue(loaded, path, f"must be a {type(declared[key]).__name__}, like the default {declared[key]!r}"))
 
     # Roles (`object-store`, `llm`): the spec's choice is an enabled provider, or there is one to default to.
-    from bbgen.catalog import catalog_roles
     from bbgen.spec.models import ROLE_FIELDS
     from pydantic.alias_generators import to_camel
 
