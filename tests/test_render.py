@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bbgen.errors import OwnershipError
 from bbgen.render.build import build_tree
-from bbgen.render.tree import MANIFEST_PATH
+from bbgen.render.paths import MANIFEST_PATH
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 from bbgen.spec.models import Platform

@@ -332,7 +332,7 @@ def test_garage_consumer_key_is_generated_in_garage_format() -> None:
     import re
 
     from bbgen.secrets.generate import new_value
-    from bbgen.secrets.inventory import KeyPlan
+    from bbgen.render.inventory import KeyPlan
 
     secret = next(s for s in load_catalog()["garage"].secrets if s.name == "garage-client")
     key = secret.keys["access-key-id"]

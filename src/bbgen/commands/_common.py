@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from bbgen.errors import UsageError
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -37,8 +39,6 @@ def status(message: str) -> None:
 
 
 def token_from(env_name: str, *, required: bool = True) -> str:
-    from bbgen.errors import UsageError
-
     token = os.environ.get(env_name, "")
     if required and not token:
         raise UsageError(message=f"environment variable {env_name} is empty or unset", hint="export a Gitea access token in it")

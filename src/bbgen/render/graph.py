@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from bbgen.render.units import KEYCLOAK, Unit, fqdn
+from bbgen.kube.names import fqdn
+from bbgen.render.units import KEYCLOAK, Unit
 from bbgen.spec.models import Platform
 
 _EDGE = "n_edge"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from bbgen.catalog import catalog_roles
 from bbgen.errors import SpecIssue
 from bbgen.spec._messages import issue_at
 
@@ -100,8 +101,6 @@ class Context:
     @functools.cached_property
     def roles(self) -> dict[str, list[str]]:
         """Role → the catalog components that provide it."""
-        from bbgen.catalog import catalog_roles
-
         return catalog_roles(self.catalog)
 
     @functools.cached_property

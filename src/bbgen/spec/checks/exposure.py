@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check, hint
-from bbgen.spec.hosts import fqdn
+from bbgen.kube.names import fqdn
 
 # The catalog role whose provider implements each `ingress.provider` (the spec's own words, not component names).
 PROVIDER_ROLE = {"nginx": "ingress", "gateway": "edge-gateway"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from bbgen.catalog import ChartComponent, GitComponent, KustomizeComponent
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check
 from bbgen.spec.references import git_ref_problem, tag_problem
@@ -23,8 +24,6 @@ _CHART_VERSION_RE = re.compile(r"v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-
 @check()
 def component_versions(ctx: Context) -> Iterator[SpecIssue]:
     """`version` is a valid image tag, chart version or git revision, on a component that has one to pin."""
-    from bbgen.catalog import ChartComponent, GitComponent, KustomizeComponent
-
     for name, settings in sorted(ctx.platform.components.items()):
         version = settings.version
         if version is None:
@@ -49,8 +48,6 @@ def component_versions(ctx: Context) -> Iterator[SpecIssue]:
 @check()
 def ignored_fields(ctx: Context) -> Iterator[SpecIssue]:
     """Refuse a field the component does not use: storage without a volume, a host without HTTP, basic auth without a host."""
-    from bbgen.catalog import ChartComponent
-
     for name, settings in sorted(ctx.platform.components.items()):
         if not settings.enabled:
             continue
