@@ -42,13 +42,17 @@ class DiffResult:
     changed_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     patches: dict[str, list[str]] = field(default_factory=dict)  # file -> unified diff lines
+    # diff --remote: what was compared with ({"repository", "branch", "commit"}; commit None when the branch is absent),
+    # so the caller can push with --expect COMMIT and never replace a render it has not seen
+    remote: dict[str, str | None] | None = None
 
     @property
     def identical(self) -> bool:
         return not (self.added_files or self.changed_files or self.removed_files)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {"remote": self.remote} if self.remote is not None else {}
+        return extra | {
             "identical": self.identical,
             "files": {"added": self.added_files, "changed": self.changed_files, "removed": self.removed_files},
             "resources": [

@@ -99,3 +99,23 @@ class FindingsError(BbgenError):
 
     def __init__(self, *, message: str) -> None:
         super().__init__(message)
+
+
+class StaleBranchError(BbgenError):
+    """``push-to-gitea --expect``: the branch moved since the commit the caller compared with.
+
+    Exit 1, like a difference found: nothing is wrong with the input, the remote
+    changed; someone else's render would have been replaced without a word.
+    """
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, *, where: str, expected: str, actual: str | None) -> None:
+        self.where = where
+        self.expected = expected
+        self.actual = actual
+        now = f"is at {actual[:12]}" if actual else "does not exist"
+        super().__init__(
+            f"{where} {now}, not at the expected {expected[:12]}: it moved since you compared; nothing was pushed "
+            "(run `bbgen diff --remote` again, review, then push with the commit it prints)"
+        )

@@ -110,6 +110,9 @@ class Console:
             del self._tasks[step]
 
     def _line(self, message: str) -> None:
+        from bbgen.redact import redact  # the one redaction point: status and -v echo never show a token
+
+        message = redact(message)
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:
