@@ -146,7 +146,9 @@ class GiteaClient:
                 if exc.code >= 500 and attempt <= retries:
                     time.sleep(self._backoff * 2 ** (attempt - 1))
                     continue
-                raise self._http_error(exc.code, method, path, raw) from None
+                error = self._http_error(exc.code, method, path, raw)
+                error.transient = exc.code >= 500 and method not in _IDEMPOTENT  # it may have acted before failing
+                raise error from None
             except ssl.SSLError as exc:
                 raise GiteaError(message=f"TLS error talking to {self.host}: {exc.reason or exc} (pass --ca-bundle to trust a private CA)") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, http.client.HTTPException) as exc:
