@@ -12,7 +12,7 @@ path pattern and say what happens to them, a bounded number of times:
 * ``lost``      forward (Gitea acts on it), then close without answering
 * ``late500``   forward (Gitea acts on it), then answer 500 (a gateway failing after the upstream succeeded)
 * ``late``      forward (Gitea acts on it), answer after ``delay`` seconds
-* ``hold``      wait ``delay`` seconds, then forward and answer
+* ``hold``      wait until :meth:`FaultProxy.release` (at most ``delay`` seconds), then forward and answer
 
 Every request is recorded in :attr:`FaultProxy.seen` as (method, path, action).
 Threads are daemons and delays are bounded, so a test can never hang on it.
@@ -49,6 +49,7 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.seen: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
+        self._released = threading.Event()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -73,8 +74,12 @@ class FaultProxy:
     def inject(self, method: str, path: str, action: str, *, times: int = 1, delay: float = 0.0) -> None:
         """The next ``times`` requests matching ``method`` and the regex ``path`` get ``action``."""
         assert action in {"pass", "500", "html", "drop", "truncate", "lost", "late500", "late", "hold"}, action
-        assert delay <= 30, "delays are bounded"
+        assert delay <= 60, "delays are bounded"
         self.rules.append(Rule(method.upper(), re.compile(path), action, times, delay))
+
+    def release(self) -> None:
+        """Let every held request go on now."""
+        self._released.set()
 
     def count(self, method: str, path: str) -> int:
         pattern = re.compile(path)
@@ -85,6 +90,7 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -120,7 +126,7 @@ class FaultProxy:
             handler.close_connection = True
             return None
         if action == "hold" and rule:
-            time.sleep(rule.delay)
+            self._released.wait(rule.delay)
         status, headers, data = self._forward(method, path, dict(handler.headers.items()), body)
         if action == "lost":
             handler.close_connection = True

@@ -303,16 +303,20 @@ def test_concurrent_push_is_a_clear_moved_message(gitea: GiteaServer, runs: Runs
     owner, repo = gitea.admin_user, "race"
     where = target(gitea, owner, repo)
     assert runs("push-to-gitea", str(REFERENCE), *where, "--create").returncode == 0
-    proxy.inject("POST", r"/git-receive-pack$", "hold", delay=6)
+    proxy.inject("POST", r"/git-receive-pack$", "hold", delay=60)
     results: dict[str, subprocess.CompletedProcess[str]] = {}
     slow = threading.Thread(target=lambda: results.update(a=runs("push-to-gitea", str(changed_spec(runs.scratch)), *via(proxy, owner, repo))))
     slow.start()
     deadline = time.monotonic() + 60
     while proxy.count("POST", r"/git-receive-pack$") == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
+    live = [p for p in runs.scratch.rglob("config") if p.parent.name == ".git"]
+    assert live, "A's temporary clone should exist while its push is held"
+    runs.check_nothing_leaked()  # A's clone, its .git/config and objects included, while it is alive
     spec_b = runs.scratch / "b.yaml"
     spec_b.write_text(REFERENCE.read_text().replace("replicas: 2", "replicas: 5"))
     theirs = runs("push-to-gitea", str(spec_b), *where)
+    proxy.release()
     slow.join(timeout=120)
     assert theirs.returncode == 0, theirs.stderr
     a = results["a"]
