@@ -230,6 +230,14 @@ def test_pr_is_opened_on_rerun_after_the_pr_call_failed(gitea: GiteaServer, runs
     assert "orchestrator" in pulls[0]["title"]
     assert "Deployment hadith/orchestrator" in pulls[0]["body"]
 
+    number = pulls[0]["number"]
+    gitea.api("PATCH", f"/repos/{owner}/pr-retry/pulls/{number}", json={"state": "closed"}, expect=201)
+    spec.write_text(spec.read_text().replace("replicas: 3", "replicas: 4"))
+    reopened = runs("push-to-gitea", str(spec), *target(gitea, owner, "pr-retry"), "--pr")
+    assert reopened.returncode == 0, reopened.stderr
+    assert f"pull request re-opened #{number}" in reopened.stderr
+    assert [p["number"] for p in gitea.api("GET", f"/repos/{owner}/pr-retry/pulls?state=open", expect=200).json()] == [number]
+
 
 def _merge(gitea: GiteaServer, owner: str, repo: str, number: int, how: str) -> None:
     deadline = time.monotonic() + 60
