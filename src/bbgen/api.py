@@ -10,6 +10,9 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
+from bbgen.errors import UsageError
+from bbgen.progress import nothing
+
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
     from bbgen.progress import Progress
@@ -17,15 +20,15 @@ if TYPE_CHECKING:
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
     from bbgen.secrets.generate import GenerateResult
-    from bbgen.secrets.inventory import Inventory
+    from bbgen.render.inventory import Inventory
     from bbgen.starter import InitResult
     from bbgen.validate import Report
 
 
 def build(spec: Path) -> Tree:
     """Load the spec and render the repository in memory."""
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     return build_tree(load_platform(spec))
 
@@ -34,10 +37,10 @@ def render(spec: Path, out: Path) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
-    secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
+    secret value into git writes nothing (``bbgen.errors.LeakError``, exit 1).
     """
-    from bbgen.render.write import write_tree
-    from bbgen.secrets import guard
+    from bbgen.render.write import write_tree  # lazy
+    from bbgen.secrets import guard  # lazy
 
     tree = build(spec)
     guard.check(tree, action="render")
@@ -52,13 +55,12 @@ def validate(
     progress: Progress | None = None,
 ) -> Report:
     """kustomize build + kubeconform + cross-resource checks over a rendered directory."""
-    from bbgen.errors import UsageError
-    from bbgen.validate import validate_tree
+    from bbgen.validate import validate_tree  # lazy
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
     report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
-    from bbgen.secrets import guard
+    from bbgen.secrets import guard  # lazy
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
     return report
@@ -66,11 +68,10 @@ def validate(
 
 def graph(spec: Path, *, env: str = "prod") -> str:
     """The platform drawn as a Mermaid flowchart (the picture the generated README embeds)."""
-    from bbgen.catalog import load_catalog
-    from bbgen.errors import UsageError
-    from bbgen.render.graph import mermaid
-    from bbgen.render.units import build_units
-    from bbgen.spec import load_platform
+    from bbgen.catalog import load_catalog  # lazy
+    from bbgen.render.graph import mermaid  # lazy
+    from bbgen.render.units import build_units  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     platform = load_platform(spec)
     if env not in platform.environments:
@@ -80,19 +81,16 @@ def graph(spec: Path, *, env: str = "prod") -> str:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the spec, for editors (yaml-language-server `$schema`)."""
-    from bbgen.spec.models import Platform
+    from bbgen.spec.schema import json_schema as spec_schema  # lazy
 
-    schema = Platform.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://bbgen.dev/schema/platform.json"
-    return schema
+    return spec_schema()
 
 
 def json_schema_text() -> str:
     """The schema as `bbgen schema` prints it and `bbgen init` writes it: one canonical text, so the files compare equal."""
-    import json
+    from bbgen.spec.schema import json_schema_text as spec_schema_text  # lazy
 
-    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    return spec_schema_text()
 
 
 def _spec_digest(spec: Path) -> str:
@@ -102,7 +100,7 @@ def _spec_digest(spec: Path) -> str:
 
 
 def _target(spec_platform: Any, url: str | None, owner: str | None, repo: str | None, branch: str | None) -> Any:
-    from bbgen.gitea import Target, plain_url
+    from bbgen.gitea import Target, plain_url  # lazy
 
     g = spec_platform.gitops
     base = plain_url(url, what="--url") if url else plain_url(g.url, what="gitops.url")
@@ -131,10 +129,9 @@ def diff(
     """
     import tempfile
 
-    from bbgen.diff import diff_files, read_owned
-    from bbgen.errors import UsageError
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.diff import diff_files, read_owned  # lazy
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     platform = load_platform(spec)
     files = build_tree(platform).with_manifest()
@@ -142,8 +139,8 @@ def diff(
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
         return diff_files(files, read_owned(against, set(files)))
-    from bbgen.gitea import GiteaClient, usable_token
-    from bbgen.push import Git, fetch_branch
+    from bbgen.gitea import GiteaClient, usable_token  # lazy
+    from bbgen.push import Git, fetch_branch  # lazy
 
     token = usable_token(token)
     target = _target(platform, url, owner, repo, branch)
@@ -189,12 +186,10 @@ def push(
     """
     import re
 
-    from bbgen.errors import UsageError
-    from bbgen.gitea import usable_token
-    from bbgen.progress import nothing
-    from bbgen.push import push_tree
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.gitea import usable_token  # lazy
+    from bbgen.push import push_tree  # lazy
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     token = usable_token(token)
     match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", author)
@@ -202,24 +197,31 @@ def push(
         raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
     platform = load_platform(spec)
     tree = build_tree(platform)
-    from bbgen.secrets import guard
+    from bbgen.secrets import guard  # lazy
 
     guard.check(tree, action="push")
+    from bbgen.diff import diff_files, pull_text, read_owned  # lazy
+
+    digest, files = _spec_digest(spec), tree.with_manifest()
+
+    def describe(work: Path) -> tuple[str, str]:
+        return pull_text(platform.name, digest, diff_files(files, read_owned(work, set(files))))
+
     return push_tree(
-        tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
+        tree, platform_name=platform.name, spec_digest=digest,
         target=_target(platform, url, owner, repo, branch), token=token, create=create,
         pr_branch=pr_branch, dry_run=dry_run, expect=expect, author=(match.group(1), match.group(2)),
-        ca_bundle=ca_bundle, timeout=timeout, log=log, progress=progress or nothing,
+        ca_bundle=ca_bundle, timeout=timeout, describe=describe, log=log, progress=progress or nothing,
     )
 
 
 def components(spec: Path | None = None) -> list[dict[str, Any]]:
     """The catalog as rows (with `enabled` when a spec is given)."""
-    from bbgen.catalog import ChartComponent, GitComponent, load_catalog
+    from bbgen.catalog import ChartComponent, GitComponent, load_catalog  # lazy
 
     enabled: set[str] | None = None
     if spec is not None:
-        from bbgen.spec import load_platform
+        from bbgen.spec import load_platform  # lazy
 
         platform = load_platform(spec)
         enabled = {n for n, c in platform.components.items() if c.enabled}
@@ -254,8 +256,8 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
 
 def secrets_plan(spec: Path) -> Inventory:
     """Every Secret the enabled platform needs, per namespace, and how each key is made."""
-    from bbgen.secrets.inventory import inventory_for
-    from bbgen.spec import load_platform
+    from bbgen.render.inventory import inventory_for  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     return inventory_for(load_platform(spec))
 
@@ -270,7 +272,7 @@ def secrets_generate(
     ask: Callable[[str], str] | None = None,
 ) -> GenerateResult:
     """Write Secret manifests with strong values into ``out`` (outside any GitOps tree); keeps existing values."""
-    from bbgen.secrets.generate import generate
+    from bbgen.secrets.generate import generate  # lazy
 
     return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
 
@@ -286,13 +288,13 @@ def init(
     schema_url: str | None = None,
 ) -> InitResult:
     """Write a starter spec from a shipped profile (comments kept) and `platform.schema.json` beside it."""
-    from bbgen.starter import init as write_starter
+    from bbgen.starter import init as write_starter  # lazy
 
     return write_starter(path, profile=profile, name=name, domain=domain, force=force, schema_url=schema_url)
 
 
 def spec_reference() -> str:
     """The spec's field reference as Markdown (docs/spec.md), made from the schema editors read so the two agree."""
-    from bbgen.spec.docs import reference_markdown
+    from bbgen.spec.docs import reference_markdown  # lazy
 
     return reference_markdown(json_schema())

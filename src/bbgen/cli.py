@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from bbgen import __version__
+from bbgen.errors import BbgenError, SpecError
+from bbgen.redact import redact, register_environment
 from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.graph import graph
@@ -74,9 +76,6 @@ def main() -> None:
     ``BBGEN_DEBUG=1`` prints the traceback, redacted too.
     """
     import os
-
-    from bbgen.errors import BbgenError, SpecError
-    from bbgen.redact import redact, register_environment
 
     try:
         app(prog_name="bbgen")

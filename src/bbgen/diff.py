@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bbgen.render import yamlio
-from bbgen.render.tree import MANIFEST_PATH
+from bbgen import __version__
+from bbgen.kube import yamlio
+from bbgen.redact import redact
+from bbgen.render.paths import MANIFEST_PATH, is_values_file
 
 Ident = tuple[str, str, str]  # kind, namespace, name
 
@@ -80,11 +80,11 @@ def read_owned(directory: Path, candidates: set[str]) -> dict[str, bytes]:
 
 
 def _resources(path: str, data: bytes) -> dict[Ident, Any]:
-    if not path.endswith(".yaml") or path.startswith("values/"):
+    if not path.endswith(".yaml") or is_values_file(path):
         return {}
     try:
         docs = yamlio.load_all(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except (yamlio.YAMLError, UnicodeDecodeError):
         return {}
     found: dict[Ident, Any] = {}
     for doc in docs:
@@ -134,3 +134,35 @@ def diff_files(new: dict[str, bytes], old: dict[str, bytes]) -> DiffResult:
             difflib.unified_diff(before, after, f"a/{path}" if path in old else "/dev/null", f"b/{path}" if path in new else "/dev/null", lineterm="")
         )
     return result
+
+
+def summary(changes: DiffResult) -> tuple[list[str], list[str]]:
+    """(changed components, per-resource lines) for a pull request title and body."""
+    names: list[str] = []
+    for path in changes.added_files + changes.changed_files + changes.removed_files:
+        parts = path.split("/")
+        if parts[0] in ("components", "values") and len(parts) > 2:
+            name = parts[1]
+        elif parts[0] == "apps" and len(parts) == 3 and parts[2].endswith(".yaml") and parts[2] != "kustomization.yaml":
+            name = parts[2][: -len(".yaml")]
+        else:
+            name = "platform"
+        if name not in names:
+            names.append(name)
+    sign = {"added": "+", "changed": "~", "removed": "-"}
+    lines = [f"- `{sign[r.action]}` {r.label} (`{r.file}`)" for r in changes.resources]
+    return sorted(names), lines
+
+
+def pull_text(platform_name: str, spec_digest: str, changes: DiffResult) -> tuple[str, str]:
+    """A pull request's title (the changed components) and body (the per-resource summary)."""
+    names, lines = summary(changes)
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    title = f"bbgen: render {platform_name}: {shown}" if shown else f"bbgen: render {platform_name}"
+    counts = f"{len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed"
+    body = [f"Rendered by bbgen {__version__} from spec `{spec_digest}`.", "", f"Files: {counts}.", ""]
+    if lines:
+        body += ["Resources:", *lines[:200]]
+        if len(lines) > 200:
+            body.append(f"- ... and {len(lines) - 200} more")
+    return title, redact("\n".join(body) + "\n")

@@ -23,20 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bbgen.errors import BbgenError
+from bbgen.errors import GiteaError
 from bbgen.redact import redact, register
 
 T = TypeVar("T")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
-
-
-class GiteaError(BbgenError):
-    """The Gitea server refused or could not be reached; ``transient`` when the answer was lost (it may have acted)."""
-
-    def __init__(self, *, message: str, status: int | None = None, transient: bool = False) -> None:
-        self.status = status
-        self.transient = transient
-        super().__init__(redact(message))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +175,7 @@ class GiteaClient:
     def _http_error(self, status: int, method: str, path: str, raw: bytes) -> GiteaError:
         detail = _json_or_none(raw)
         text = detail.get("message") if isinstance(detail, dict) else None
-        text = str(text)[:300] if text else None
+        text = redact(str(text)[:300]) if text else None
         if status == 401:
             return GiteaError(status=401, message=f"Gitea at {self.host} rejected the token (401): check the token environment variable")
         if status == 403:

@@ -24,20 +24,19 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from bbgen import __version__
-from bbgen.errors import OwnershipError, StaleBranchError, UsageError
-from bbgen.gitea import GiteaClient, GiteaError, Target
+from bbgen.errors import GiteaError, OwnershipError, StaleBranchError, UsageError
+from bbgen.gitea import GiteaClient, Target
 from bbgen.progress import Progress, nothing
 from bbgen.redact import redact, register
-from bbgen.render.tree import MANIFEST_PATH, Tree
+from bbgen.render.paths import MANIFEST_PATH
+from bbgen.render.tree import Tree
 from bbgen.render.write import write_tree
 
-if TYPE_CHECKING:
-    from bbgen.diff import DiffResult
-
 Log = Callable[[str], None]
+Describe = Callable[[Path], tuple[str, str]]  # the clone before the render is written -> pull request (title, body)
 
 
 @dataclass(kw_only=True)
@@ -190,37 +189,6 @@ def _stage(tree: Tree, work: Path, where: str) -> None:
         raise GiteaError(message=f"{where}: {detail}; nothing was pushed") from None
 
 
-def summary(changes: DiffResult) -> tuple[list[str], list[str]]:
-    """(changed components, per-resource lines) for a pull request title and body."""
-    names: list[str] = []
-    for path in changes.added_files + changes.changed_files + changes.removed_files:
-        parts = path.split("/")
-        if parts[0] in ("components", "values") and len(parts) > 2:
-            name = parts[1]
-        elif parts[0] == "apps" and len(parts) == 3 and parts[2].endswith(".yaml") and parts[2] != "kustomization.yaml":
-            name = parts[2][: -len(".yaml")]
-        else:
-            name = "platform"
-        if name not in names:
-            names.append(name)
-    sign = {"added": "+", "changed": "~", "removed": "-"}
-    lines = [f"- `{sign[r.action]}` {r.label} (`{r.file}`)" for r in changes.resources]
-    return sorted(names), lines
-
-
-def pull_text(platform_name: str, spec_digest: str, changes: DiffResult) -> tuple[str, str]:
-    names, lines = summary(changes)
-    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-    title = f"bbgen: render {platform_name}: {shown}" if shown else f"bbgen: render {platform_name}"
-    counts = f"{len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed"
-    body = [f"Rendered by bbgen {__version__} from spec `{spec_digest}`.", "", f"Files: {counts}.", ""]
-    if lines:
-        body += ["Resources:", *lines[:200]]
-        if len(lines) > 200:
-            body.append(f"- ... and {len(lines) - 200} more")
-    return title, redact("\n".join(body) + "\n")
-
-
 def push_tree(
     tree: Tree,
     *,
@@ -235,11 +203,11 @@ def push_tree(
     author: tuple[str, str] = ("bbgen", "bbgen@localhost"),
     ca_bundle: str | None = None,
     timeout: float = 20.0,
+    describe: Describe | None = None,
     log: Log | None = None,
     progress: Progress = nothing,
 ) -> PushResult:
-    from bbgen.diff import diff_files, read_owned
-
+    """``describe`` makes the pull request's title and body from the clone as it was before the render."""
     if pr_branch is not None and pr_branch == target.branch:
         raise UsageError(message=f"--pr-branch {pr_branch!r} is the target branch", hint="name a branch of bbgen's own, e.g. bbgen/update")
     client = GiteaClient(target.url, token, ca_bundle=ca_bundle, timeout=timeout)
@@ -253,7 +221,6 @@ def push_tree(
         created = True
     git = Git(token=token, ca_bundle=ca_bundle, log=log)
     push_branch = pr_branch or target.branch
-    new_files = tree.with_manifest()
     with tempfile.TemporaryDirectory(prefix="bbgen-push-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
@@ -270,7 +237,7 @@ def push_tree(
                 message=f"{target.where} has hand edits to files bbgen owns ({shown}); "
                 "nothing was pushed: move those changes into the spec (or revert them on the branch) and run again"
             )
-        old_files = read_owned(work, set(new_files))
+        title, body = describe(work) if describe and pr_branch else (f"bbgen: render {platform_name}", f"Rendered by bbgen {__version__} from spec `{spec_digest}`.\n")
         progress(step, 1, steps)
         _stage(tree, work, target.where)
         git.run("add", "-A", cwd=work)
@@ -305,7 +272,6 @@ def push_tree(
     progress(step, steps, steps)
     result = PushResult(status=state, branch=push_branch, commit=commit, files=files, created_repo=created)
     if pr_branch:
-        title, body = pull_text(platform_name, spec_digest, diff_files(new_files, old_files))
         action, pull = client.create_or_update_pull(target, pr_branch, title, body)
         result.pull = f"{action} #{pull.get('number')} {pull.get('html_url', '')}".strip()
     return result

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from bbgen.errors import UsageError
+from bbgen.redact import redact
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -37,8 +40,6 @@ def status(message: str) -> None:
 
 
 def token_from(env_name: str, *, required: bool = True) -> str:
-    from bbgen.errors import UsageError
-
     token = os.environ.get(env_name, "")
     if required and not token:
         raise UsageError(message=f"environment variable {env_name} is empty or unset", hint="export a Gitea access token in it")
@@ -110,9 +111,7 @@ class Console:
             del self._tasks[step]
 
     def _line(self, message: str) -> None:
-        from bbgen.redact import redact  # the one redaction point: status and -v echo never show a token
-
-        message = redact(message)
+        message = redact(message)  # the one redaction point: status and -v echo never show a token
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:

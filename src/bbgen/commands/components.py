@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from bbgen.errors import UsageError
+
 
 def components(
     spec: Annotated[Optional[Path], typer.Argument(help="Optional spec: adds whether each component is enabled in it.", show_default=False, metavar="SPEC")] = None,
@@ -23,8 +25,7 @@ def components(
       bbgen components
       bbgen components platform.yaml --output json | jq '.[] | select(.enabled) | .version'
     """
-    from bbgen import api
-    from bbgen.errors import UsageError
+    from bbgen import api  # lazy
 
     if output not in ("text", "json"):
         raise UsageError(message=f"--output {output!r}: choose text or json")

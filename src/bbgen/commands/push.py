@@ -63,7 +63,7 @@ def push_to_gitea(
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --expect 3f1c2e9    # refuse if main moved
       bbgen push-to-gitea platform.yaml --dry-run -v    # list the files, show the git commands
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     token = token_from(token_env)
     with Console(quiet=quiet, verbose=verbose) as console:

@@ -24,7 +24,7 @@ def render(
       bbgen render platform.yaml --out gitops/
       bbgen render profiles/betelgeuse.yaml --out gitops/ --quiet
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     result = api.render(spec, out)
     Console(quiet=quiet).status(f"written {len(result.written)}, unchanged {len(result.unchanged)}, removed {len(result.removed)}")

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from bbgen.commands._common import status
+from bbgen.errors import UsageError
 
 FORMATS = ("json", "markdown")
 
@@ -28,8 +29,7 @@ def schema(
       bbgen schema --out platform.schema.json
       bbgen schema --format markdown --out docs/spec.md
     """
-    from bbgen import api
-    from bbgen.errors import UsageError
+    from bbgen import api  # lazy
 
     if format_ not in FORMATS:
         raise UsageError(message=f"--format {format_!r}: choose json or markdown")
@@ -44,7 +44,6 @@ def schema(
 
 def _check_target(out: Path) -> None:
     """Fail before any work when the file cannot be written: a missing directory is a typo, not a request."""
-    from bbgen.errors import UsageError
 
     if out.is_dir():
         raise UsageError(message=f"--out {out}: is a directory", hint="name the file to write")
@@ -54,7 +53,7 @@ def _check_target(out: Path) -> None:
 
 def _write(out: Path, text: str) -> str:
     """Replace ``out`` atomically (a reader never sees half a schema); 'unchanged' when it already holds ``text``."""
-    from bbgen.render.write import stage
+    from bbgen.render.write import stage  # lazy
 
     data = text.encode("utf-8")
     if out.is_file() and out.read_bytes() == data:

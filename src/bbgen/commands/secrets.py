@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from bbgen.commands._common import SpecArg, status
+from bbgen.errors import UsageError
 
 if TYPE_CHECKING:
-    from bbgen.secrets.inventory import Inventory
+    from bbgen.render.inventory import Inventory
 
 app = typer.Typer(
     name="secrets",
@@ -42,8 +43,7 @@ def plan(
       bbgen secrets plan platform.yaml
       bbgen secrets plan platform.yaml --output json
     """
-    from bbgen import api
-    from bbgen.errors import UsageError
+    from bbgen import api  # lazy
 
     if output not in ("table", "json"):
         raise UsageError(message=f"--output {output!r}: choose table or json")
@@ -102,7 +102,7 @@ def generate(
       bbgen secrets generate platform.yaml --out ~/secrets/demo && kubectl apply -f ~/secrets/demo
       bbgen secrets generate platform.yaml --out ~/secrets/demo --rotate redis-credentials
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     ask = None
     if sys.stdin.isatty():

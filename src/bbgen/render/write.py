@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bbgen.errors import OwnershipError
-from bbgen.render.tree import MANIFEST_PATH, Tree
+from bbgen.render.paths import MANIFEST_PATH
+from bbgen.render.tree import Tree
 
 
 @dataclass(frozen=True, kw_only=True)

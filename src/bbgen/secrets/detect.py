@@ -20,6 +20,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bbgen.redact import PEM, TOKEN_SHAPES, URL_CREDENTIALS
+
 MASK = "[redacted]"
 
 
@@ -30,21 +32,9 @@ class Hit:
     end: int
 
 
-_KNOWN: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])"), "looks like a GitHub token"),
-    (re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}"), "looks like a GitHub fine-grained token"),
-    (re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}"), "looks like a GitLab token"),
-    (re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), "looks like an AWS access key id"),
-    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), "looks like a Slack token"),
-    (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"), "looks like a Google API key"),
-    (re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[0-9A-Za-z]{20,}"), "looks like a Stripe live key"),
-    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "looks like a JWT"),
-]
-_PEM = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?",
-    re.DOTALL,
-)
-_URL_CREDS = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#'\"]*:(?P<secret>[^\s@/?#'\"]+)@")
+_KNOWN = TOKEN_SHAPES
+_PEM = PEM
+_URL_CREDS = URL_CREDENTIALS
 _LITERAL = re.compile(
     r"(?i)(?<![A-Za-z0-9])(?P<key>[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key)|(?:[A-Za-z0-9]+[_.-])?(?:pass|pwd))"
     r"[\"']?[ \t]*[:=][ \t]*(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"']+)"

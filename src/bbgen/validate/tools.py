@@ -15,10 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbgen.errors import BbgenError, ToolMissingError
+from bbgen.errors import ToolFailedError, ToolMissingError
 
-KUSTOMIZE_VERSION = "v5.8.1"
-KUBECONFORM_VERSION = "v0.8.0"
 INSTALL_HINT = (
     "run scripts/install-tools.sh (go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1, "
     "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0)"
@@ -27,14 +25,6 @@ BUILD_TIMEOUT = 120.0
 CONFORM_TIMEOUT = 600.0
 
 Log = Callable[[str], None]
-
-
-class ToolFailedError(BbgenError):
-    """A tool crashed or hung in a way that says nothing about the tree being validated."""
-
-    def __init__(self, *, tool: str, message: str) -> None:
-        self.tool = tool
-        super().__init__(f"{tool} failed: {message}")
 
 
 def _candidates() -> list[Path]:
