@@ -254,11 +254,11 @@ def push_tree(
         progress(step, 2, steps)
         state = "pushed"
         if pr_branch:
-            current = _current_pr_branch(git, target, pr_branch, work, base)
-            if current is not None:
-                state, commit = "up-to-date", current
+            theirs = remote_head(git, target, pr_branch, work)
+            if theirs is not None and _holds_render(git, target, pr_branch, work, base):
+                state, commit = "up-to-date", theirs
             else:
-                lease = remote_head(git, target, pr_branch, work) or ""
+                lease = theirs or ""  # update bbgen's own branch only from what was just seen there
                 pushed = git.run(
                     "push", "--porcelain", f"--force-with-lease=refs/heads/{pr_branch}:{lease}",
                     target.clone_url, f"HEAD:refs/heads/{pr_branch}", cwd=work, check=False,
@@ -277,16 +277,11 @@ def push_tree(
     return result
 
 
-def _current_pr_branch(git: Git, target: Target, pr_branch: str, work: Path, base: str | None) -> str | None:
-    """The PR branch's commit when it already holds exactly this render on the current target head, else None."""
-    sha = remote_head(git, target, pr_branch, work)
-    if sha is None:
-        return None
+def _holds_render(git: Git, target: Target, pr_branch: str, work: Path, base: str | None) -> bool:
+    """Whether the PR branch already is exactly this render, one commit on the current target head."""
     fetched = git.run("fetch", "-q", "--no-tags", "--depth", "2", target.clone_url, f"refs/heads/{pr_branch}", cwd=work, check=False)
     if fetched.returncode != 0:
-        return None
+        return False
     theirs = git.run("rev-parse", "FETCH_HEAD^{tree}", "FETCH_HEAD^", cwd=work, check=False).stdout.split()
     ours = git.run("rev-parse", "HEAD^{tree}", cwd=work).stdout.strip()
-    if len(theirs) == 2 and theirs[0] == ours and theirs[1] == base:
-        return sha
-    return None
+    return len(theirs) == 2 and theirs[0] == ours and theirs[1] == base
