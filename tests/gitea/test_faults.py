@@ -239,6 +239,17 @@ def test_pr_is_opened_on_rerun_after_the_pr_call_failed(gitea: GiteaServer, runs
     assert [p["number"] for p in gitea.api("GET", f"/repos/{owner}/pr-retry/pulls?state=open", expect=200).json()] == [number]
 
 
+def test_lost_answer_to_opening_the_pr_finds_it_instead_of_failing(gitea: GiteaServer, runs: Runs, proxy: FaultProxy) -> None:
+    owner = gitea.admin_user
+    assert runs("push-to-gitea", str(REFERENCE), *target(gitea, owner, "pr-lost"), "--create").returncode == 0
+    proxy.inject("POST", r"/pulls$", "lost")
+    result = runs("push-to-gitea", str(changed_spec(runs.scratch)), *via(proxy, owner, "pr-lost"), "--pr")
+    assert result.returncode == 0, result.stderr
+    assert "pull request opened #" in result.stderr
+    assert proxy.count("POST", r"/pulls$") == 1
+    assert len(gitea.api("GET", f"/repos/{owner}/pr-lost/pulls?state=open", expect=200).json()) == 1
+
+
 def _merge(gitea: GiteaServer, owner: str, repo: str, number: int, how: str) -> None:
     deadline = time.monotonic() + 60
     while True:
