@@ -30,18 +30,19 @@ def build(spec: Path) -> Tree:
     return build_tree(load_platform(spec))
 
 
-def render(spec: Path, out: Path) -> WriteResult:
+def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
     secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
+    ``adopt`` lets a non-empty directory without a bbgen manifest be rendered into.
     """
     from bbgen.render.write import write_tree
     from bbgen.secrets import guard
 
     tree = build(spec)
     guard.check(tree, action="render")
-    return write_tree(tree, out)
+    return write_tree(tree, out, adopt=adopt)
 
 
 def validate(

@@ -92,6 +92,14 @@ class OwnershipError(BbgenError):
         super().__init__(f"{path}: {message}")
 
 
+class OutputBusyError(BbgenError):
+    """Another bbgen render holds the output directory's lock and did not finish in time."""
+
+    def __init__(self, *, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: another bbgen render is writing this directory; nothing was written (wait for it to finish and run again)")
+
+
 class FindingsError(BbgenError):
     """A check ran and found problems in the subject (not a usage error)."""
 

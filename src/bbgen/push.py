@@ -154,7 +154,7 @@ def push_tree(
                 "nothing was pushed: move those changes into the spec (or revert them on the branch) and run again"
             )
         progress(step, 1, steps)
-        write_tree(tree, work)
+        write_tree(tree, work, adopt=True)  # a clone of the branch: files bbgen does not own are kept, never overwritten
         git.run("add", "-A", cwd=work)
         status = git.run("status", "--porcelain", "--no-renames", cwd=work).stdout.splitlines()
         files = sorted(line[3:] for line in status)
