@@ -37,9 +37,11 @@ def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
     ``adopt`` lets a non-empty directory without a bbgen manifest be rendered into.
     """
+    from bbgen.render.outdir import refuse_unsafe
     from bbgen.render.write import write_tree
     from bbgen.secrets import guard
 
+    refuse_unsafe(out)  # before the work of a render; write_tree checks again
     tree = build(spec)
     guard.check(tree, action="render")
     return write_tree(tree, out, adopt=adopt)
