@@ -54,13 +54,37 @@ def validate(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """kustomize build + kubeconform + cross-resource checks over a rendered directory."""
+    """kustomize build + kubeconform + cross-resource checks over a rendered directory.
+
+    The directory must hold a bbgen manifest (``.bbgen/manifest.json``, also in any
+    clone of a repository bbgen pushed) and something to check: a CI job pointed at
+    the wrong path must fail, not report "checked 0 objects" and pass. An explicit
+    ``kubernetes_version`` must be one bbgen has schemas for.
+    """
     from bbgen.errors import UsageError
+    from bbgen.render.tree import MANIFEST_PATH
     from bbgen.validate import validate_tree
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
+    if not (directory / MANIFEST_PATH).is_file():
+        raise UsageError(
+            message=f"{directory}: holds no bbgen manifest ({MANIFEST_PATH}); nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote, or a checkout of the GitOps repository bbgen pushed",
+        )
+    if kubernetes_version is not None:
+        from bbgen.validate.schemas import require_bundled
+
+        try:
+            require_bundled(kubernetes_version)
+        except ValueError as exc:
+            raise UsageError(message=f"--kubernetes-version {kubernetes_version}: {exc}") from None
     report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
+    if not report.builds and not report.checked:
+        raise UsageError(
+            message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote",
+        )
     from bbgen.secrets import guard
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
