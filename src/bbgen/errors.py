@@ -84,6 +84,14 @@ class ToolMissingError(BbgenError):
         super().__init__(f"{tool} not found on PATH or in the bbgen tools cache ({hint})")
 
 
+class ToolInstallError(BbgenError):
+    """`bbgen tools install` could not build or place a pinned tool; what is installed is unchanged."""
+
+    def __init__(self, *, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"cannot install {tool}: {message}")
+
+
 class OwnershipError(BbgenError):
     """Writing would clobber a file bbgen does not own, or the output dir is unusable."""
 

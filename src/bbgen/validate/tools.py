@@ -1,9 +1,10 @@
-"""Finding and running the two external binaries validation depends on.
+"""Finding and running the external binaries validation depends on, and the one place they are pinned.
 
-kustomize and kubeconform are Go programs pinned by ``scripts/install-tools.sh``;
-they are looked up rather than vendored so CI and developers can bring their
-own. Every call has a timeout: a hung subprocess must fail the run, not the CI
-job's wall clock.
+kustomize and kubeconform are Go programs pinned in :data:`PINNED` (``bbgen tools
+install`` builds them with ``go install``, see :mod:`bbgen.validate.install`; so
+does ``scripts/install-tools.sh``, which delegates to it). They are looked up
+rather than vendored so CI and developers can bring their own. Every call has a
+timeout: a hung subprocess must fail the run, not the CI job's wall clock.
 """
 
 from __future__ import annotations
@@ -17,12 +18,29 @@ from pathlib import Path
 
 from bbgen.errors import BbgenError, ToolMissingError
 
-KUSTOMIZE_VERSION = "v5.8.1"
-KUBECONFORM_VERSION = "v0.8.0"
-INSTALL_HINT = (
-    "run scripts/install-tools.sh (go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1, "
-    "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pinned:
+    """One external tool bbgen runs: the Go package ``go install`` builds and the version it must report."""
+
+    name: str
+    package: str
+    module: str
+    version: str
+    version_args: tuple[str, ...]
+    """How the binary prints its version (``go version -m`` is the fallback for a `development` build)."""
+
+
+PINNED: tuple[Pinned, ...] = (
+    Pinned(name="kustomize", package="sigs.k8s.io/kustomize/kustomize/v5", module="sigs.k8s.io/kustomize/kustomize/v5", version="v5.8.1", version_args=("version",)),
+    Pinned(name="kubeconform", package="github.com/yannh/kubeconform/cmd/kubeconform", module="github.com/yannh/kubeconform", version="v0.8.0", version_args=("-v",)),
 )
+"""Adding helm later is one more entry here."""
+PINS = {tool.name: tool for tool in PINNED}
+KUSTOMIZE_VERSION = PINS["kustomize"].version
+KUBECONFORM_VERSION = PINS["kubeconform"].version
+INSTALL_HINT = "run `bbgen tools install` (" + " and ".join(f"go install {t.package}@{t.version}" for t in PINNED) + ")"
 BUILD_TIMEOUT = 120.0
 CONFORM_TIMEOUT = 600.0
 
@@ -37,9 +55,15 @@ class ToolFailedError(BbgenError):
         super().__init__(f"{tool} failed: {message}")
 
 
-def _candidates() -> list[Path]:
+def default_tools_dir() -> Path:
+    """Where ``bbgen tools install`` puts binaries (under ``bin/``): $BBGEN_TOOLS_DIR, else ~/.cache/bbgen/tools."""
+    explicit = os.environ.get("BBGEN_TOOLS_DIR")
+    return Path(explicit).expanduser() if explicit else Path.home() / ".cache" / "bbgen" / "tools"
+
+
+def _candidates(first: Path | None = None) -> list[Path]:
     """Search order: an explicit tools dir beats PATH, PATH beats the default cache."""
-    dirs: list[Path] = []
+    dirs: list[Path] = [first / "bin"] if first is not None else []
     explicit = os.environ.get("BBGEN_TOOLS_DIR")
     if explicit:
         dirs.append(Path(explicit).expanduser() / "bin")
@@ -48,8 +72,9 @@ def _candidates() -> list[Path]:
     return dirs
 
 
-def find_tool(name: str) -> Path | None:
-    for directory in _candidates():
+def find_tool(name: str, *, tools_dir: Path | None = None) -> Path | None:
+    """The binary bbgen would run for ``name`` (``tools_dir``/bin first when given)."""
+    for directory in _candidates(tools_dir):
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -64,7 +89,7 @@ def require_tool(name: str) -> Path:
 
 
 def tools_available() -> bool:
-    """Lets tests skip (rather than fail) on a machine that never ran install-tools.sh."""
+    """Lets tests skip (rather than fail) on a machine that never ran `bbgen tools install`."""
     return find_tool("kustomize") is not None and find_tool("kubeconform") is not None
 
 
