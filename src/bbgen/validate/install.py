@@ -59,6 +59,28 @@ def binary_version(tool: Pinned, binary: Path) -> str | None:
     first = (shown.strip().splitlines() or [""])[0].strip().rsplit("/", 1)[-1]  # older kustomize: "kustomize/v5.x.y"
     if _VERSION.fullmatch(first):
         return first
+    return recorded_version(tool, binary)
+
+
+def recorded_version(tool: Pinned, binary: Path) -> str | None:
+    """The module version the Go linker recorded in ``binary`` (what ``go version -m`` prints), without needing go.
+
+    A ``go install``ed kubeconform reports "development" itself. Since Go 1.18 the
+    build info is stored inline after the ``\\xff Go buildinf:`` marker, including
+    a ``mod<TAB>path<TAB>version`` line; ``go version -m`` is the fallback.
+    """
+    import mmap
+
+    marker = re.compile(rb"(?:^|\n)mod\t" + re.escape(tool.module.encode()) + rb"\t(v[^\t\n]+)")
+    try:
+        with open(binary, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            start = data.find(b"\xff Go buildinf:")
+            if start >= 0:
+                found = marker.search(data, start, start + 64 * 1024)
+                if found:
+                    return found.group(1).decode("ascii", "replace")
+    except (OSError, ValueError):
+        pass
     go = shutil.which("go")
     if go is None:
         return None
