@@ -100,7 +100,7 @@ def test_components_table_and_json() -> None:
     assert by_name["cert-manager"]["delivery"] == "chart"
     assert by_name["cluster-issuers"]["dependsOn"] == ["cert-manager"]
     assert "enabled" not in by_name["redis"]
-    assert by_name["minio"]["provides"] == by_name["garage"]["provides"] == "object-store"
+    assert by_name["minio"]["provides"] == by_name["garage"]["provides"] == ["object-store"]
     assert by_name["mlflow"]["oidc"] is True and by_name["vllm"]["gpu"] is True
     assert by_name["argo-workflows"]["uses"] == ["mlflow", "kafka"]
     assert any(r.startswith("vllm ") and "provides llm, gpu" in r for r in rows)

@@ -247,7 +247,7 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
             "host": comp.host,
             "dependsOn": list(comp.depends_on),
             "uses": list(comp.uses),
-            "provides": comp.provides,
+            "provides": list(comp.provides),
             "oidc": comp.oidc,
             "gpu": comp.gpu,
             "settings": dict(comp.defaults.settings),

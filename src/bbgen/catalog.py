@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -202,14 +203,21 @@ class _ComponentBase(_Meta):
     """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
     route: Route = Field(default_factory=Route)
-    provides: str | None = None
-    """A role other components and apps may depend on by name (`object-store`, `llm`); the spec picks
-    which enabled provider fills it when there is more than one."""
+    provides: list[str] = Field(default_factory=list)
+    """Roles this component fills (`sso`, `ingress`, `object-store`, `llm` …). Other components and apps may
+    depend on a role by name, and bbgen's code asks for a role, never for a component's name; the spec
+    picks which enabled provider fills a role when there is more than one."""
     oidc: bool = False
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
     folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("provides", mode="before")
+    @classmethod
+    def _one_role(cls, value: object) -> object:
+        """A single role may be written as a plain string."""
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ports_named(self) -> _ComponentBase:
@@ -310,8 +318,9 @@ def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
         catalog[component.name] = component.model_copy(update={"folder": folder})
     roles = catalog_roles(catalog)
     for component in catalog.values():
-        if component.provides in catalog:
-            raise CatalogError(file=component.folder / "component.yaml", message=f"provides {component.provides!r}, which is a component name")
+        for role in component.provides:
+            if role in catalog:
+                raise CatalogError(file=component.folder / "component.yaml", message=f"provides {role!r}, which is a component name")
         for dep in component.depends_on + component.uses:
             if dep not in catalog and dep not in roles:
                 raise CatalogError(file=component.folder / "component.yaml", message=f"depends on unknown {dep!r}")
@@ -322,7 +331,16 @@ def catalog_roles(catalog: dict[str, AnyComponent]) -> dict[str, list[str]]:
     """Role name → the components that provide it, sorted."""
     roles: dict[str, list[str]] = {}
     for name in sorted(catalog):
-        role = catalog[name].provides
-        if role is not None:
+        for role in catalog[name].provides:
             roles.setdefault(role, []).append(name)
     return roles
+
+
+def role_provider(catalog: dict[str, AnyComponent], role: str, enabled: Iterable[str]) -> str | None:
+    """The enabled component filling ``role`` (the first by name when several are), or None.
+
+    The one way code finds "the SSO server" or "the ingress controller": by the role
+    a component declares in its component.yaml, never by its name.
+    """
+    on = set(enabled)
+    return next((name for name in catalog_roles(catalog).get(role, []) if name in on), None)

@@ -147,7 +147,7 @@ def _arg(args: list[str], flag: str) -> str:
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_every_provider_keeps_the_llm_contract(name: str) -> None:
     comp = load_catalog()[name]
-    assert comp.provides == "llm"
+    assert comp.provides == ["llm"]
     assert (comp.domain, comp.namespace, comp.host) == ("ai", "ai", "llm")
     assert "http" in comp.ports
     assert set(comp.expose.env) == {"LLM_BASE_URL", "LLM_MODEL"}

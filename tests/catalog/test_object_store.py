@@ -138,7 +138,7 @@ def test_minio_console_redirect_follows_the_environment(write_spec: Callable[[st
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_expose_is_exactly_the_contract(provider: str) -> None:
     comp = load_catalog()[provider]
-    assert comp.provides == "object-store"
+    assert comp.provides == ["object-store"]
     assert comp.namespace == NS and comp.domain == NS
     assert set(comp.expose.env) == CONTRACT_ENV
     assert {k: (v.secret, v.key) for k, v in comp.expose.secret_env.items()} == {

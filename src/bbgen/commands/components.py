@@ -53,7 +53,7 @@ def components(
 def _notes(row: dict[str, object]) -> str:
     notes = []
     if row["provides"]:
-        notes.append(f"provides {row['provides']}")
+        notes.append("provides " + ", ".join(str(r) for r in row["provides"]))  # type: ignore[attr-defined]
     if row["oidc"]:
         notes.append("oidc")
     if row["gpu"]:
