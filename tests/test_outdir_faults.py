@@ -9,6 +9,7 @@ directory always ends as one of the clean renders. Bounded: 20 kills, 2 rounds o
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import signal
@@ -16,8 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from support import ROOT
 
@@ -49,17 +52,19 @@ def _snapshot(directory: Path, *, skip_transient: bool = False) -> dict[str, byt
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, bytes | None]]]:
-    """Two specs whose renders differ in nearly every file (another name), and their clean renders."""
+    """Two specs whose renders differ in nearly every file (another name) and in their file sets (no node-exporter)."""
     root = tmp_path_factory.mktemp("specs")
     other = root / "other.yaml"
-    other.write_text(MINIMAL.read_text().replace("\nname: minimal\n", "\nname: other\n", 1))
+    text = MINIMAL.read_text().replace("\nname: minimal\n", "\nname: other\n", 1)
+    assert "\n  node-exporter: {}\n" in text
+    other.write_text(text.replace("\n  node-exporter: {}\n", "\n  node-exporter: {enabled: false}\n", 1))
     clean: dict[str, tuple[Path, dict[str, bytes | None]]] = {}
     for key, spec in (("a", MINIMAL), ("b", other)):
         out = root / f"clean-{key}"
         done = subprocess.run([sys.executable, "-m", "bbgen", "render", str(spec), "--out", str(out), "-q"], env=_env(), capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         clean[key] = (spec, _snapshot(out))
-    assert clean["a"][1] != clean["b"][1]
+    assert clean["a"][1] != clean["b"][1] and set(clean["a"][1]) > set(clean["b"][1])
     return clean
 
 
@@ -120,3 +125,43 @@ def test_concurrent_renders_take_turns(tmp_path: Path, specs: dict[str, tuple[Pa
     settle = _render(specs["a"][0], out)
     assert settle.wait(timeout=120) == 0
     assert _snapshot(out) == specs["a"][1]
+
+
+def _race_child(spec_text: str, out: str, barrier: Any, results: Any) -> None:
+    """One of several writers released at the same instant (no build phase to spread them out)."""
+    import traceback
+
+    from bbgen.errors import BbgenError
+    from bbgen.render.build import build_tree
+    from bbgen.render.write import write_tree
+    from bbgen.spec.models import Platform
+
+    tree = build_tree(Platform.model_validate(yaml.safe_load(spec_text)))
+    barrier.wait(timeout=120)
+    try:
+        write_tree(tree, Path(out))
+        results.put(("ok", ""))
+    except BbgenError as exc:
+        results.put(("refused", str(exc)))
+    except BaseException:  # noqa: BLE001 - what the test is looking for
+        results.put(("crash", traceback.format_exc()))
+
+
+def test_writers_released_together_take_turns(tmp_path: Path, specs: dict[str, tuple[Path, dict[str, bytes | None]]]) -> None:
+    """Four processes that reach the write phase at the same instant, five times: one at a time, never a mix."""
+    context = multiprocessing.get_context("fork")
+    out = tmp_path / "out"
+    texts = [specs[k][0].read_text() for k in "ab"]
+    clean = [specs["a"][1], specs["b"][1]]
+    for round_ in range(5):
+        barrier, results = context.Barrier(4), context.Queue()
+        children = [context.Process(target=_race_child, args=(texts[(i + round_) % 2], str(out), barrier, results)) for i in range(4)]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=180) for _ in children]
+        for child in children:
+            child.join(timeout=60)
+        crashes = [detail for kind, detail in outcomes if kind == "crash"]
+        assert not crashes, crashes[0]
+        assert all(kind == "ok" or "another bbgen render is writing this directory" in detail for kind, detail in outcomes), outcomes
+        assert _snapshot(out) in clean, f"round {round_}: the directory is a mix of renders"
