@@ -72,6 +72,13 @@ def validate(
             message=f"{directory}: holds no bbgen manifest ({MANIFEST_PATH}); nothing to validate",
             hint="pass the directory `bbgen render --out` wrote, or a checkout of the GitOps repository bbgen pushed",
         )
+    from bbgen.render.outdir import JOURNAL_NAME
+
+    if (directory / JOURNAL_NAME).exists():
+        raise UsageError(
+            message=f"{directory}: a bbgen render was stopped while moving files into place; its files are half old, half new",
+            hint="run the same `bbgen render` again to complete it, then validate",
+        )
     if kubernetes_version is not None:
         from bbgen.validate.schemas import require_bundled
 
