@@ -117,7 +117,7 @@ def test_quiet_drops_status_lines(rendered: Path) -> None:
 
 def test_version_command() -> None:
     from bbgen import __version__
-    from bbgen.validate.tools import PINNED
+    from bbgen.kube.pins import PINNED
 
     text = bbgen("version")
     assert text.returncode == 0

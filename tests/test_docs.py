@@ -20,12 +20,14 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from bbgen import api
+from bbgen import api, catalog
+from bbgen.catalog import load_catalog
 from bbgen.spec.docs import REGENERATE, reference_markdown
 from support import ROOT, bbgen
 
 DOCS = ROOT / "docs"
 SCHEMA_COMMAND = "bbgen schema --out docs/platform.schema.json"
+COMPONENT_MODELINE = "# yaml-language-server: $schema=../../docs/component.schema.json"
 _MD = MarkdownIt("commonmark").enable("table")
 
 Rows = dict[str, dict[str, dict[str, str]]]  # section -> field -> column -> plain text
@@ -104,6 +106,28 @@ def test_committed_schema_is_a_schema_the_shipped_profiles_satisfy() -> None:
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(yaml.safe_load(profile.read_text(encoding="utf-8")))]
         assert not errors, (profile.name, errors)
     assert [e.message for e in validator.iter_errors({"name": "x"})], "an incomplete spec must not pass"
+
+
+def test_committed_component_schema_is_current() -> None:
+    _same(DOCS / "component.schema.json", catalog.json_schema_text(), catalog.SCHEMA_COMMAND)
+
+
+def test_every_shipped_component_satisfies_the_component_schema() -> None:
+    """docs/component.schema.json, read by a real JSON Schema validator, accepts every templates/*/component.yaml
+    and points editors at itself from each; and it refuses what the loader refuses."""
+    schema = json.loads((DOCS / "component.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted((ROOT / "templates").glob("*/component.yaml"))
+    assert len(files) == len(load_catalog())
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith(COMPONENT_MODELINE + "\n"), f"{path.relative_to(ROOT)}: first line must be `{COMPONENT_MODELINE}`"
+        errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(yaml.safe_load(text))]
+        assert not errors, (path.relative_to(ROOT).as_posix(), errors)
+    good = yaml.safe_load((ROOT / "templates" / "postgres" / "component.yaml").read_text(encoding="utf-8"))
+    for bad in ({**good, "dependson": []}, {**good, "delivery": "helm"}, {k: v for k, v in good.items() if k != "namespace"}):
+        assert list(validator.iter_errors(bad)), f"the schema must refuse {sorted(set(bad) ^ set(good)) or bad['delivery']}"
 
 
 def test_every_property_and_object_has_a_description() -> None:

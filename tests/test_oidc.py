@@ -17,7 +17,7 @@ from bbgen import api
 from bbgen.errors import SpecError
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
-from bbgen.secrets.inventory import inventory_for
+from bbgen.render.inventory import inventory_for
 from bbgen.spec import load_platform
 from support import MINIMAL_SPEC
 

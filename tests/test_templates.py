@@ -34,7 +34,7 @@ SPEC = {
 
 def _catalog(tmp_path: Path, template: str) -> Path:
     root = tmp_path / "templates"
-    for shared in ("_app", "_shared"):
+    for shared in sorted(p.name for p in (ROOT / "templates").iterdir() if p.name.startswith("_")):
         shutil.copytree(ROOT / "templates" / shared, root / shared)
     (root / "broken").mkdir()
     (root / "broken" / "component.yaml").write_text(COMPONENT)

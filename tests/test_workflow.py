@@ -21,15 +21,16 @@ from typing import Any
 import pytest
 import yaml
 
-from bbgen.render import ci
+from bbgen.render import ci, paths
 from bbgen.render.build import build_tree
 from bbgen.render.tree import Tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
 from bbgen.spec.models import Platform
+from bbgen.kube import pins
 from bbgen.validate import tools
 from bbgen.validate.discover import discover
-from bbgen.validate.schemas import kubeconform_names
+from bbgen.kube.schemas import kubeconform_names
 from support import MINIMAL_SPEC, ROOT
 
 PROFILES = {name: ROOT / "profiles" / f"{name}.yaml" for name in ("betelgeuse", "minimal")}
@@ -52,7 +53,7 @@ def _spec_tree(tmp_path: Path, extra: str) -> Tree:
 
 
 def _workflow(tree: Tree) -> dict[str, Any]:
-    doc = yaml.safe_load(tree.files[ci.WORKFLOW_PATH])
+    doc = yaml.safe_load(tree.files[paths.WORKFLOW_PATH])
     assert isinstance(doc, dict)
     return doc
 
@@ -72,12 +73,12 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _validate_step(doc: dict[str, Any]) -> str:
-    (run,) = [s["run"] for s in _steps(doc) if ci.SCRIPT_PATH in str(s.get("run", ""))]
+    (run,) = [s["run"] for s in _steps(doc) if paths.SCRIPT_PATH in str(s.get("run", ""))]
     return str(run)
 
 
 def _script(tree: Tree) -> str:
-    return tree.files[ci.SCRIPT_PATH].decode()
+    return tree.files[paths.SCRIPT_PATH].decode()
 
 
 def _bash_array(script: str, name: str) -> list[str]:
@@ -112,19 +113,19 @@ def test_workflow_parses_and_pins_the_validator_versions(name: str) -> None:
     runs = "\n".join(str(s.get("run", "")) for s in steps)
     installs = re.findall(r"go install (\S+)@(\S+)", runs)
     assert installs == [
-        ("sigs.k8s.io/kustomize/kustomize/v5", tools.KUSTOMIZE_VERSION),
-        ("github.com/yannh/kubeconform/cmd/kubeconform", tools.KUBECONFORM_VERSION),
+        ("sigs.k8s.io/kustomize/kustomize/v5", pins.KUSTOMIZE_VERSION),
+        ("github.com/yannh/kubeconform/cmd/kubeconform", pins.KUBECONFORM_VERSION),
     ]
     for package, version in installs:  # the same pins bbgen's own install hint names
         assert f"{package}@{version}" in tools.INSTALL_HINT
     cache_step = next(s for s in steps if s.get("uses") == ci.CACHE_ACTION)
     key = cache_step["with"]["key"]
-    assert tools.KUSTOMIZE_VERSION in key and tools.KUBECONFORM_VERSION in key
+    assert pins.KUSTOMIZE_VERSION in key and pins.KUBECONFORM_VERSION in key
     install = next(s for s in steps if "go install" in str(s.get("run", "")))
     assert cache_step["id"] in install["if"]  # a cache hit skips the build
 
-    assert _validate_step(doc).strip() == f"bash {ci.SCRIPT_PATH}"
-    text = tree.files[ci.WORKFLOW_PATH].decode()
+    assert _validate_step(doc).strip() == f"bash {paths.SCRIPT_PATH}"
+    text = tree.files[paths.WORKFLOW_PATH].decode()
     assert "{{ ." not in text.replace("${{", "")  # kubeconform's Go templates stay in the script
 
 
@@ -175,7 +176,7 @@ def test_schemas_are_the_used_kinds_only_and_self_contained() -> None:
     k8s = ci.kubernetes_schema_dir(_platform("betelgeuse"))
     kinds = ci.used_kinds(tree)
     names = {p.rsplit("/", 1)[1] for p in tree.files if p.startswith(k8s + "/")}
-    crds = {p.removeprefix(ci.CRD_SCHEMA_DIR + "/") for p in tree.files if p.startswith(ci.CRD_SCHEMA_DIR + "/")}
+    crds = {p.removeprefix(paths.CRD_SCHEMA_DIR + "/") for p in tree.files if p.startswith(paths.CRD_SCHEMA_DIR + "/")}
     expected = {kubeconform_names(a, k) for a, k in kinds}
     assert names - {"_definitions.json"} == {b for b, c in expected if c not in crds}
     assert crds == {c for b, c in expected if b not in names}
@@ -195,7 +196,7 @@ def test_script_covers_what_bbgen_validate_discovers(tmp_path: Path, name: str) 
     out = tmp_path / name
     write_tree(_tree(name), out)
     layout = discover(out)
-    script = (out / ci.SCRIPT_PATH).read_text()
+    script = (out / paths.SCRIPT_PATH).read_text()
     assert _bash_array(script, "builds") == layout.roots
     assert _bash_array(script, "files") == [p for p in layout.plain_files if not p.startswith("values/")]
     assert layout.roots and any(r.startswith("components/") and "/overlays/" in r for r in layout.roots)
@@ -213,9 +214,9 @@ def test_render_stays_deterministic_and_owned() -> None:
     first, second = build_tree(_platform("minimal")), build_tree(_platform("minimal"))
     assert first.with_manifest() == second.with_manifest()
     owned = set(first.with_manifest())
-    assert {ci.WORKFLOW_PATH, ci.SCRIPT_PATH} <= owned
+    assert {paths.WORKFLOW_PATH, paths.SCRIPT_PATH} <= owned
     manifest = first.manifest().decode()
-    assert ci.WORKFLOW_PATH in manifest and ".bbgen/schemas/crds/argoproj.io/application_v1alpha1.json" in manifest
+    assert paths.WORKFLOW_PATH in manifest and ".bbgen/schemas/crds/argoproj.io/application_v1alpha1.json" in manifest
 
 
 # --- running it --------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def _offline_prefix() -> tuple[str, ...]:
 
 def _run_validate_step(root: Path, tools_found: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The workflow's own Validate step, as the runner would run it, with the pinned tools on PATH."""
-    step = _validate_step(yaml.safe_load((root / ci.WORKFLOW_PATH).read_text()))
+    step = _validate_step(yaml.safe_load((root / paths.WORKFLOW_PATH).read_text()))
     bin_dirs = sorted({str(Path(p).parent) for p in tools_found.values()})
     env = {**os.environ, "PATH": os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")])}
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -304,5 +305,5 @@ def test_validate_step_fails_without_a_schema_instead_of_downloading_one(minimal
 def test_script_reports_a_missing_tool(minimal_out: Path) -> None:
     if shutil.which("kustomize", path="/usr/bin:/bin"):
         pytest.skip("kustomize is installed system-wide")
-    done = subprocess.run(["bash", ci.SCRIPT_PATH], cwd=minimal_out, env={**os.environ, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["bash", paths.SCRIPT_PATH], cwd=minimal_out, env={**os.environ, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "kustomize is not on PATH" in done.stderr

@@ -10,6 +10,9 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
+from bbgen.errors import UsageError
+from bbgen.progress import nothing
+
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
     from bbgen.progress import Progress
@@ -17,15 +20,16 @@ if TYPE_CHECKING:
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
     from bbgen.secrets.generate import GenerateResult
-    from bbgen.secrets.inventory import Inventory
+    from bbgen.render.inventory import Inventory
     from bbgen.starter import InitResult
     from bbgen.validate import Report
+    from bbgen.validate.install import ToolStatus
 
 
 def build(spec: Path) -> Tree:
     """Load the spec and render the repository in memory."""
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     return build_tree(load_platform(spec))
 
@@ -34,12 +38,12 @@ def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
-    secret value into git writes nothing (``bbgen.secrets.LeakError``, exit 1).
+    secret value into git writes nothing (``bbgen.errors.LeakError``, exit 1).
     ``adopt`` lets a non-empty directory without a bbgen manifest be rendered into.
     """
-    from bbgen.render.outdir import refuse_unsafe
-    from bbgen.render.write import write_tree
-    from bbgen.secrets import guard
+    from bbgen.render.outdir import refuse_unsafe  # lazy
+    from bbgen.render.write import write_tree  # lazy
+    from bbgen.secrets import guard  # lazy
 
     refuse_unsafe(out)  # before the work of a render; write_tree checks again
     tree = build(spec)
@@ -61,9 +65,9 @@ def validate(
     the wrong path must fail, not report "checked 0 objects" and pass. An explicit
     ``kubernetes_version`` must be one bbgen has schemas for.
     """
-    from bbgen.errors import UsageError
-    from bbgen.render.tree import MANIFEST_PATH
-    from bbgen.validate import validate_tree
+    from bbgen.render.outdir import JOURNAL_NAME  # lazy
+    from bbgen.render.paths import MANIFEST_PATH  # lazy
+    from bbgen.validate import validate_tree  # lazy
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
@@ -72,15 +76,13 @@ def validate(
             message=f"{directory}: holds no bbgen manifest ({MANIFEST_PATH}); nothing to validate",
             hint="pass the directory `bbgen render --out` wrote, or a checkout of the GitOps repository bbgen pushed",
         )
-    from bbgen.render.outdir import JOURNAL_NAME
-
     if (directory / JOURNAL_NAME).exists():
         raise UsageError(
             message=f"{directory}: a bbgen render was stopped while moving files into place; its files are half old, half new",
             hint="run the same `bbgen render` again to complete it, then validate",
         )
     if kubernetes_version is not None:
-        from bbgen.validate.schemas import require_bundled
+        from bbgen.kube.schemas import require_bundled  # lazy
 
         try:
             require_bundled(kubernetes_version)
@@ -92,7 +94,7 @@ def validate(
             message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
             hint="pass the directory `bbgen render --out` wrote",
         )
-    from bbgen.secrets import guard
+    from bbgen.secrets import guard  # lazy
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
     return report
@@ -100,11 +102,10 @@ def validate(
 
 def graph(spec: Path, *, env: str = "prod") -> str:
     """The platform drawn as a Mermaid flowchart (the picture the generated README embeds)."""
-    from bbgen.catalog import load_catalog
-    from bbgen.errors import UsageError
-    from bbgen.render.graph import mermaid
-    from bbgen.render.units import build_units
-    from bbgen.spec import load_platform
+    from bbgen.catalog import load_catalog  # lazy
+    from bbgen.render.graph import mermaid  # lazy
+    from bbgen.render.units import build_units  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     platform = load_platform(spec)
     if env not in platform.environments:
@@ -114,19 +115,16 @@ def graph(spec: Path, *, env: str = "prod") -> str:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the spec, for editors (yaml-language-server `$schema`)."""
-    from bbgen.spec.models import Platform
+    from bbgen.spec.schema import json_schema as spec_schema  # lazy
 
-    schema = Platform.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://bbgen.dev/schema/platform.json"
-    return schema
+    return spec_schema()
 
 
 def json_schema_text() -> str:
     """The schema as `bbgen schema` prints it and `bbgen init` writes it: one canonical text, so the files compare equal."""
-    import json
+    from bbgen.spec.schema import json_schema_text as spec_schema_text  # lazy
 
-    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    return spec_schema_text()
 
 
 def _spec_digest(spec: Path) -> str:
@@ -136,7 +134,7 @@ def _spec_digest(spec: Path) -> str:
 
 
 def _target(spec_platform: Any, url: str | None, owner: str | None, repo: str | None, branch: str | None) -> Any:
-    from bbgen.gitea import Target
+    from bbgen.gitea import Target  # lazy
 
     g = spec_platform.gitops
     return Target(url=url or g.url, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
@@ -159,10 +157,9 @@ def diff(
     """Compare a fresh render with a directory or with the Gitea branch (owned files only)."""
     import tempfile
 
-    from bbgen.diff import diff_files, read_owned
-    from bbgen.errors import UsageError
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.diff import diff_files, read_owned  # lazy
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     platform = load_platform(spec)
     files = build_tree(platform).with_manifest()
@@ -170,7 +167,7 @@ def diff(
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
         return diff_files(files, read_owned(against, set(files)))
-    from bbgen.push import Git, fetch_branch
+    from bbgen.push import Git, fetch_branch  # lazy
 
     target = _target(platform, url, owner, repo, branch)
     with tempfile.TemporaryDirectory(prefix="bbgen-diff-") as tmp:
@@ -204,18 +201,16 @@ def push(
     """Render and commit to the Gitea branch (or a pull request); never force-pushes."""
     import re
 
-    from bbgen.errors import UsageError
-    from bbgen.progress import nothing
-    from bbgen.push import push_tree
-    from bbgen.render.build import build_tree
-    from bbgen.spec import load_platform
+    from bbgen.push import push_tree  # lazy
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", author)
     if not match:
         raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
     platform = load_platform(spec)
     tree = build_tree(platform)
-    from bbgen.secrets import guard
+    from bbgen.secrets import guard  # lazy
 
     guard.check(tree, action="push")
     return push_tree(
@@ -228,11 +223,11 @@ def push(
 
 def components(spec: Path | None = None) -> list[dict[str, Any]]:
     """The catalog as rows (with `enabled` when a spec is given)."""
-    from bbgen.catalog import ChartComponent, GitComponent, load_catalog
+    from bbgen.catalog import ChartComponent, GitComponent, load_catalog  # lazy
 
     enabled: set[str] | None = None
     if spec is not None:
-        from bbgen.spec import load_platform
+        from bbgen.spec import load_platform  # lazy
 
         platform = load_platform(spec)
         enabled = {n for n, c in platform.components.items() if c.enabled}
@@ -267,8 +262,8 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
 
 def secrets_plan(spec: Path) -> Inventory:
     """Every Secret the enabled platform needs, per namespace, and how each key is made."""
-    from bbgen.secrets.inventory import inventory_for
-    from bbgen.spec import load_platform
+    from bbgen.render.inventory import inventory_for  # lazy
+    from bbgen.spec import load_platform  # lazy
 
     return inventory_for(load_platform(spec))
 
@@ -283,7 +278,7 @@ def secrets_generate(
     ask: Callable[[str], str] | None = None,
 ) -> GenerateResult:
     """Write Secret manifests with strong values into ``out`` (outside any GitOps tree); keeps existing values."""
-    from bbgen.secrets.generate import generate
+    from bbgen.secrets.generate import generate  # lazy
 
     return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
 
@@ -299,13 +294,35 @@ def init(
     schema_url: str | None = None,
 ) -> InitResult:
     """Write a starter spec from a shipped profile (comments kept) and `platform.schema.json` beside it."""
-    from bbgen.starter import init as write_starter
+    from bbgen.starter import init as write_starter  # lazy
 
     return write_starter(path, profile=profile, name=name, domain=domain, force=force, schema_url=schema_url)
 
 
 def spec_reference() -> str:
     """The spec's field reference as Markdown (docs/spec.md), made from the schema editors read so the two agree."""
-    from bbgen.spec.docs import reference_markdown
+    from bbgen.spec.docs import reference_markdown  # lazy
 
     return reference_markdown(json_schema())
+
+
+def version_info() -> dict[str, Any]:
+    """bbgen's version and the tool versions it pins (what `bbgen tools install` builds)."""
+    from bbgen import __version__  # lazy
+    from bbgen.kube.pins import PINNED  # lazy
+
+    return {"version": __version__, "tools": {tool.name: tool.version for tool in PINNED}}
+
+
+def tools_status(tools_dir: Path | None = None) -> list[ToolStatus]:
+    """Each pinned tool beside the binary bbgen would run for it (``tools_dir``/bin first) and its version."""
+    from bbgen.validate.install import status  # lazy
+
+    return status(tools_dir)
+
+
+def tools_install(tools_dir: Path | None = None, *, say: Callable[[str], None] | None = None) -> Path:
+    """Build the pinned tools that are missing or outdated with `go install`; returns the bin directory."""
+    from bbgen.validate.install import install  # lazy
+
+    return install(tools_dir, say=say)

@@ -9,21 +9,23 @@ ones pin an upstream Helm chart and render only its values file.
 from __future__ import annotations
 
 import functools
+import json
 import re
-from pathlib import Path
+import sys
 from collections.abc import Iterable
-from typing import Annotated, Literal, Union
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from bbgen.errors import CatalogError
+from bbgen.kube import yamlio
 
-_SKIP = {"_app", "_shared"}
 _SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
 class _Meta(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=None, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=None, populate_by_name=True, frozen=True, use_attribute_docstrings=True)
 
 
 class Image(_Meta):
@@ -174,6 +176,26 @@ class Route(_Meta):
     """Largest request body NGINX accepts (`0`: unlimited; e.g. `512m` for git pushes and uploads). Envoy sets no limit."""
 
 
+class Scale(_Meta):
+    """Replica counts the component's templates can render, checked at the spec's `replicas` line."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    reason: str = ""
+    """Why the bound exists, shown with the spec error (the templates keep a matching `fail()` as a guard)."""
+    several_need: list[str] = Field(default_factory=list, alias="severalNeed")
+    """Roles that must be filled by an enabled component when replicas > 1 (e.g. `certificates` for transport TLS)."""
+
+
+class ResourceSettings(_Meta):
+    """Settings that ask for node resources, so the spec checks can compare them with what the nodes have."""
+
+    gpus: str | None = None
+    """The setting holding `nvidia.com/gpu` devices per replica; it must fit the GPU pool's `gpusPerNode`."""
+    memory: list[str] = Field(default_factory=list)
+    """Settings sizing memory-backed volumes (`/dev/shm`): counted against, so at most, the memory limit."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -211,9 +233,13 @@ class _ComponentBase(_Meta):
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
+    scale: Scale = Field(default_factory=Scale)
+    resource_settings: ResourceSettings = Field(default_factory=ResourceSettings, alias="resourceSettings")
+    storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
+    """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     folder: Path = Field(default=Path("."), exclude=True)
 
-    @field_validator("provides", mode="before")
+    @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
     @classmethod
     def _one_role(cls, value: object) -> object:
         """A single role may be written as a plain string."""
@@ -227,6 +253,12 @@ class _ComponentBase(_Meta):
             unknown = sorted(set(allow.ports) - set(self.ports))
             if unknown:
                 raise ValueError(f"network.allow names unknown ports {unknown}; declared: {sorted(self.ports)}")
+        named = [self.resource_settings.gpus] if self.resource_settings.gpus else []
+        for setting in named + self.resource_settings.memory:
+            if setting not in self.defaults.settings:
+                raise ValueError(f"resourceSettings names {setting!r}, which is not one of defaults.settings")
+        if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
+            raise ValueError("scale.min is above scale.max")
         return self
 
     @property
@@ -276,6 +308,30 @@ class _Wrapper(BaseModel):
     component: Component
 
 
+SCHEMA_ID = "https://bbgen.dev/schema/component.json"
+SCHEMA_COMMAND = "python -m bbgen.catalog > docs/component.schema.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a templates/<name>/component.yaml, generated from the models above.
+
+    Committed as docs/component.schema.json (a test keeps it current and checks every
+    shipped component against it), so catalog authors get completion and checking in
+    their editor; ``delivery`` picks which of the three kinds a file is.
+    """
+    schema: dict[str, Any] = TypeAdapter(Component).json_schema(by_alias=True)
+    for definition in schema.get("$defs", {}).values():
+        definition.get("properties", {}).pop("folder", None)  # set by the loader, never written
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "bbgen catalog component (templates/<name>/component.yaml)"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
 def _data_dir(name: str) -> Path:
     """A shipped data folder: inside the wheel (bbgen/_data/NAME), or the checkout's top-level NAME/."""
     here = Path(__file__).resolve().parent
@@ -292,17 +348,15 @@ def templates_root() -> Path:
 @functools.cache
 def load_catalog(root: Path | None = None) -> dict[str, AnyComponent]:
     """Every component under ``root``, by name. Cached: the catalog never changes during a run."""
-    import yaml
-
     root = root or templates_root()
     catalog: dict[str, AnyComponent] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
         meta_file = folder / "component.yaml"
         if not meta_file.is_file():
             raise CatalogError(file=folder, message="component folder without component.yaml")
         try:
-            raw = yaml.load(meta_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        except yaml.YAMLError as exc:
+            raw = yamlio.load(meta_file.read_text(encoding="utf-8"))
+        except yamlio.YAMLError as exc:
             raise CatalogError(file=meta_file, message=str(exc)) from None
         if not isinstance(raw, dict):
             raise CatalogError(file=meta_file, message="must be a mapping")
@@ -344,3 +398,7 @@ def role_provider(catalog: dict[str, AnyComponent], role: str, enabled: Iterable
     """
     on = set(enabled)
     return next((name for name in catalog_roles(catalog).get(role, []) if name in on), None)
+
+
+if __name__ == "__main__":  # regenerate docs/component.schema.json (see SCHEMA_COMMAND)
+    sys.stdout.write(json_schema_text())

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from bbgen import __version__
+from bbgen.errors import BbgenError, SpecError
 from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.graph import graph
@@ -72,8 +73,6 @@ app.command("version")(version_command)
 
 def main() -> None:
     """Entry point: the one place errors become exit codes and messages."""
-    from bbgen.errors import BbgenError, SpecError
-
     try:
         app(prog_name="bbgen")
     except BbgenError as exc:

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bbgen.render import yamlio
-from bbgen.render.tree import MANIFEST_PATH
+from bbgen.kube import yamlio
+from bbgen.render.paths import MANIFEST_PATH, is_values_file
 
 Ident = tuple[str, str, str]  # kind, namespace, name
 
@@ -76,11 +74,11 @@ def read_owned(directory: Path, candidates: set[str]) -> dict[str, bytes]:
 
 
 def _resources(path: str, data: bytes) -> dict[Ident, Any]:
-    if not path.endswith(".yaml") or path.startswith("values/"):
+    if not path.endswith(".yaml") or is_values_file(path):
         return {}
     try:
         docs = yamlio.load_all(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except (yamlio.YAMLError, UnicodeDecodeError):
         return {}
     found: dict[Ident, Any] = {}
     for doc in docs:

@@ -115,3 +115,42 @@ class FindingsError(BbgenError):
 
     def __init__(self, *, message: str) -> None:
         super().__init__(message)
+
+
+class ToolFailedError(BbgenError):
+    """A tool crashed or hung in a way that says nothing about the tree being validated."""
+
+    def __init__(self, *, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"{tool} failed: {message}")
+
+
+class SchemaCacheError(BbgenError):
+    """The schema cache cannot be written; nothing about the tree is known yet."""
+
+    def __init__(self, *, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot write the schema cache at {path}: {reason} (point XDG_CACHE_HOME at a writable directory)")
+
+
+class GiteaError(BbgenError):
+    """The Gitea server refused or could not be reached."""
+
+    def __init__(self, *, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class LeakError(FindingsError):
+    """The tree would carry a secret value into git; nothing was written or pushed (exit 1)."""
+
+    def __init__(self, *, action: str, leaks: list[str]) -> None:
+        self.leaks = leaks
+        shown = "\n".join(f"  {line}" for line in leaks)
+        super().__init__(
+            message=(
+                f"refusing to {action}: {len(leaks)} possible secret value(s) would enter git\n{shown}\n"
+                "Reference Secrets by name instead (apps.<name>.secretEnv) and create them with "
+                "`bbgen secrets generate`."
+            )
+        )

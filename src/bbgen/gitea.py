@@ -17,15 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from bbgen.errors import BbgenError
-
-
-class GiteaError(BbgenError):
-    """The Gitea server refused or could not be reached."""
-
-    def __init__(self, *, message: str, status: int | None = None) -> None:
-        self.status = status
-        super().__init__(message)
+from bbgen.errors import GiteaError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from bbgen import __version__
-from bbgen.gitea import GiteaClient, GiteaError, Target
+from bbgen.errors import GiteaError
+from bbgen.gitea import GiteaClient, Target
 from bbgen.progress import Progress, nothing
-from bbgen.render.tree import MANIFEST_PATH, Tree
+from bbgen.render.paths import MANIFEST_PATH
+from bbgen.render.tree import Tree
 from bbgen.render.write import write_tree
 
 Log = Callable[[str], None]

@@ -38,7 +38,7 @@ class InitResult:
 
 def profiles() -> dict[str, Path]:
     """The shipped profiles by name (the wheel's copy or the checkout's profiles/)."""
-    from bbgen.catalog import _data_dir
+    from bbgen.catalog import _data_dir  # lazy: shell completion calls this
 
     return {p.stem: p for p in sorted(_data_dir("profiles").glob("*.yaml"))}
 
@@ -53,7 +53,7 @@ def init(
     schema_url: str | None = None,
 ) -> InitResult:
     """Write the starter spec (and the schema next to it) or raise before touching anything."""
-    from bbgen import api
+    from bbgen.spec.schema import json_schema_text  # lazy: the models are not needed for completion
 
     shipped = profiles()
     if profile not in shipped:
@@ -70,7 +70,7 @@ def init(
         raise UsageError(message=f"{path} exists; pass --force to overwrite")
 
     schema_path = None if schema_url else path.parent / SCHEMA_FILE
-    schema_text = api.json_schema_text()
+    schema_text = json_schema_text()
     if schema_path is not None:
         _check_schema_target(schema_path, force=force)
 
@@ -155,7 +155,7 @@ def _same_style(original: str, value: str) -> str:
 
 def _check_schema_target(schema_path: Path, *, force: bool) -> None:
     """Our own schema is regenerated content and replaced silently; anything else is the user's."""
-    from bbgen import api
+    from bbgen.spec.schema import SCHEMA_ID  # lazy
 
     if not schema_path.exists() or force:
         if schema_path.is_dir():
@@ -165,13 +165,13 @@ def _check_schema_target(schema_path: Path, *, force: bool) -> None:
         existing = json.loads(schema_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         existing = None
-    if not (isinstance(existing, dict) and existing.get("$id") == api.json_schema()["$id"]):
+    if not (isinstance(existing, dict) and existing.get("$id") == SCHEMA_ID):
         raise UsageError(message=f"{schema_path} exists and is not bbgen's schema; pass --force to overwrite")
 
 
 def _load_back(text: str, *, shown: str) -> None:
     """The spec loader `render` uses, on the exact bytes about to be written; problems name the user's file."""
-    from bbgen.spec import load_platform
+    from bbgen.spec import load_platform  # lazy
 
     with tempfile.TemporaryDirectory(prefix="bbgen-init-") as tmp:
         candidate = Path(tmp) / "platform.yaml"
@@ -185,7 +185,7 @@ def _load_back(text: str, *, shown: str) -> None:
 
 def _write_all(files: dict[Path, str]) -> None:
     """Stage every file beside its target, then rename: a failure leaves no half-written file."""
-    from bbgen.render.write import stage
+    from bbgen.render.write import stage  # lazy
 
     for tmp_path, target in stage({target: text.encode("utf-8") for target, text in files.items()}):
         os.replace(tmp_path, target)

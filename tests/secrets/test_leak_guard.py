@@ -14,7 +14,8 @@ from bbgen.diff import DiffResult
 from bbgen.errors import EXIT_FINDINGS, FindingsError
 from bbgen.render.build import build_tree
 from bbgen.render.tree import Tree
-from bbgen.secrets import LeakError, guard
+from bbgen.errors import LeakError
+from bbgen.secrets import guard
 from bbgen.secrets.detect import MASK, redact
 from bbgen.spec import load_platform
 

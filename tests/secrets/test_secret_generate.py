@@ -213,7 +213,8 @@ def test_reference_profile_needs_only_the_gitea_token(tmp_path: Path) -> None:
 
 
 def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path: Path) -> None:
-    from bbgen.validate import kubeconform, schemas
+    from bbgen.kube import schemas
+    from bbgen.validate import kubeconform
 
     out = tmp_path / "out"
     api.secrets_generate(spec, out, environ=ENV, from_files=[f"letsencrypt-staging-account/tls.key={spec}"])
@@ -221,7 +222,7 @@ def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path
     for path in sorted(out.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             ref = f"Secret/{doc['metadata']['namespace']}/{doc['metadata']['name']}"
-            units.append(kubeconform.Unit(text=yaml.safe_dump(doc), origin=path.name, ref=ref))
+            units.append(kubeconform.ConformDoc(text=yaml.safe_dump(doc), origin=path.name, ref=ref))
     assert len(units) == 9
     version = schemas.choose("1.34").used
     findings = kubeconform.validate(units, binary=Path(tools["kubeconform"]), schema_locations=schemas.schema_locations(version))

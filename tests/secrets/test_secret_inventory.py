@@ -17,7 +17,7 @@ from bbgen import api
 from bbgen.catalog import SecretMeta
 from bbgen.errors import UsageError
 from bbgen.render.build import build_tree
-from bbgen.secrets.inventory import Inventory, env_var
+from bbgen.render.inventory import Inventory, env_var
 from bbgen.spec import load_platform
 
 from secretkit import SPEC_WITH_APPS

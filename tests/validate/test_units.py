@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bbgen.errors import ToolMissingError
-from bbgen.validate import Finding, Report, schemas, validate_tree
+from bbgen.kube import schemas
+from bbgen.validate import Finding, Report, validate_tree
 from bbgen.validate.argo import destination_permitted, glob_match, repo_permitted
 from bbgen.validate.discover import discover, env_of
 from bbgen.validate.resources import YamlProblem, split_documents

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from bbgen.errors import UsageError
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -43,7 +45,7 @@ class DataFormat(str, Enum):
 def emit(data: object, output: DataFormat) -> None:
     """Print ``data`` as one JSON (sorted keys) or canonical YAML document on stdout."""
     if output is DataFormat.yaml:
-        from bbgen.render import yamlio
+        from bbgen.kube import yamlio  # lazy
 
         sys.stdout.write(yamlio.dump(data))
     else:
@@ -58,8 +60,6 @@ def status(message: str) -> None:
 
 
 def token_from(env_name: str, *, required: bool = True) -> str:
-    from bbgen.errors import UsageError
-
     token = os.environ.get(env_name, "")
     if required and not token:
         raise UsageError(message=f"environment variable {env_name} is empty or unset", hint="export a Gitea access token in it")

@@ -26,7 +26,7 @@ def components(
       bbgen components platform.yaml -o json | jq '.[] | select(.enabled) | .version'
       bbgen components -o yaml
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     rows = api.components(spec)
     if output is not DataFormat.text:

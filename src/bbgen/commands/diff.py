@@ -22,6 +22,7 @@ from bbgen.commands._common import (
     VerboseOpt,
     token_from,
 )
+from bbgen.errors import UsageError
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
@@ -64,8 +65,7 @@ def diff(
       GITEA_TOKEN=... bbgen diff platform.yaml --remote --stat
       bbgen diff platform.yaml --against gitops/ --output json | jq '.resources[] | select(.kind == "Application")'
     """
-    from bbgen import api
-    from bbgen.errors import UsageError
+    from bbgen import api  # lazy
 
     if (against is None) == (not remote):
         raise UsageError(message="pass exactly one of --against DIR and --remote")
@@ -89,7 +89,7 @@ def _as_json(result: DiffResult, *, stat: bool) -> dict[str, object]:
     """The summary plus, unless --stat, each file's unified diff with secret-looking values masked."""
     data = result.as_dict()
     if not stat:
-        from bbgen.secrets.detect import redact
+        from bbgen.secrets.detect import redact  # lazy
 
         data["patches"] = {path: "\n".join(map(redact, lines)) + "\n" for path, lines in sorted(result.patches.items())}
     return data
@@ -113,7 +113,7 @@ def _print(result: DiffResult, *, stat: bool, colour: bool) -> None:
     )
     if stat:
         return
-    from bbgen.secrets.detect import redact  # a value that looks like a secret is masked, never shown
+    from bbgen.secrets.detect import redact  # a value that looks like a secret is masked, never shown  # lazy
 
     for path in sorted(result.patches):
         for line in map(redact, result.patches[path]):

@@ -26,7 +26,7 @@ def graph(
       bbgen graph profiles/betelgeuse.yaml
       bbgen graph platform.yaml --env staging --fence > docs/platform.md
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     text = api.graph(spec, env=env)
     sys.stdout.write(f"```mermaid\n{text}```\n" if fence else text)

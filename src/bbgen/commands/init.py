@@ -11,7 +11,7 @@ from bbgen.commands._common import Console, QuietOpt
 
 def _profile_names(incomplete: str) -> list[str]:
     """Shell completion for --profile: the shipped profiles."""
-    from bbgen.starter import profiles
+    from bbgen.starter import profiles  # lazy
 
     return [name for name in profiles() if name.startswith(incomplete)]
 
@@ -39,7 +39,7 @@ def init(
       bbgen init infra/platform.yaml --profile betelgeuse --name acme --domain acme.io
       bbgen init --schema-url https://git.example.org/platform/bbgen/raw/branch/main/docs/platform.schema.json
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     result = api.init(path, profile=profile, name=name, domain=domain, force=force, schema_url=schema_url)
     schema = f" and {result.schema}" if result.schema else ""

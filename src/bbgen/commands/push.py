@@ -52,7 +52,7 @@ def push_to_gitea(
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
       bbgen push-to-gitea platform.yaml --dry-run -v    # list the files, show the git commands
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     token = token_from(token_env)
     with Console(quiet=quiet, verbose=verbose) as console:

@@ -41,7 +41,7 @@ def render(
       bbgen render platform.yaml --out existing-repo/ --adopt   # keep its other files
       bbgen render platform.yaml --out gitops/ -o json | jq '.written'
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     result = api.render(spec, out, adopt=adopt)
     if output is Format.json:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from bbgen.commands._common import Console, QuietOpt
+from bbgen.errors import UsageError
 
 
 class SchemaFormat(str, Enum):
@@ -39,8 +40,7 @@ def schema(
       bbgen schema -o markdown --out docs/spec.md
       bbgen schema -o yaml | less
     """
-    from bbgen import api
-    from bbgen.errors import UsageError
+    from bbgen import api  # lazy
 
     if output is not None and format_ is not None and output is not format_:
         raise UsageError(message=f"--output {output.value} and --format {format_.value} disagree; pass only --output")
@@ -50,7 +50,7 @@ def schema(
     if chosen is SchemaFormat.json:
         text = api.json_schema_text()
     elif chosen is SchemaFormat.yaml:
-        from bbgen.render import yamlio
+        from bbgen.kube import yamlio  # lazy
 
         text = yamlio.dump(api.json_schema())
     else:
@@ -63,7 +63,6 @@ def schema(
 
 def _check_target(out: Path) -> None:
     """Fail before any work when the file cannot be written: a missing directory is a typo, not a request."""
-    from bbgen.errors import UsageError
 
     if out.is_dir():
         raise UsageError(message=f"--out {out}: is a directory", hint="name the file to write")
@@ -73,7 +72,7 @@ def _check_target(out: Path) -> None:
 
 def _write(out: Path, text: str) -> str:
     """Replace ``out`` atomically (a reader never sees half a schema); 'unchanged' when it already holds ``text``."""
-    from bbgen.render.write import stage
+    from bbgen.render.write import stage  # lazy
 
     data = text.encode("utf-8")
     if out.is_file() and out.read_bytes() == data:

@@ -12,7 +12,7 @@ import typer
 from bbgen.commands._common import Console, DataFormat, QuietOpt, SpecArg, emit
 
 if TYPE_CHECKING:
-    from bbgen.secrets.inventory import Inventory
+    from bbgen.render.inventory import Inventory
 
 app = typer.Typer(
     name="secrets",
@@ -43,7 +43,7 @@ def plan(
       bbgen secrets plan platform.yaml -o json
       bbgen secrets plan platform.yaml -o yaml
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     inventory = api.secrets_plan(spec)
     if output is not DataFormat.text:
@@ -101,7 +101,7 @@ def generate(
       bbgen secrets generate platform.yaml --out ~/secrets/demo && kubectl apply -f ~/secrets/demo
       bbgen secrets generate platform.yaml --out ~/secrets/demo --rotate redis-credentials
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     ask = None
     if sys.stdin.isatty():

@@ -49,10 +49,10 @@ def install(directory: DirOpt = None, quiet: QuietOpt = False) -> None:
       export PATH="$(bbgen tools install -q):$PATH"
       bbgen tools install --dir /opt/bbgen-tools
     """
-    from bbgen.validate.install import install as install_tools
+    from bbgen import api  # lazy
 
     console = Console(quiet=quiet)
-    bin_dir = install_tools(directory, say=console.status)
+    bin_dir = api.tools_install(directory, say=console.status)
     sys.stdout.write(f"{bin_dir}\n")
 
 
@@ -72,9 +72,9 @@ def list_(
       bbgen tools list
       bbgen tools list -o json | jq '.[] | select(.state != "ok")'
     """
-    from bbgen.validate.install import status
+    from bbgen import api  # lazy
 
-    rows = status(directory)
+    rows = api.tools_status(directory)
     if output is Format.json:
         sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2, sort_keys=True) + "\n")
     else:

@@ -45,16 +45,16 @@ def validate(
       bbgen validate gitops/ --output json | jq '.findings[] | select(.severity == "error")'
       bbgen validate gitops/ -v                                   # show each kustomize/kubeconform command
     """
-    from bbgen import api
+    from bbgen import api  # lazy
 
     with Console(quiet=quiet, verbose=verbose) as console:
         report = api.validate(directory, kubernetes_version=kubernetes_version, log=console.log, progress=console.progress)
     if output is Format.json:
-        from bbgen.validate.output import to_json
+        from bbgen.validate.output import to_json  # lazy
 
         sys.stdout.write(to_json(report))
     elif output is Format.junit:
-        from bbgen.validate.output import to_junit
+        from bbgen.validate.output import to_junit  # lazy
 
         sys.stdout.write(to_junit(report))
     else:

@@ -26,12 +26,11 @@ def version(
       bbgen version
       bbgen version -o json | jq -r '.tools.kustomize'
     """
-    from bbgen import __version__
-    from bbgen.validate.tools import PINNED
+    from bbgen import api  # lazy
 
+    info = api.version_info()
     if output is Format.json:
-        data = {"version": __version__, "tools": {tool.name: tool.version for tool in PINNED}}
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
         return
-    sys.stdout.write(f"bbgen {__version__}\n")
-    sys.stdout.write("pinned tools: " + ", ".join(f"{tool.name} {tool.version}" for tool in PINNED) + "\n")
+    sys.stdout.write(f"bbgen {info['version']}\n")
+    sys.stdout.write("pinned tools: " + ", ".join(f"{name} {version}" for name, version in info["tools"].items()) + "\n")

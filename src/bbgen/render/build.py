@@ -6,17 +6,19 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from bbgen import layout
+from bbgen.render import layout
 from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_root
 from bbgen.errors import TemplateError
-from bbgen.render import engine, overlay, yamlio
-from bbgen.render.platform import platform_docs
+from bbgen.kube import objects, yamlio
+from bbgen.kube.kustomize import kustomization
+from bbgen.kube.names import fqdn
+from bbgen.render import engine, overlay, paths
+from bbgen.render.outputs import add_outputs
 from bbgen.render.tree import Tree
 from bbgen.render.units import (
     Unit,
     build_units,
     exposed_env,
-    fqdn,
     http_service_port,
     labels,
     oidc_client_id,
@@ -281,7 +283,7 @@ def _render_unit(root: Path, platform: Platform, context: dict[str, Any], unit: 
             docs.append(doc)
     seen: set[tuple[str, str, str, str]] = set()
     for doc in docs:
-        ident = overlay.identity(doc)
+        ident = objects.identity(doc)
         if ident in seen:
             raise TemplateError(template=f"templates/{unit.name}", line=None, message=f"renders {ident[1]}/{ident[3]} twice")
         seen.add(ident)
@@ -291,11 +293,11 @@ def _render_unit(root: Path, platform: Platform, context: dict[str, Any], unit: 
 def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], unit: Unit, shared: dict[str, dict[str, Any]]) -> None:
     per_env = {env: _render_unit(root, platform, unit_context(platform, units, unit, env, shared[env]), unit) for env in platform.environments}
     base = per_env["prod"]
-    base_dir = f"components/{unit.name}/base"
+    base_dir = paths.base_dir(unit.name)
     layout.add_docs(tree, base_dir, base)
-    base_by_id = {overlay.identity(d): d for d in base}
+    base_by_id = {objects.identity(d): d for d in base}
     for env, docs in sorted(per_env.items()):
-        env_by_id = {overlay.identity(d): d for d in docs}
+        env_by_id = {objects.identity(d): d for d in docs}
         patches: list[dict[str, Any]] = []
         extra_files: list[str] = []
         for ident in sorted(set(base_by_id) | set(env_by_id)):
@@ -306,8 +308,8 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
                     stub["metadata"]["namespace"] = ident[2]
                 patches.append({"patch": yamlio.dump(stub)})
             elif ident not in base_by_id:
-                name = layout.resource_file(env_by_id[ident])
-                tree.add_doc(f"{layout.overlay_dir(unit.name, env)}/{name}", env_by_id[ident])
+                name = paths.resource_file(env_by_id[ident])
+                tree.add_doc(f"{paths.overlay_dir(unit.name, env)}/{name}", env_by_id[ident])
                 extra_files.append(name)
             else:
                 ops = overlay.json_patch(base_by_id[ident], env_by_id[ident])
@@ -317,8 +319,8 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, units: dict[
         if patches:
             extra["patches"] = patches
         tree.add_doc(
-            f"{layout.overlay_dir(unit.name, env)}/kustomization.yaml",
-            layout.kustomization(["../../base", *sorted(extra_files)], **extra),
+            f"{paths.overlay_dir(unit.name, env)}/{paths.KUSTOMIZATION}",
+            kustomization(["../../base", *sorted(extra_files)], **extra),
         )
 
 
@@ -332,7 +334,7 @@ def _add_chart_unit(tree: Tree, root: Path, platform: Platform, units: dict[str,
         docs = engine.render_documents(root, unit.component.values_template, context, kubernetes=False)
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise TemplateError(template=f"templates/{unit.name}/values.yaml.j2", line=None, message="must render one mapping")
-        tree.add_doc(f"values/{unit.name}/{env}.yaml", docs[0])
+        tree.add_doc(paths.values_file(unit.name, env), docs[0])
 
 
 def _chart_services(units: dict[str, Unit]) -> list[dict[str, Any]]:
@@ -365,21 +367,5 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
                 raise TemplateError(template=f"templates/{unit.name}", line=None, message="a git-delivered component renders nothing of its own (no templates, no host)")
         else:
             _add_kustomize_unit(tree, root, platform, units, unit, shared)
-    layout.add_docs(tree, "projects", layout.projects(platform, units))
-    basics = platform_docs(platform, units)  # the same for every environment
-    for env in sorted(platform.environments):
-        layout.add_docs(tree, f"platform/{env}", basics, namespaced_names=True)
-        apps = [layout.platform_application(platform, env)] + [layout.application(platform, env, u) for u in units.values()]
-        names = []
-        for app in apps:
-            name = app["metadata"]["name"].removeprefix(f"{env}-") + ".yaml"
-            tree.add_doc(f"apps/{env}/{name}", app)
-            names.append(name)
-        tree.add_doc(f"apps/{env}/kustomization.yaml", layout.kustomization(["../../projects", *sorted(names)]))
-        tree.add_doc(f"bootstrap/{env}/root-app.yaml", layout.root_application(platform, env))
-    from bbgen.render.ci import add_ci
-    from bbgen.render.readme import readme
-
-    add_ci(tree, platform)
-    tree.add("README.md", readme(platform, units))
+    add_outputs(tree, root, platform, units)
     return tree

@@ -4,6 +4,11 @@
 expression that did not pass through the ``q`` filter, so a template cannot
 splice a raw user string into YAML even by accident. Each rendered document is
 parsed back and checked to be a Kubernetes object before anything else sees it.
+
+The few outputs that are text, not YAML data (the generated repository's README,
+its CI workflow and validate.sh, under templates/_repo/), use the *text* dialect
+of the same environment: same loader, filters and errors, but expressions may
+print strings and numbers as they are (``sh`` quotes for the shell, ``q`` for YAML).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shlex
 import stat
 import sys
 import traceback
@@ -18,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
-
 from bbgen.errors import TemplateError
-from bbgen.render import yamlio
+from bbgen.kube import yamlio
 
 
 def _finalize(value: Any) -> Any:
@@ -36,6 +40,17 @@ class _RawValue(Exception):
             f"expression produced {type(value).__name__} {str(value)[:40]!r} without the `q` filter; "
             "write {{ value | q }}"
         )
+
+
+class _NotText(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"expression produced {type(value).__name__} {str(value)[:40]!r}; a text template prints only strings and numbers")
+
+
+def _finalize_text(value: Any) -> Any:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise _NotText(value)
 
 
 def _q(value: Any) -> yamlio.Quoted:
@@ -103,8 +118,15 @@ def environment(root: Path) -> jinja2.Environment:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters["q"] = _q
+    env.filters["sh"] = shlex.quote
     env.globals["fail"] = _fail
     return env
+
+
+@functools.cache
+def text_environment(root: Path) -> jinja2.Environment:
+    """The text dialect: :func:`environment` with a finalizer that prints strings and numbers."""
+    return environment(root).overlay(finalize=_finalize_text)
 
 
 def _fail(message: str) -> None:
@@ -130,20 +152,20 @@ def _relative(root: Path, template: Path) -> str:
 
 
 @functools.cache
-def _template(root: Path, rel: str) -> jinja2.Template:
+def _template(root: Path, rel: str, text: bool = False) -> jinja2.Template:
     """The environment's own (never evicted) cache, minus its per-call lookup cost."""
-    return environment(root).get_template(rel)
+    return (text_environment(root) if text else environment(root)).get_template(rel)
 
 
-def render_text(root: Path, template: Path, context: dict[str, Any]) -> str:
-    """Render one template to text, turning any Jinja failure into a located TemplateError."""
+def render_text(root: Path, template: Path, context: dict[str, Any], *, text: bool = False) -> str:
+    """Render one template (of the text dialect with ``text``), turning any Jinja failure into a located TemplateError."""
     rel = _relative(root, template)
     display = f"templates/{rel}"
     try:
-        return _template(root, rel).render(context)
+        return _template(root, rel, text).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(template=display, line=exc.lineno, message=exc.message or str(exc)) from None
-    except (jinja2.UndefinedError, _RawValue, TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (jinja2.UndefinedError, _RawValue, _NotText, TypeError, ValueError, KeyError, AttributeError) as exc:
         _, line = _template_line(sys.exc_info()[2], root)
         raise TemplateError(template=display, line=line, message=str(exc)) from None
 
@@ -154,7 +176,7 @@ def render_documents(root: Path, template: Path, context: dict[str, Any], *, kub
     display = f"templates/{_relative(root, template)}"
     try:
         docs = yamlio.load_all(text)
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (rendered line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)

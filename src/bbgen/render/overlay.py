@@ -38,11 +38,6 @@ def json_patch(base: Any, target: Any, path: list[str | int] | None = None) -> l
     return [{"op": "replace", "path": _pointer(path), "value": target}]
 
 
-def identity(doc: dict[str, Any]) -> tuple[str, str, str, str]:
-    meta = doc.get("metadata", {})
-    return (doc["apiVersion"], doc["kind"], str(meta.get("namespace", "")), meta["name"])
-
-
 def patch_target(doc: dict[str, Any]) -> dict[str, str]:
     api = doc["apiVersion"]
     group, _, version = api.rpartition("/")

@@ -1,7 +1,8 @@
 """platform/<env>/: the cluster-wide basics every Application relies on.
 
 Namespaces, the local-SSD StorageClass, static local PersistentVolumes, and the
-NetworkPolicies that isolate each namespace. The policies are derived from the
+NetworkPolicies that isolate each namespace. The objects are templates under
+templates/_platform/; this module decides what they hold. The policies are derived from the
 dependency graph (a dependant may reach its dependency's ports), never listed by
 hand, so a new `dependsOn` opens exactly the path it needs and nothing else.
 They sync in wave 0, before any workload exists to be reached.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bbgen.kube.objects import standard_labels
 from bbgen.render.units import Unit, pod_labels, pod_ports
 from bbgen.spec.models import Platform
 
@@ -19,65 +21,29 @@ INGRESS_NGINX = "ingress-nginx"
 PROMETHEUS = "prometheus"
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
 ACME_SOLVER_PORT = 8089
-CILIUM_API = "cilium.io/v2"
-Doc = dict[str, Any]
-# Argo CD never deletes these, even when their Application goes: a namespace takes every
-# object in it along, and a volume's data would be lost.
-KEEP = {"argocd.argoproj.io/sync-options": "Delete=false"}
+Rendering = tuple[str, dict[str, Any]]
+"""A template of templates/_platform/ (file name without `.yaml.j2`) and the data it reads."""
 
 
-def _meta(platform: Platform, name: str, namespace: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    meta["labels"] = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/part-of": platform.name,
-        "app.kubernetes.io/managed-by": "bbgen",
-    }
-    return meta
-
-
-def platform_docs(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
+def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
     """Everything under platform/<env>/ (identical for every environment today)."""
-    docs: list[Doc] = []
+    out: list[Rendering] = []
     for ns in sorted({u.namespace for u in units.values()}):
-        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {**_meta(platform, ns), "annotations": dict(KEEP)}})
+        out.append(("namespace", {"ns": {"name": ns, "labels": standard_labels(ns, part_of=platform.name)}}))
     st = platform.storage
-    docs.append(
-        {
-            "apiVersion": "storage.k8s.io/v1",
-            "kind": "StorageClass",
-            "metadata": _meta(platform, st.class_name),
-            "provisioner": st.provisioner,
-            "reclaimPolicy": st.reclaim_policy,
-            "volumeBindingMode": "WaitForFirstConsumer",
-            "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
-        }
-    )
-    docs.extend(_volume(platform, v) for v in st.volumes)
-    docs.extend(network_policies(platform, units))
-    return docs
-
-
-def _volume(platform: Platform, volume: Any) -> Doc:
-    """A local PV bound to one node: the scheduler places its claimant there."""
-    node_term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [volume.node]}]}
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {**_meta(platform, volume.name), "annotations": dict(KEEP)},
-        "spec": {
-            "capacity": {"storage": str(volume.size)},
-            "volumeMode": "Filesystem",
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": platform.storage.reclaim_policy,
-            "storageClassName": platform.storage.class_name,
-            "local": {"path": volume.path},
-            "nodeAffinity": {"required": {"nodeSelectorTerms": [node_term]}},
-        },
+    storage = {
+        "className": st.class_name,
+        "labels": standard_labels(st.class_name, part_of=platform.name),
+        "provisioner": st.provisioner,
+        "reclaimPolicy": st.reclaim_policy,
+        "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
     }
+    out.append(("storageclass", {"storage": storage}))
+    for v in st.volumes:
+        volume = {"name": v.name, "labels": standard_labels(v.name, part_of=platform.name), "size": str(v.size), "path": v.path, "node": v.node}
+        out.append(("volume", {"volume": volume, "storage": storage}))
+    out.extend(network_policies(platform, units))
+    return out
 
 
 def _ns_peer(namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -91,11 +57,10 @@ def _ports(numbers: list[int]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": n} for n in sorted(set(numbers))]
 
 
-def _policy(platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None) -> Doc:
-    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector} if selector else {}, "policyTypes": ["Ingress"]}
-    if ingress is not None:
-        spec["ingress"] = ingress
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(platform, name, namespace), "spec": spec}
+def _policy(platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None) -> Rendering:
+    """A NetworkPolicy: ``ingress`` None denies all ingress to the selected pods."""
+    labels = standard_labels(name, part_of=platform.name)
+    return "networkpolicy", {"policy": {"name": name, "namespace": namespace, "labels": labels, "selector": selector, "ingress": ingress}}
 
 
 def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
@@ -111,10 +76,10 @@ def _edge_ports(platform: Platform, unit: Unit) -> tuple[list[int], list[int]]:
     return http, tcp
 
 
-def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Doc]:
+def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
     isolated = isolated_namespaces(units)
     prometheus = units.get(PROMETHEUS)
-    docs: list[Doc] = []
+    docs: list[Rendering] = []
     for ns in sorted(isolated):
         docs.append(_policy(platform, "default-deny-ingress", ns, {}, None))
         docs.append(_policy(platform, "allow-same-namespace", ns, {}, [{"from": [{"podSelector": {}}]}]))
@@ -176,7 +141,7 @@ def _cilium_ports(ports: list[int]) -> list[dict[str, Any]]:
 
 def _edge_policy(
     platform: Platform, units: dict[str, Unit], name: str, namespace: str, selector: dict[str, str], http: list[int], tcp: list[int] | None = None
-) -> Doc:
+) -> Rendering:
     """Let the edge reach selected pods: the NGINX controller's pods, or Cilium's Gateway.
 
     Cilium proxies HTTP routes through Envoy, so backends see the `ingress` entity,
@@ -190,9 +155,5 @@ def _edge_policy(
     rules = [{"fromEntities": ["ingress"], "toPorts": _cilium_ports(proxied)}] if proxied else []
     if tcp:
         rules.append({"fromEntities": ["world", "remote-node", "host"], "toPorts": _cilium_ports(tcp)})
-    return {
-        "apiVersion": CILIUM_API,
-        "kind": "CiliumNetworkPolicy",
-        "metadata": _meta(platform, name, namespace),
-        "spec": {"endpointSelector": {"matchLabels": selector}, "ingress": rules},
-    }
+    labels = standard_labels(name, part_of=platform.name)
+    return "ciliumnetworkpolicy", {"policy": {"name": name, "namespace": namespace, "labels": labels, "selector": selector, "rules": rules}}

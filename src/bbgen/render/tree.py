@@ -7,7 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-MANIFEST_PATH = ".bbgen/manifest.json"
+from bbgen.kube import yamlio
+from bbgen.render.paths import MANIFEST_PATH
+
 
 
 @dataclass
@@ -26,8 +28,6 @@ class Tree:
 
     def add_doc(self, path: str, doc: Any) -> None:
         """Add one canonical YAML document, remembering the object it came from."""
-        from bbgen.render import yamlio
-
         self.add(path, yamlio.dump(doc))
         self.docs[path] = doc
 

@@ -14,9 +14,9 @@ from typing import Any
 import jinja2
 
 from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent, catalog_roles
+from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL, standard_labels
 from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
-MANAGED_BY = "bbgen"
 KEYCLOAK = "keycloak"
 
 
@@ -45,11 +45,6 @@ class Unit:
         if self.component is not None and self.component.service:
             return self.component.service
         return self.name
-
-
-def fqdn(host: str, domain: str) -> str:
-    """`llm` → `llm.<domain>`; a name with dots is taken as given."""
-    return host if "." in host else f"{host}.{domain}"
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -266,16 +261,11 @@ def oidc_secret_name(client_id: str) -> str:
 
 
 def labels(platform: Platform, unit: Unit) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": unit.name,
-        "app.kubernetes.io/instance": unit.name,
-        "app.kubernetes.io/part-of": platform.name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
+    return standard_labels(unit.name, part_of=platform.name)
 
 
 def selector(unit: Unit) -> dict[str, str]:
-    return {"app.kubernetes.io/name": unit.name, "app.kubernetes.io/instance": unit.name}
+    return {NAME_LABEL: unit.name, INSTANCE_LABEL: unit.name}
 
 
 def pod_labels(unit: Unit) -> dict[str, str]:
@@ -288,7 +278,7 @@ def pod_labels(unit: Unit) -> dict[str, str]:
     if comp is not None and comp.network.pod_labels:
         return dict(comp.network.pod_labels)
     if isinstance(comp, ChartComponent):
-        return {"app.kubernetes.io/instance": comp.chart.release_name or unit.name}
+        return {INSTANCE_LABEL: comp.chart.release_name or unit.name}
     return selector(unit)
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from bbgen.errors import OwnershipError
 from bbgen.render import outdir
-from bbgen.render.tree import MANIFEST_PATH, Tree
+from bbgen.render.paths import MANIFEST_PATH
+from bbgen.render.tree import Tree
 
 
 STAGE_WORKERS = 8

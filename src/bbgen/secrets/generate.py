@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bbgen.errors import UsageError
 from bbgen.secrets import htpasswd, store
-from bbgen.secrets.inventory import Inventory, KeyPlan, KeyRef
+from bbgen.render.inventory import Inventory, KeyPlan, KeyRef
 
 Ask = Callable[[str], str]
 PASSWORD_ALPHABET = string.ascii_letters + string.digits  # no symbols: safe in URLs, DSNs and config files

@@ -16,27 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from bbgen.render import yamlio
-from bbgen.secrets import LeakError
+from bbgen.errors import LeakError
+from bbgen.kube import yamlio
+from bbgen.kube.objects import containers, pod_template
+from bbgen.render.paths import is_values_file
 from bbgen.secrets.detect import reasons
+from bbgen.validate.findings import Finding
 
 if TYPE_CHECKING:
     from bbgen.render.tree import Tree
-    from bbgen.validate.findings import Finding
 
-POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 SKIP_DIRS = {".git", ".bbgen"}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -84,12 +73,6 @@ def _strings(node: Any, path: str = "") -> Iterator[tuple[str, Any, str]]:
                 yield from _strings(value, _join(path, index))
 
 
-def _get(node: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
-
-
 def _deep_fields(doc: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:
     """The fields meant to carry configuration values, where heuristics apply."""
     kind = doc.get("kind")
@@ -100,26 +83,21 @@ def _deep_fields(doc: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:
                 for key, value in data.items():
                     if isinstance(value, str):
                         yield _join(section, key), str(key), _decoded(value) if section == "binaryData" else value
-    pod_path = POD_TEMPLATE_PATHS.get(str(kind))
-    pod = _get(doc, pod_path) if pod_path else None
-    if not isinstance(pod, dict):
+    pod = pod_template(doc)
+    if pod is None:
         return
-    base = ".".join(pod_path or ())
-    for list_name in CONTAINER_LISTS:
-        containers = pod.get(list_name)
-        for ci, container in enumerate(containers if isinstance(containers, list) else []):
-            if not isinstance(container, dict):
-                continue
-            where = f"{base}.{list_name}[{ci}]"
-            env = container.get("env")
-            for ei, var in enumerate(env if isinstance(env, list) else []):
-                if isinstance(var, dict) and isinstance(var.get("value"), str):
-                    yield f"{where}.env[{ei}].value", str(var.get("name") or ""), var["value"]
-            for field in ("command", "args"):
-                items = container.get(field)
-                for ai, arg in enumerate(items if isinstance(items, list) else []):
-                    if isinstance(arg, str):
-                        yield f"{where}.{field}[{ai}]", None, arg
+    base = ".".join(pod.path)
+    for list_name, ci, container in containers(pod.spec):
+        where = f"{base}.{list_name}[{ci}]"
+        env = container.get("env")
+        for ei, var in enumerate(env if isinstance(env, list) else []):
+            if isinstance(var, dict) and isinstance(var.get("value"), str):
+                yield f"{where}.env[{ei}].value", str(var.get("name") or ""), var["value"]
+        for field in ("command", "args"):
+            items = container.get(field)
+            for ai, arg in enumerate(items if isinstance(items, list) else []):
+                if isinstance(arg, str):
+                    yield f"{where}.{field}[{ai}]", None, arg
 
 
 def _decoded(value: str) -> str:
@@ -186,10 +164,10 @@ def scan_file(path: str, data: bytes) -> list[Leak]:
     if path.endswith((".yaml", ".yml")):
         try:
             docs = yamlio.load_all(text)
-        except yaml.YAMLError:
+        except yamlio.YAMLError:
             docs = None  # validate reports the syntax error; still look for precise shapes line by line
         if docs is not None:
-            values_file = path.startswith("values/")
+            values_file = is_values_file(path)
             return [leak for doc in docs for leak in _scan_doc(path, doc, values_file=values_file)]
     leaks: list[Leak] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -210,7 +188,7 @@ def scan_files(files: Mapping[str, bytes], docs: Mapping[str, Any] | None = None
         if path.split("/", 1)[0] in SKIP_DIRS:
             continue
         if docs is not None and path in docs:
-            leaks.update(_scan_doc(path, docs[path], values_file=path.startswith("values/")))
+            leaks.update(_scan_doc(path, docs[path], values_file=is_values_file(path)))
         else:
             leaks.update(scan_file(path, files[path]))
     return sorted(leaks)
@@ -244,7 +222,6 @@ def check(tree: Tree, *, action: str) -> None:
 
 def findings(leaks: list[Leak]) -> list[Finding]:
     """Leaks as validate findings (check ``leak-guard``, severity error)."""
-    from bbgen.validate.findings import Finding
 
     return [
         Finding(check="leak-guard", file=leak.file, resource=leak.resource, message=": ".join(p for p in (leak.field, leak.reason) if p))

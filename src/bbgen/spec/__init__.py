@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     """Read, validate and cross-check a spec file; raises SpecError with every located problem."""
-    from bbgen.catalog import load_catalog
+    from bbgen.catalog import load_catalog  # lazy: importing the spec package stays cheap
     from bbgen.spec.checks import check_platform
     from bbgen.spec.loader import read_yaml, validate_model
     from bbgen.spec.models import Platform

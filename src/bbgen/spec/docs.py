@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import yaml
+from bbgen.kube import yamlio
 
 Schema = Mapping[str, Any]
 
@@ -327,8 +327,8 @@ def _value(value: Any) -> str:
     """A value as it would be written in the YAML spec: plain when YAML reads it back unchanged."""
     if isinstance(value, str):
         try:
-            plain = value != "" and "\n" not in value and yaml.safe_load(value) == value
-        except yaml.YAMLError:
+            plain = value != "" and "\n" not in value and yamlio.load(value) == value
+        except yamlio.YAMLError:
             plain = False
         return value if plain else json.dumps(value, ensure_ascii=False)
     return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bbgen.progress import Progress
+from bbgen.progress import Progress, nothing
 from bbgen.validate.findings import Finding, Report
 
 __all__ = ["Finding", "Report", "validate_tree"]
@@ -34,7 +34,5 @@ def validate_tree(
     far the builds and the schema check got.
     """
     from bbgen.validate.pipeline import validate
-
-    from bbgen.progress import nothing
 
     return validate(Path(root), kubernetes_version=kubernetes_version, log=log, progress=progress or nothing)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bbgen.validate.findings import Finding, Severity
-from bbgen.validate.resources import Resource, containers, dicts, pod_template, sub
+from bbgen.kube.objects import containers, pod_template
+from bbgen.validate.resources import Resource, dicts, sub
 
 CERT_MANAGER = "cert-manager.io"
 GATEWAY_API = "gateway.networking.k8s.io"
@@ -125,9 +126,9 @@ def check_selectors(view: EnvView) -> list[Finding]:
     out: list[Finding] = []
     templates: list[tuple[str | None, dict[str, str]]] = []
     for res in view.resources:
-        tpl = pod_template(res)
+        tpl = pod_template(res.doc)
         if tpl is not None:
-            templates.append((res.namespace, tpl[0]))
+            templates.append((res.namespace, tpl.labels))
     for service in view.of("Service", ""):
         selector = service.spec.get("selector")
         if not isinstance(selector, dict) or not selector or service.spec.get("type") == "ExternalName":
@@ -141,7 +142,7 @@ def check_selectors(view: EnvView) -> list[Finding]:
 
 def _pod_refs(pod_spec: dict[str, Any]) -> Iterable[tuple[str, str, bool, str]]:
     """(kind, name, optional, where) for every ConfigMap/Secret a pod spec reads."""
-    for c in containers(pod_spec):
+    for _, _, c in containers(pod_spec):
         cname = c.get("name", "?")
         for env in dicts(c.get("env")):
             source = sub(env, "valueFrom")
@@ -198,9 +199,9 @@ def check_config_refs(view: EnvView) -> tuple[list[Finding], set[str]]:
     out: list[Finding] = []
     secrets: set[tuple[str | None, str]] = set()
     for res in view.resources:
-        tpl = pod_template(res)
+        tpl = pod_template(res.doc)
         if tpl is not None:
-            for kind, name, optional, where in _pod_refs(tpl[1]):
+            for kind, name, optional, where in _pod_refs(tpl.spec):
                 if kind == "Secret":
                     if not optional:
                         secrets.add((res.namespace, name))

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bbgen.kube import yamlio
+from bbgen.kube.kustomize import INCLUDE_KEYS, KUSTOMIZATION_FILES, is_remote
 from bbgen.validate.resources import YamlProblem, is_object, split_documents, sub
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _TOP_ENV_DIRS = ("platform", "apps", "bootstrap")
-INCLUDE_KEYS = ("resources", "components", "bases")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,11 +72,6 @@ class Layout:
         return self._docs_cache[rel]
 
 
-def is_remote(entry: str) -> bool:
-    """A kustomization entry kustomize would fetch (URL or git remote): nothing local to follow."""
-    return "://" in entry or entry.startswith("git@")
-
-
 def rel_path(root: Path, path: Path) -> str | None:
     """POSIX path relative to root, or None when it escapes the tree."""
     try:
@@ -125,8 +118,8 @@ def _parse_kustomization(root: Path, directory: Path) -> Kustomization:
     body: Any = None
     if path is not None:
         try:
-            body = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            body = yamlio.load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yamlio.YAMLError):
             body = None  # kustomize build reports it, with a better message than ours
     if not isinstance(body, dict):
         return Kustomization(dir=rel_dir, kind="Kustomization", includes=(), resource_files=())

@@ -1,7 +1,7 @@
 """`bbgen tools install|list`: the pinned tools built from source with ``go install`` into the tools cache.
 
 pip users get bbgen without the Go binaries it runs; this is how they get those,
-with the same pins (:data:`bbgen.validate.tools.PINNED`) CI and the generated
+with the same pins (:data:`bbgen.kube.pins.PINNED`) CI and the generated
 repository's workflow use. Each binary is built into a private ``GOBIN`` staging
 directory beside the cache, checked to report the pinned version, then renamed
 into place, so a half-built or wrong binary never looks installed. ``GOTOOLCHAIN``
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bbgen.errors import ToolInstallError, ToolMissingError
-from bbgen.validate.tools import PINNED, Pinned, default_tools_dir, find_tool, trim_stderr
+from bbgen.kube.pins import PINNED, Pinned
+from bbgen.validate.tools import default_tools_dir, find_tool, trim_stderr
 
 INSTALL_TIMEOUT = 1800.0
 VERSION_TIMEOUT = 30.0

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.validate.findings import Finding
-from bbgen.validate.tools import CONFORM_TIMEOUT, Log, ToolFailedError, run
+from bbgen.errors import ToolFailedError
+from bbgen.validate.tools import CONFORM_TIMEOUT, Log, run
 
 _CAUSE = re.compile(r"- at '([^']*)': (.*?)(?=\s+- at '|$)")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Unit:
+class ConformDoc:
     """One object to validate: its raw YAML, where findings go, and how to name it."""
 
     text: str
@@ -42,7 +43,7 @@ def _causes(msg: str) -> list[str]:
     return [f"{p or '/'}: {t}" for p, t in leaves]
 
 
-def _finding(unit: Unit, entry: dict[str, Any]) -> list[Finding]:
+def _finding(unit: ConformDoc, entry: dict[str, Any]) -> list[Finding]:
     status = entry.get("status")
     msg = str(entry.get("msg") or "")
     if status == "statusInvalid":
@@ -54,7 +55,7 @@ def _finding(unit: Unit, entry: dict[str, Any]) -> list[Finding]:
         messages = [
             f"no schema for {entry.get('version') or '?'} {kind}: kubeconform cannot check it "
             "(a built-in kind not in this Kubernetes version, or a custom kind bbgen has no "
-            "schema for under bbgen/validate/crds/)"
+            "schema for under bbgen/kube/crds/)"
         ]
     else:
         messages = [msg or f"kubeconform reported {status}"]
@@ -62,7 +63,7 @@ def _finding(unit: Unit, entry: dict[str, Any]) -> list[Finding]:
 
 
 def validate(
-    units: Sequence[Unit],
+    units: Sequence[ConformDoc],
     *,
     binary: Path,
     schema_locations: Sequence[str],
@@ -73,7 +74,7 @@ def validate(
         return []
     with tempfile.TemporaryDirectory(prefix="bbgen-kubeconform-") as tmp:
         base = Path(tmp)
-        by_file: dict[str, Unit] = {}
+        by_file: dict[str, ConformDoc] = {}
         dir_names: dict[str, str] = {}
         counters: dict[str, int] = {}
         for unit in units:
@@ -107,7 +108,7 @@ def validate(
                 key = filename.resolve().relative_to(base.resolve()).as_posix()
             except ValueError:
                 key = filename.as_posix()
-            unit = by_file.get(key) or Unit(text="", origin=key, ref=f"{entry.get('kind') or ''}/{entry.get('name') or ''}".strip("/"))
+            unit = by_file.get(key) or ConformDoc(text="", origin=key, ref=f"{entry.get('kind') or ''}/{entry.get('name') or ''}".strip("/"))
             findings.extend(_finding(unit, entry))
         if done.returncode not in (0, 1):
             raise ToolFailedError(tool="kubeconform", message=f"exit {done.returncode}: {done.stderr.strip()[:2000]}")

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bbgen.kube import yamlio
 from bbgen.validate.argo import sources
 from bbgen.validate.checks import ARGO, EnvView, finding, service_ref
 from bbgen.validate.findings import Finding
@@ -60,8 +59,8 @@ def load_values(apps: list[Resource], root: Path, chart: str = CHART) -> list[Ch
             text = helm.get("values")
             if isinstance(text, str):
                 try:
-                    parsed = yaml.safe_load(text)
-                except yaml.YAMLError:
+                    parsed = yamlio.load(text)
+                except yamlio.YAMLError:
                     parsed = None
                 if isinstance(parsed, dict):
                     out.append(ChartValues(app=app, file=app.source, values=parsed))
@@ -70,8 +69,8 @@ def load_values(apps: list[Resource], root: Path, chart: str = CHART) -> list[Ch
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError):
         return None  # missing or broken: application-path and yaml checks report it
     return data if isinstance(data, dict) else None
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import UsageError
+from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
-from bbgen.validate import argo, checks, kubeconform, nginx, policy, routing, schemas
+from bbgen.render.paths import MANIFEST_PATH
+from bbgen.validate import argo, checks, kubeconform, nginx, policy, routing
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
 from bbgen.validate.resources import (
@@ -28,7 +30,6 @@ from bbgen.validate.resources import (
 from bbgen.validate.tools import BUILD_TIMEOUT, Log, require_tool, run, trim_stderr
 
 DEFAULT_KUBERNETES_VERSION = "1.34.0"
-MANIFEST = ".bbgen/manifest.json"
 BUILD_WORKERS = 2
 ALL_ENVS = "(all)"
 
@@ -51,13 +52,13 @@ class Parsed:
 
 
 def _read_manifest(root: Path, findings: list[Finding]) -> dict[str, Any]:
-    path = root / MANIFEST
+    path = root / MANIFEST_PATH
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        findings.append(Finding(check="manifest", file=MANIFEST, resource="", message=f"unreadable: {exc}", severity="warning"))
+        findings.append(Finding(check="manifest", file=MANIFEST_PATH, resource="", message=f"unreadable: {exc}", severity="warning"))
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -74,7 +75,7 @@ def _resolve_version(explicit: str | None, manifest: dict[str, Any], findings: l
             findings.append(
                 Finding(
                     check="manifest",
-                    file=MANIFEST,
+                    file=MANIFEST_PATH,
                     resource="",
                     message=f"no usable kubernetesVersion recorded; validating against {DEFAULT_KUBERNETES_VERSION}",
                     severity="warning",
@@ -83,7 +84,7 @@ def _resolve_version(explicit: str | None, manifest: dict[str, Any], findings: l
             recorded = DEFAULT_KUBERNETES_VERSION
         choice = schemas.choose(recorded)
     if choice.note:
-        findings.append(Finding(check="schema", file=MANIFEST, resource="", message=choice.note, severity="warning"))
+        findings.append(Finding(check="schema", file=MANIFEST_PATH, resource="", message=choice.note, severity="warning"))
     return choice.used
 
 
@@ -275,9 +276,9 @@ def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[R
             ports = [{"name": str(p["name"]), "port": int(p["port"])} for p in entry["ports"]]
             doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": str(entry["name"]), "namespace": str(entry["namespace"])}, "spec": {"ports": ports}}
         except (KeyError, TypeError, ValueError):
-            findings.append(Finding(check="manifest", file=MANIFEST, resource="", message=f"unusable chartServices entry {entry!r}", severity="warning"))
+            findings.append(Finding(check="manifest", file=MANIFEST_PATH, resource="", message=f"unusable chartServices entry {entry!r}", severity="warning"))
             continue
-        out.append(Resource(doc=doc, origin=MANIFEST, source=f"chart of {entry.get('component', '?')} (declared in {MANIFEST})", env=None, namespaced=True))
+        out.append(Resource(doc=doc, origin=MANIFEST_PATH, source=f"chart of {entry.get('component', '?')} (declared in {MANIFEST_PATH})", env=None, namespaced=True))
     return out
 
 
@@ -299,7 +300,7 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, pro
     helm_values = argo.value_files([r for _, r in pairs if r.is_a("Application", checks.ARGO)])
     pairs = [(p, r) for p, r in _apply_defaults(pairs, targets) if not (p.is_file and p.origin in helm_values)]
 
-    units = [kubeconform.Unit(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
+    units = [kubeconform.ConformDoc(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
     progress(f"kubeconform ({len(units)} objects)", 0, 1)
     findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(version), log=log)
     progress(f"kubeconform ({len(units)} objects)", 1, 1)

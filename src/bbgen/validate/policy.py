@@ -13,7 +13,8 @@ from bbgen.validate.checks import ARGO, EnvView, finding
 from bbgen.validate.findings import Finding
 from bbgen.validate.nginx import CHART as NGINX_CHART
 from bbgen.validate.nginx import uses_chart
-from bbgen.validate.resources import Resource, containers, dicts, pod_template, sub
+from bbgen.kube.objects import containers, pod_template
+from bbgen.validate.resources import Resource, dicts, sub
 from bbgen.validate.routing import selects
 
 NS_LABEL = "kubernetes.io/metadata.name"
@@ -38,8 +39,8 @@ def check_deprecated(view: EnvView) -> list[Finding]:
         if uses_chart(app, NGINX_CHART):
             out.append(finding(app, "deprecated", NGINX_RETIRED, "warning"))
     for res in view.resources:
-        tpl = pod_template(res)
-        for container in containers(tpl[1]) if tpl is not None else []:
+        tpl = pod_template(res.doc)
+        for _, _, container in containers(tpl.spec) if tpl is not None else []:
             image = str(container.get("image") or "")
             if _repository(image) in MINIO_IMAGES:
                 message = f"container {container.get('name')} runs {image}: {MINIO_FROZEN}"
@@ -87,7 +88,7 @@ def _cilium_selectors(res: Resource) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _declared_ports(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for c in containers(pod_spec) for p in dicts(c.get("ports"))]
+    return [p for _, _, c in containers(pod_spec) for p in dicts(c.get("ports"))]
 
 
 def _port_exposed(port: Any, end: Any, declared: list[dict[str, Any]]) -> bool:
@@ -106,9 +107,9 @@ def _unexposed_ports(view: EnvView, policy: Resource) -> list[str]:
     selector = sub(policy.spec, "podSelector")
     declared: list[list[dict[str, Any]]] = []
     for res in view.resources:
-        tpl = pod_template(res)
-        if tpl is not None and res.namespace == policy.namespace and selects(selector, tpl[0]):
-            declared.append(_declared_ports(tpl[1]))
+        tpl = pod_template(res.doc)
+        if tpl is not None and res.namespace == policy.namespace and selects(selector, tpl.labels):
+            declared.append(_declared_ports(tpl.spec))
     if not declared or any(not ports for ports in declared):
         return []  # selects nothing rendered (chart pods) or a pod that declares no ports: cannot judge
     flat = [p for ports in declared for p in ports]

@@ -8,11 +8,10 @@ back to exactly one object (kubeconform's JSON output carries no namespace).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from bbgen.kube import yamlio
 
 _DOC_MARKER = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 
@@ -57,9 +56,6 @@ CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"})
-
-
 @dataclass(frozen=True, kw_only=True)
 class Chunk:
     """One YAML document of a stream: its raw text (for kubeconform) and parsed value."""
@@ -79,8 +75,8 @@ def split_documents(text: str) -> list[Chunk]:
         if not part.strip():
             continue
         try:
-            value = yaml.load(part, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError as exc:
+            value = yamlio.load(part)
+        except yamlio.YAMLError as exc:
             raise YamlProblem(" ".join(str(exc).split())) from None
         if value is None:
             continue
@@ -191,26 +187,6 @@ def is_namespaced(api_version: str, kind: str, overrides: dict[tuple[str, str], 
     if key in overrides:
         return overrides[key]
     return key not in CLUSTER_SCOPED
-
-
-def pod_template(res: Resource) -> tuple[dict[str, str], dict[str, Any]] | None:
-    """(pod labels, pod spec) of a workload, whatever the workload kind nests it under."""
-    if res.kind not in WORKLOAD_KINDS:
-        return None
-    if res.kind == "Pod":
-        return res.labels(), res.spec
-    spec = sub(res.spec, "jobTemplate", "spec") if res.kind == "CronJob" else res.spec
-    template = spec.get("template")
-    if not isinstance(template, dict):
-        return None
-    return _str_map(sub(template, "metadata").get("labels")), sub(template, "spec")
-
-
-def containers(pod_spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        items = pod_spec.get(key)
-        if isinstance(items, list):
-            yield from (c for c in items if isinstance(c, dict))
 
 
 def dicts(value: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
-"""Finding and running the external binaries validation depends on, and the one place they are pinned.
+"""Finding and running the external binaries validation depends on.
 
-kustomize and kubeconform are Go programs pinned in :data:`PINNED` (``bbgen tools
-install`` builds them with ``go install``, see :mod:`bbgen.validate.install`; so
-does ``scripts/install-tools.sh``, which delegates to it). They are looked up
+kustomize and kubeconform are Go programs pinned in :data:`bbgen.kube.pins.PINNED`
+(``bbgen tools install`` builds them with ``go install``, see
+:mod:`bbgen.validate.install`; ``scripts/install-tools.sh`` delegates to it). They are looked up
 rather than vendored so CI and developers can bring their own. Every call has a
 timeout: a hung subprocess must fail the run, not the CI job's wall clock.
 """
@@ -16,43 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbgen.errors import BbgenError, ToolMissingError
+from bbgen.errors import ToolFailedError, ToolMissingError
+from bbgen.kube.pins import PINNED
 
-
-
-@dataclass(frozen=True, kw_only=True)
-class Pinned:
-    """One external tool bbgen runs: the Go package ``go install`` builds and the version it must report."""
-
-    name: str
-    package: str
-    module: str
-    version: str
-    version_args: tuple[str, ...]
-    """How the binary prints its version (``go version -m`` is the fallback for a `development` build)."""
-
-
-PINNED: tuple[Pinned, ...] = (
-    Pinned(name="kustomize", package="sigs.k8s.io/kustomize/kustomize/v5", module="sigs.k8s.io/kustomize/kustomize/v5", version="v5.8.1", version_args=("version",)),
-    Pinned(name="kubeconform", package="github.com/yannh/kubeconform/cmd/kubeconform", module="github.com/yannh/kubeconform", version="v0.8.0", version_args=("-v",)),
-)
-"""Adding helm later is one more entry here."""
-PINS = {tool.name: tool for tool in PINNED}
-KUSTOMIZE_VERSION = PINS["kustomize"].version
-KUBECONFORM_VERSION = PINS["kubeconform"].version
 INSTALL_HINT = "run `bbgen tools install` (" + " and ".join(f"go install {t.package}@{t.version}" for t in PINNED) + ")"
 BUILD_TIMEOUT = 120.0
 CONFORM_TIMEOUT = 600.0
 
 Log = Callable[[str], None]
-
-
-class ToolFailedError(BbgenError):
-    """A tool crashed or hung in a way that says nothing about the tree being validated."""
-
-    def __init__(self, *, tool: str, message: str) -> None:
-        self.tool = tool
-        super().__init__(f"{tool} failed: {message}")
 
 
 def default_tools_dir() -> Path:

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bbgen.errors import BbgenError
+from bbgen.errors import SchemaCacheError
 
 FORMAT_VERSION = 1
 MARKER = ".bbgen-schemas.json"
@@ -150,14 +150,6 @@ def rewrite(node: Any) -> Any:
     if isinstance(node, list):
         return [rewrite(v) for v in node]
     return node
-
-
-class SchemaCacheError(BbgenError):
-    """The schema cache cannot be written; nothing about the tree is known yet."""
-
-    def __init__(self, *, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(f"cannot write the schema cache at {path}: {reason} (point XDG_CACHE_HOME at a writable directory)")
 
 
 def kubernetes_schema_dir(version: str) -> Path:

@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from bbgen.catalog import SecretKeyMeta
+from bbgen.catalog import SecretKeyMeta, load_catalog
 from bbgen.errors import UsageError
-from bbgen.render.units import Unit
+from bbgen.render.layout import repo_url
+from bbgen.render.units import KEYCLOAK, Unit, build_units, oidc_client_id, oidc_secret_name
 from bbgen.spec.models import Platform
 
 ENV_PREFIX = "BBGEN_SECRET_"
@@ -158,8 +159,6 @@ def env_var(namespace: str, name: str, key: str) -> str:
 def _fixed_value(template: str, platform: Platform) -> str:
     import jinja2
 
-    from bbgen.layout import repo_url
-
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     context = {
         "gitops": {"repoURL": repo_url(platform), "url": platform.gitops.url, "branch": platform.gitops.branch},
@@ -259,8 +258,6 @@ def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
 
 def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
     """A confidential client's secret: generated in the client's namespace, copied to Keycloak's (its realm import reads it)."""
-    from bbgen.render.units import KEYCLOAK, oidc_client_id, oidc_secret_name
-
     client_id = oidc_client_id(unit)
     if client_id is None or unit.oidc is None or unit.oidc.public:
         return
@@ -303,7 +300,4 @@ def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan]) -> Invent
 
 def inventory_for(platform: Platform) -> Inventory:
     """The inventory of a loaded spec, against the installed catalog."""
-    from bbgen.catalog import load_catalog
-    from bbgen.render.units import build_units
-
     return build_inventory(platform, build_units(platform, load_catalog()))

@@ -1,4 +1,11 @@
-"""Canonical YAML in and out.
+"""Canonical YAML in and out: the one loader and the one dumper for Kubernetes YAML.
+
+Every YAML file bbgen reads or writes goes through here (catalog metadata, rendered
+documents, trees read back by diff, validate and the leak guard, out-of-band Secret
+manifests). The two other YAML readers are deliberate: the spec loader
+(:mod:`bbgen.spec._yaml_tree`) walks ruamel's event stream to keep every value's
+line and column for error messages, and :mod:`bbgen.starter` uses ruamel's
+round-trip mode to copy a profile with its comments.
 
 Two rules keep output byte-stable and user values harmless:
 values enter templates only as double-quoted YAML scalars produced by
@@ -22,6 +29,9 @@ try:  # libyaml is a declared dependency; the pure-Python fallback only keeps od
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
     _Dumper = yaml.SafeDumper
+
+YAMLError = yaml.YAMLError
+"""What a failed :func:`load` or :func:`load_all` raises; callers catch it without importing PyYAML."""
 
 _FIRST = ("apiVersion", "kind", "metadata", "name", "namespace")
 
@@ -268,3 +278,23 @@ def dump(value: Any) -> str:
 
 def dump_all(values: list[Any]) -> str:
     return "---\n".join(dump(v) for v in values)
+
+
+class _InOrderDumper(yaml.SafeDumper):
+    pass
+
+
+def _in_order_str(dumper: yaml.SafeDumper, data: str) -> Any:
+    block = "\n" in data and not data.endswith(" ") and all(c == "\n" or c.isprintable() for c in data)
+    return dumper.represent_scalar(_STR, data, style="|" if block else None)
+
+
+_InOrderDumper.add_representer(str, _in_order_str)
+
+
+def dump_in_order(value: Any) -> str:
+    """One document with keys in the order the caller built them: for files people read and
+    edit by hand (out-of-band Secret manifests), where that order is part of the format.
+    Everything that enters the GitOps tree uses :func:`dump`."""
+    text: str = yaml.dump(value, Dumper=_InOrderDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100000)
+    return text

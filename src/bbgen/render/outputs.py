@@ -1,0 +1,201 @@
+"""The repository around the components, made the way components are: templates.
+
+Argo CD's Applications, AppProjects and root apps (templates/_argo/), the cluster-wide
+basics of platform/<env>/ (templates/_platform/), and the repository's CI workflow,
+validate.sh and README (templates/_repo/) are rendered by :mod:`bbgen.render.engine`
+like any component template; YAML ones are parsed back and dumped canonically,
+text ones use the engine's text dialect. Paths come from :mod:`bbgen.render.paths`.
+
+What those templates read is plain data (dicts, lists, strings, numbers), one
+function per level:
+
+=====================  ===============================  ===================================
+function               level                            templates
+=====================  ===============================  ===================================
+:func:`platform_context`  the platform (every env alike)  _argo/appproject, platform-project
+:func:`env_context`       one environment                 _argo/application (root, platform)
+:func:`app_context`       one unit in one environment     _argo/application
+``platform.platform_objects``  the platform                _platform/*
+:func:`ci_context`        the finished manifest tree      _repo/validate.yaml, validate.sh
+``readme.readme_context``    the platform                 _repo/README.md
+=====================  ===============================  ===================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bbgen.catalog import ChartComponent, GitComponent
+from bbgen.errors import TemplateError
+from bbgen.kube import pins, schemas, yamlio
+from bbgen.kube.kustomize import kustomization
+from bbgen.kube.objects import standard_labels
+from bbgen.render import ci, engine, paths
+from bbgen.render.layout import ARGOCD_NAMESPACE, IN_CLUSTER, PLATFORM_PROJECT, SELF_MANAGED, add_docs, has_manifests, repo_url
+from bbgen.render.platform import platform_objects
+from bbgen.render.readme import readme_context
+from bbgen.render.tree import Tree
+from bbgen.render.units import Unit
+from bbgen.spec.models import Platform
+
+ARGO = "_argo"
+PLATFORM = "_platform"
+REPO = "_repo"
+
+
+def _shared(platform: Platform) -> dict[str, Any]:
+    """What every _argo template reads: the GitOps repository and Argo CD's namespace."""
+    return {
+        "gitops": {"repoURL": repo_url(platform), "branch": platform.gitops.branch},
+        "argocd": {"namespace": ARGOCD_NAMESPACE},
+        "servers": sorted({e.cluster for e in platform.environments.values()}),
+    }
+
+
+def platform_context(platform: Platform, units: dict[str, Unit]) -> dict[str, Any]:
+    """The AppProjects: one per domain (its namespaces, repositories and cluster-scoped kinds), plus the platform one."""
+    by_domain: dict[str, list[Unit]] = {}
+    for unit in units.values():
+        by_domain.setdefault(unit.domain, []).append(unit)
+    projects = []
+    for domain in sorted(by_domain):
+        members = by_domain[domain]
+        repos = {repo_url(platform)}
+        cluster_kinds: set[tuple[str, str]] = set()
+        for u in members:
+            if u.component is not None:
+                cluster_kinds.update((r.group, r.kind) for r in u.component.cluster_resources)
+                if isinstance(u.component, ChartComponent):
+                    repos.add(u.component.chart.repo)
+                elif isinstance(u.component, GitComponent):
+                    repos.add(u.component.git.repo)
+        projects.append({
+            "name": domain,
+            "labels": standard_labels(domain, part_of=platform.name),
+            "members": sorted(u.name for u in members),
+            "namespaces": sorted({u.namespace for u in members}),
+            "sourceRepos": sorted(repos),
+            "clusterResources": [{"group": g, "kind": k} for g, k in sorted(cluster_kinds)],
+        })
+    platform_project = {"name": PLATFORM_PROJECT, "labels": standard_labels(PLATFORM_PROJECT, part_of=platform.name)}
+    return {**_shared(platform), "projects": projects, "platformProject": platform_project}
+
+
+def _app(platform: Platform, name: str, *, project: str, destination: dict[str, str], path: str, wave: int | None, finalizer: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "labels": standard_labels(name, part_of=platform.name),
+        "wave": wave,
+        "finalizer": finalizer,
+        "project": project,
+        "destination": destination,
+        "syncOptions": [],
+        "delivery": "kustomize",
+        "path": path,
+    }
+
+
+def env_context(platform: Platform, env: str) -> dict[str, Any]:
+    """One environment's own Applications: the root (applied by hand) and the one syncing platform/<env>/."""
+    cluster = platform.environments[env].cluster
+    root = _app(platform, f"{env}-root", project="default", destination={"server": IN_CLUSTER, "namespace": ARGOCD_NAMESPACE},
+                path=paths.apps_dir(env), wave=None, finalizer=False)
+    basics = _app(platform, f"{env}-platform", project=PLATFORM_PROJECT, destination={"server": cluster},
+                  path=paths.platform_dir(env), wave=0, finalizer=True)
+    return {**_shared(platform), "env": env, "rootApp": root, "platformApp": basics}
+
+
+def app_context(platform: Platform, env: str, unit: Unit) -> dict[str, Any]:
+    """One unit's Application in one environment; chart units are multi-source with a `$values` ref."""
+    comp = unit.component
+    app: dict[str, Any] = {
+        "name": f"{env}-{unit.name}",
+        "labels": standard_labels(unit.name, part_of=platform.name),
+        "wave": unit.wave,
+        "finalizer": unit.name != SELF_MANAGED,  # deleting Argo CD's own Application must not uninstall Argo CD
+        "project": unit.domain,
+        "destination": {"server": platform.environments[env].cluster, "namespace": unit.namespace},
+        "syncOptions": list(comp.sync_options) if comp is not None else [],
+        "delivery": unit.delivery,
+        "path": paths.overlay_dir(unit.name, env) if has_manifests(unit) else None,
+    }
+    if isinstance(comp, GitComponent):
+        app["git"] = {"repo": comp.git.repo, "revision": unit.chart_version, "path": comp.git.path}
+    elif isinstance(comp, ChartComponent):
+        app["chart"] = {
+            "repo": comp.chart.repo,
+            "name": comp.chart.name,
+            "revision": unit.chart_version,
+            "releaseName": comp.chart.release_name or unit.name,
+            "valuesFile": paths.values_file(unit.name, env),
+        }
+    return {**_shared(platform), "app": app}
+
+
+def ci_context(platform: Platform, tree: Tree) -> dict[str, Any]:
+    """The CI workflow's and validate.sh's data: the tree's build roots and plain files, pins, schema locations."""
+    roots, plain = ci.targets(tree)
+    k8s_dir = ci.kubernetes_schema_dir(platform)
+    key = f"bbgen-tools-${{{{ runner.os }}}}-go{ci.GO_VERSION}-kustomize-{pins.KUSTOMIZE_VERSION}-kubeconform-{pins.KUBECONFORM_VERSION}"
+    return {
+        "ci": {
+            "builds": roots,
+            "files": plain,
+            "script": paths.SCRIPT_PATH,
+            "kubernetesSchemas": f"{k8s_dir}/{schemas.K8S_TEMPLATE}",
+            "crdSchemas": f"{paths.CRD_SCHEMA_DIR}/{schemas.CRD_TEMPLATE}",
+            "branch": platform.gitops.branch,
+            "goVersion": ci.GO_VERSION,
+            "actions": {"checkout": ci.CHECKOUT_ACTION, "setupGo": ci.SETUP_GO_ACTION, "cache": ci.CACHE_ACTION},
+            "cacheKey": key,
+            "kustomizeVersion": pins.KUSTOMIZE_VERSION,
+            "kubeconformVersion": pins.KUBECONFORM_VERSION,
+            "kustomizePackage": pins.KUSTOMIZE_PACKAGE,
+            "kubeconformPackage": pins.KUBECONFORM_PACKAGE,
+        }
+    }
+
+
+def _doc(root: Path, template: str, context: dict[str, Any]) -> dict[str, Any]:
+    docs = engine.render_documents(root, root / template, context)
+    if len(docs) != 1:
+        raise TemplateError(template=f"templates/{template}", line=None, message=f"must render one document, not {len(docs)}")
+    doc: dict[str, Any] = docs[0]
+    return doc
+
+
+def _text(root: Path, template: str, context: dict[str, Any], *, yaml: bool = False) -> str:
+    text = engine.render_text(root, root / template, context, text=True)
+    if yaml:  # kept as text for its comments, but it must still be valid YAML
+        try:
+            yamlio.load(text)
+        except yamlio.YAMLError as exc:
+            raise TemplateError(template=f"templates/{template}", line=None, message=f"rendered invalid YAML: {' '.join(str(exc).split())}") from None
+    return text
+
+
+def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit]) -> None:
+    """Add projects/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in."""
+    shared = platform_context(platform, units)
+    projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", {**shared, "project": p}) for p in shared["projects"]]
+    projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", {**shared, "project": shared["platformProject"]}))
+    add_docs(tree, paths.PROJECTS_DIR, projects)
+    basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in platform_objects(platform, units)]
+    for env in sorted(platform.environments):
+        add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)  # the same for every environment
+        own = env_context(platform, env)
+        apps = [_doc(root, f"{ARGO}/application.yaml.j2", {**own, "app": own["platformApp"]})]
+        apps += [_doc(root, f"{ARGO}/application.yaml.j2", app_context(platform, env, u)) for u in units.values()]
+        names = []
+        for app in apps:
+            name = paths.app_file(app["metadata"]["name"], env)
+            tree.add_doc(f"{paths.apps_dir(env)}/{name}", app)
+            names.append(name)
+        tree.add_doc(f"{paths.apps_dir(env)}/{paths.KUSTOMIZATION}", kustomization([f"../../{paths.PROJECTS_DIR}", *sorted(names)]))
+        tree.add_doc(paths.root_app_file(env), _doc(root, f"{ARGO}/application.yaml.j2", {**own, "app": own["rootApp"]}))
+    ci.add_schemas(tree, platform)
+    context = ci_context(platform, tree)
+    tree.add(paths.SCRIPT_PATH, _text(root, f"{REPO}/validate.sh.j2", context))
+    tree.add(paths.WORKFLOW_PATH, _text(root, f"{REPO}/validate.yaml.j2", context, yaml=True))
+    tree.add(paths.README_PATH, _text(root, f"{REPO}/README.md.j2", readme_context(platform, units)))

@@ -1,0 +1,76 @@
+"""Where every file of the generated repository goes: decided here and nowhere else.
+
+The shape (the generated README's Layout table says the same to its reader)::
+
+    bootstrap/<env>/root-app.yaml        the one Application applied by hand
+    apps/<env>/                          one Application per unit + the platform one
+    projects/                            one AppProject per domain, shared by every environment
+    platform/<env>/                      namespaces, storage, volumes, network policies
+    components/<c>/base/, overlays/<env>/  Kustomize base and per-environment overlays
+    values/<c>/<env>.yaml                Helm values of chart-delivered components
+    .gitea/workflows/validate.yaml, .bbgen/   the repository's own CI, its schemas, the manifest
+    README.md
+
+Readers (validate, diff, push, the leak guard, the secrets store) import the same names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MANIFEST_PATH = ".bbgen/manifest.json"
+"""The ownership record: which files bbgen wrote, and their hashes."""
+
+README_PATH = "README.md"
+PROJECTS_DIR = "projects"
+VALUES_DIR = "values"
+WORKFLOW_PATH = ".gitea/workflows/validate.yaml"
+SCRIPT_PATH = ".bbgen/validate.sh"
+SCHEMA_ROOT = ".bbgen/schemas"
+CRD_SCHEMA_DIR = f"{SCHEMA_ROOT}/crds"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def base_dir(component: str) -> str:
+    return f"components/{component}/base"
+
+
+def overlay_dir(component: str, env: str) -> str:
+    return f"components/{component}/overlays/{env}"
+
+
+def values_file(component: str, env: str) -> str:
+    return f"{VALUES_DIR}/{component}/{env}.yaml"
+
+
+def is_values_file(path: str) -> bool:
+    """Helm values: handed to a chart by Argo CD, never applied to the API themselves."""
+    return path.startswith(VALUES_DIR + "/")
+
+
+def apps_dir(env: str) -> str:
+    return f"apps/{env}"
+
+
+def platform_dir(env: str) -> str:
+    return f"platform/{env}"
+
+
+def root_app_file(env: str) -> str:
+    return f"bootstrap/{env}/root-app.yaml"
+
+
+def kubernetes_schema_dir(version: str) -> str:
+    """Where the built-in kinds' schemas go, named for the bundled Kubernetes version used."""
+    return f"{SCHEMA_ROOT}/kubernetes-v{version}"
+
+
+def resource_file(doc: dict[str, Any], *, namespaced: bool = False) -> str:
+    """`kind-name.yaml`; with ``namespaced``, `kind-namespace-name.yaml` for a directory spanning namespaces."""
+    ns = doc["metadata"].get("namespace") if namespaced else None
+    return f"{doc['kind'].lower()}-{ns + '-' if ns else ''}{doc['metadata']['name']}.yaml"
+
+
+def app_file(app_name: str, env: str) -> str:
+    """An Application's file in apps/<env>/: its name without the environment prefix."""
+    return f"{app_name.removeprefix(f'{env}-')}.yaml"
