@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "bbgen"
 # The one statement of the layer order, bottom first. A package is a top-level module or
 # sub-package of bbgen ("" is bbgen/__init__.py: the version). See README "How bbgen is built".
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "progress"),  # what every module may need: the version, the error classes, progress callbacks
+    ("", "errors", "progress", "redact"),  # what every module may need: the version, the error classes, progress callbacks, the redactor
     ("kube",),  # Kubernetes facts: YAML in/out, object identity, labels, pod templates, kustomize, schemas, tool pins
     ("catalog",),  # templates/*/component.yaml, typed
     ("spec",),  # the platform spec: models, located loading, cross-field checks (which ask the catalog)
