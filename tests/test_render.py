@@ -99,11 +99,12 @@ def test_refuses_to_overwrite_unowned_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "projects").mkdir(parents=True)
     (out / "projects" / "kustomization.yaml").write_text("hand written\n")
-    with pytest.raises(OwnershipError, match="does not own"):
-        write_tree(build_tree(load_platform(REFERENCE)), out)
-    assert (out / "projects" / "kustomization.yaml").read_text() == "hand written\n"
-    assert sorted(p.name for p in out.rglob("*")) == ["kustomization.yaml", "projects"]
-    assert not (out / MANIFEST_PATH).exists()
+    for adopt, why in ((False, "holds no bbgen manifest"), (True, "does not own")):
+        with pytest.raises(OwnershipError, match=why):
+            write_tree(build_tree(load_platform(REFERENCE)), out, adopt=adopt)
+        assert (out / "projects" / "kustomization.yaml").read_text() == "hand written\n"
+        assert sorted(p.name for p in out.rglob("*")) == ["kustomization.yaml", "projects"]
+        assert not (out / MANIFEST_PATH).exists()
 
 
 # --- user strings never change document structure -------------------------------------------

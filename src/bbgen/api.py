@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bbgen.render.inventory import Inventory
     from bbgen.starter import InitResult
     from bbgen.validate import Report
+    from bbgen.validate.install import ToolStatus
 
 
 def build(spec: Path) -> Tree:
@@ -33,18 +34,21 @@ def build(spec: Path) -> Tree:
     return build_tree(load_platform(spec))
 
 
-def render(spec: Path, out: Path) -> WriteResult:
+def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
     secret value into git writes nothing (``bbgen.errors.LeakError``, exit 1).
+    ``adopt`` lets a non-empty directory without a bbgen manifest be rendered into.
     """
+    from bbgen.render.outdir import refuse_unsafe  # lazy
     from bbgen.render.write import write_tree  # lazy
     from bbgen.secrets import guard  # lazy
 
+    refuse_unsafe(out)  # before the work of a render; write_tree checks again
     tree = build(spec)
     guard.check(tree, action="render")
-    return write_tree(tree, out)
+    return write_tree(tree, out, adopt=adopt)
 
 
 def validate(
@@ -54,12 +58,42 @@ def validate(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """kustomize build + kubeconform + cross-resource checks over a rendered directory."""
+    """kustomize build + kubeconform + cross-resource checks over a rendered directory.
+
+    The directory must hold a bbgen manifest (``.bbgen/manifest.json``, also in any
+    clone of a repository bbgen pushed) and something to check: a CI job pointed at
+    the wrong path must fail, not report "checked 0 objects" and pass. An explicit
+    ``kubernetes_version`` must be one bbgen has schemas for.
+    """
+    from bbgen.render.outdir import JOURNAL_NAME  # lazy
+    from bbgen.render.paths import MANIFEST_PATH  # lazy
     from bbgen.validate import validate_tree  # lazy
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
+    if not (directory / MANIFEST_PATH).is_file():
+        raise UsageError(
+            message=f"{directory}: holds no bbgen manifest ({MANIFEST_PATH}); nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote, or a checkout of the GitOps repository bbgen pushed",
+        )
+    if (directory / JOURNAL_NAME).exists():
+        raise UsageError(
+            message=f"{directory}: a bbgen render was stopped while moving files into place; its files are half old, half new",
+            hint="run the same `bbgen render` again to complete it, then validate",
+        )
+    if kubernetes_version is not None:
+        from bbgen.kube.schemas import require_bundled  # lazy
+
+        try:
+            require_bundled(kubernetes_version)
+        except ValueError as exc:
+            raise UsageError(message=f"--kubernetes-version {kubernetes_version}: {exc}") from None
     report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
+    if not report.builds and not report.checked:
+        raise UsageError(
+            message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote",
+        )
     from bbgen.secrets import guard  # lazy
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
@@ -305,3 +339,25 @@ def template_reference() -> str:
     from bbgen.render.context_docs import templates_markdown  # lazy
 
     return templates_markdown()
+
+
+def version_info() -> dict[str, Any]:
+    """bbgen's version and the tool versions it pins (what `bbgen tools install` builds)."""
+    from bbgen import __version__  # lazy
+    from bbgen.kube.pins import PINNED  # lazy
+
+    return {"version": __version__, "tools": {tool.name: tool.version for tool in PINNED}}
+
+
+def tools_status(tools_dir: Path | None = None) -> list[ToolStatus]:
+    """Each pinned tool beside the binary bbgen would run for it (``tools_dir``/bin first) and its version."""
+    from bbgen.validate.install import status  # lazy
+
+    return status(tools_dir)
+
+
+def tools_install(tools_dir: Path | None = None, *, say: Callable[[str], None] | None = None) -> Path:
+    """Build the pinned tools that are missing or outdated with `go install`; returns the bin directory."""
+    from bbgen.validate.install import install  # lazy
+
+    return install(tools_dir, say=say)

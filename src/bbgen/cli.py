@@ -23,7 +23,9 @@ from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
 from bbgen.commands.secrets import app as secrets_app
+from bbgen.commands.tools import app as tools_app
 from bbgen.commands.validate import validate
+from bbgen.commands.version import version as version_command
 
 app = typer.Typer(
     name="bbgen",
@@ -66,6 +68,8 @@ app.command()(schema)
 app.add_typer(secrets_app, name="secrets")
 app.command()(components)
 app.command()(graph)
+app.add_typer(tools_app, name="tools")
+app.command("version")(version_command)
 
 
 def main() -> None:

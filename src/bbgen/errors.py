@@ -84,12 +84,28 @@ class ToolMissingError(BbgenError):
         super().__init__(f"{tool} not found on PATH or in the bbgen tools cache ({hint})")
 
 
+class ToolInstallError(BbgenError):
+    """`bbgen tools install` could not build or place a pinned tool; what is installed is unchanged."""
+
+    def __init__(self, *, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"cannot install {tool}: {message}")
+
+
 class OwnershipError(BbgenError):
     """Writing would clobber a file bbgen does not own, or the output dir is unusable."""
 
     def __init__(self, *, path: Path | str, message: str) -> None:
         self.path = str(path)
         super().__init__(f"{path}: {message}")
+
+
+class OutputBusyError(BbgenError):
+    """Another bbgen render holds the output directory's lock and did not finish in time."""
+
+    def __init__(self, *, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: another bbgen render is writing this directory; nothing was written (wait for it to finish and run again)")
 
 
 class FindingsError(BbgenError):

@@ -180,7 +180,7 @@ def _push_failure(target: Target, branch: str, done: subprocess.CompletedProcess
 def _stage(tree: Tree, work: Path, where: str) -> None:
     """Write the render into the clone; a refusal names the repository and branch, not a temporary directory."""
     try:
-        write_tree(tree, work)
+        write_tree(tree, work, adopt=True)  # a clone of the branch: files bbgen does not own are kept, never overwritten
     except OwnershipError as exc:
         detail = exc.message
         prefix = f"{exc.path}: "
