@@ -6,9 +6,9 @@ validate.sh and README (templates/_repo/) are rendered by :mod:`bbgen.render.eng
 like any component template; YAML ones are parsed back and dumped canonically,
 text ones use the engine's text dialect. Paths come from :mod:`bbgen.render.paths`.
 
-What the _argo and _platform templates read is typed (render/context_argo.py,
-context_platform.py; listed in docs/templates.md), the _repo ones read plain data
-(dicts, lists, strings, numbers, booleans); all of it is built here and only here, one
+What the _argo, _platform and CI templates read is typed (render/context_argo.py,
+context_platform.py, context_repo.py; listed in docs/templates.md), the README reads
+plain data (dicts, lists, strings, numbers, booleans); all of it is built here and only here, one
 function per level:
 
 =========================  =================================  ===================================
@@ -53,6 +53,7 @@ from bbgen.render.context_argo import (
     project_variables,
 )
 from bbgen.render.context_build import gitops
+from bbgen.render.context_repo import Actions, Ci, CiVariables
 from bbgen.render.context_platform import NamespaceObject, StorageClassObject, Volume
 from bbgen.render.layout import IN_CLUSTER, PLATFORM_PROJECT, add_docs, argocd_namespace, has_manifests, repo_url, self_managed
 from bbgen.render.platform import Rendering, network_policies
@@ -170,28 +171,26 @@ def app_context(platform: Platform, env: str, unit: Unit) -> Application:
     )
 
 
-def ci_context(platform: Platform, tree: Tree) -> dict[str, Any]:
+def ci_context(platform: Platform, tree: Tree) -> CiVariables:
     """The CI workflow's and validate.sh's data: the tree's build roots and plain files, pins, schema locations."""
     roots, plain = ci.targets(tree)
     k8s_dir = ci.kubernetes_schema_dir(platform)
     key = f"bbgen-tools-${{{{ runner.os }}}}-go{ci.GO_VERSION}-kustomize-{pins.KUSTOMIZE_VERSION}-kubeconform-{pins.KUBECONFORM_VERSION}"
-    return {
-        "ci": {
-            "builds": roots,
-            "files": plain,
-            "script": paths.SCRIPT_PATH,
-            "kubernetesSchemas": f"{k8s_dir}/{schemas.K8S_TEMPLATE}",
-            "crdSchemas": f"{paths.CRD_SCHEMA_DIR}/{schemas.CRD_TEMPLATE}",
-            "branch": platform.gitops.branch,
-            "goVersion": ci.GO_VERSION,
-            "actions": {"checkout": ci.CHECKOUT_ACTION, "setupGo": ci.SETUP_GO_ACTION, "cache": ci.CACHE_ACTION},
-            "cacheKey": key,
-            "kustomizeVersion": pins.KUSTOMIZE_VERSION,
-            "kubeconformVersion": pins.KUBECONFORM_VERSION,
-            "kustomizePackage": pins.KUSTOMIZE_PACKAGE,
-            "kubeconformPackage": pins.KUBECONFORM_PACKAGE,
-        }
-    }
+    return CiVariables(ci=Ci(
+        builds=roots,
+        files=plain,
+        script=paths.SCRIPT_PATH,
+        kubernetesSchemas=f"{k8s_dir}/{schemas.K8S_TEMPLATE}",
+        crdSchemas=f"{paths.CRD_SCHEMA_DIR}/{schemas.CRD_TEMPLATE}",
+        branch=platform.gitops.branch,
+        goVersion=ci.GO_VERSION,
+        actions=Actions(checkout=ci.CHECKOUT_ACTION, setupGo=ci.SETUP_GO_ACTION, cache=ci.CACHE_ACTION),
+        cacheKey=key,
+        kustomizeVersion=pins.KUSTOMIZE_VERSION,
+        kubeconformVersion=pins.KUBECONFORM_VERSION,
+        kustomizePackage=pins.KUSTOMIZE_PACKAGE,
+        kubeconformPackage=pins.KUBECONFORM_PACKAGE,
+    ))
 
 
 def readme_context(platform: Platform, units: dict[str, Unit]) -> dict[str, Any]:
@@ -282,7 +281,7 @@ def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Uni
         tree.add_doc(f"{paths.apps_dir(env)}/{paths.KUSTOMIZATION}", kustomization([f"../../{paths.PROJECTS_DIR}", *sorted(names)]))
         tree.add_doc(paths.root_app_file(env), _doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, root_app))))
     ci.add_schemas(tree, platform)
-    context = ci_context(platform, tree)
+    context = variables(ci_context(platform, tree))
     tree.add(paths.SCRIPT_PATH, _text(root, f"{REPO}/validate.sh.j2", context))
     tree.add(paths.WORKFLOW_PATH, _text(root, f"{REPO}/validate.yaml.j2", context, yaml=True))
     tree.add(paths.README_PATH, readme_text(platform, units, root=root))
