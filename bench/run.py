@@ -173,6 +173,15 @@ def find_tool(name: str) -> Path | None:
     return None
 
 
+def tools_note(use_tools: bool, kustomize: Path | None, kubeconform: Path | None) -> str:
+    """Why the rows that need kustomize and kubeconform are skipped; "" when they run."""
+    if not use_tools:
+        return "skipped: --no-tools"
+    if kustomize is None or kubeconform is None:
+        return "skipped: kustomize/kubeconform not found (scripts/install-tools.sh)"
+    return ""
+
+
 def child_env(scratch: Path, tool_dirs: Sequence[Path]) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -282,6 +291,7 @@ class Bench:
         self.sizes = sorted(set(sizes))
         self.scratch = scratch
         self.log = log
+        self.use_tools = use_tools
         self.kustomize = find_tool("kustomize") if use_tools else None
         self.kubeconform = find_tool("kubeconform") if use_tools else None
         self.env = child_env(scratch, [tool.parent for tool in (self.kustomize, self.kubeconform) if tool is not None])
@@ -359,9 +369,7 @@ class Bench:
             self.timed(row, [*bbgen, "diff", REFERENCE, "--against", reference_out], "diff of an unchanged tree")
         self.add(row)
 
-        missing = "skipped: --no-tools" if self.kustomize is None and self.kubeconform is None else ""
-        if not missing and (self.kustomize is None or self.kubeconform is None):
-            missing = "skipped: kustomize/kubeconform not found (scripts/install-tools.sh)"
+        missing = tools_note(self.use_tools, self.kustomize, self.kubeconform)
         row = Row(key="validate", label="validate reference output", target="≤ 10 s", check=lambda v: v <= 10, note=missing)
         if not missing:
             for _ in range(self.runs):

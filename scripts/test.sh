@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need (venv, kustomize + kubeconform, Mermaid's parser, Gitea) and run all tests.
-# Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest.
+# Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest (after ours, so `-n 0` wins).
+# Tests run in one pytest-xdist worker per CPU, a file's tests in one worker (--dist loadfile), so
+# module fixtures (a render, pre-commit's install of bbgen) are set up once. Not loadgroup: with
+# pytest 9.2's node ids it silently stops grouping (pytest-xdist issue 1386).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +24,7 @@ if [ -f scripts/install-gitea.sh ]; then
 fi
 
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n auto --dist loadfile --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

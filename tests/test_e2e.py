@@ -13,8 +13,9 @@ from bbgen import api
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
+from bbgen.validate import Report
 
-from support import REFERENCE, ROOT
+from support import REFERENCE
 
 pytestmark = pytest.mark.tools
 
@@ -34,9 +35,8 @@ def test_reference_render_validates_clean(tools: dict[str, str], rendered: Path)
     assert "hadith/postgres-credentials" in report.required_secrets
 
 
-def test_output_example_validates_clean(tools: dict[str, str]) -> None:
-    report = api.validate(ROOT / "output-example")
-    assert [str(f) for f in report.findings if f.severity == "error"] == []
+def test_output_example_validates_clean(output_example_report: Report) -> None:
+    assert [str(f) for f in output_example_report.findings if f.severity == "error"] == []
 
 
 def test_overlay_build_reproduces_environment_render(tools: dict[str, str], rendered: Path) -> None:

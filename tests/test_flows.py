@@ -14,9 +14,10 @@ A generic test then checks the same two properties for every dependency in the r
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -72,11 +73,14 @@ FLOWS = [
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
 
 
-def _docs(folder: Path) -> Iterator[dict[str, Any]]:
-    for path in sorted(folder.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if isinstance(doc, dict):
-                yield doc
+@functools.cache  # the module's render is only read: parse each folder once, not once per flow
+def _docs(folder: Path) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        doc
+        for path in sorted(folder.rglob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict)
+    )
 
 
 @pytest.fixture(scope="module")

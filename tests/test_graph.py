@@ -29,7 +29,9 @@ def mermaid_parser(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     script = folder / "bbgen-parse.mjs"
-    shutil.copyfile(ROOT / "tests" / "mermaid_parse.mjs", script)
+    partial = folder / f".bbgen-parse.{os.getpid()}.mjs"  # xdist workers share the folder: replace atomically
+    shutil.copyfile(ROOT / "tests" / "mermaid_parse.mjs", partial)
+    os.replace(partial, script)
     return script
 
 

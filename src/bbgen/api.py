@@ -134,10 +134,11 @@ def _spec_digest(spec: Path) -> str:
 
 
 def _target(spec_platform: Any, url: str | None, owner: str | None, repo: str | None, branch: str | None) -> Any:
-    from bbgen.gitea import Target  # lazy
+    from bbgen.gitea import Target, plain_url  # lazy
 
     g = spec_platform.gitops
-    return Target(url=url or g.url, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
+    base = plain_url(url, what="--url") if url else plain_url(g.url, what="gitops.url")
+    return Target(url=base, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
 
 
 def diff(
@@ -151,10 +152,15 @@ def diff(
     owner: str | None = None,
     repo: str | None = None,
     branch: str | None = None,
+    timeout: float = 20.0,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> DiffResult:
-    """Compare a fresh render with a directory or with the Gitea branch (owned files only)."""
+    """Compare a fresh render with a directory or with the Gitea branch (owned files only).
+
+    With ``remote`` the result names the commit compared with (``DiffResult.remote``),
+    for ``push --expect``; a missing repository is an error that says so.
+    """
     import tempfile
 
     from bbgen.diff import diff_files, read_owned  # lazy
@@ -167,19 +173,26 @@ def diff(
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
         return diff_files(files, read_owned(against, set(files)))
+    from bbgen.gitea import GiteaClient, usable_token  # lazy
     from bbgen.push import Git, fetch_branch  # lazy
 
+    token = usable_token(token)
     target = _target(platform, url, owner, repo, branch)
+    client = GiteaClient(target.url, token, ca_bundle=ca_bundle, timeout=timeout)
+    if client.repo(target) is None:
+        raise client.missing_repo(target, action="diff")
     with tempfile.TemporaryDirectory(prefix="bbgen-diff-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
         step = f"fetch {target.owner}/{target.repo}@{target.branch}"
         if progress:
             progress(step, 0, 1)
-        fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
+        commit = fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
         if progress:
             progress(step, 1, 1)
-        return diff_files(files, read_owned(work, set(files)))
+        result = diff_files(files, read_owned(work, set(files)))
+    result.remote = {"repository": f"{target.owner}/{target.repo}", "branch": target.branch, "commit": commit}
+    return result
 
 
 def push(
@@ -189,22 +202,30 @@ def push(
     create: bool = False,
     pr_branch: str | None = None,
     dry_run: bool = False,
+    expect: str | None = None,
     author: str = "bbgen <bbgen@localhost>",
     url: str | None = None,
     owner: str | None = None,
     repo: str | None = None,
     branch: str | None = None,
     ca_bundle: str | None = None,
+    timeout: float = 20.0,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> PushResult:
-    """Render and commit to the Gitea branch (or a pull request); never force-pushes."""
+    """Render and commit to the Gitea branch (or a pull request); never force-pushes the target branch.
+
+    ``expect``: the commit the caller last compared with (``diff --remote``);
+    the push is refused (``StaleBranchError``, exit 1) if the branch moved since.
+    """
     import re
 
+    from bbgen.gitea import usable_token  # lazy
     from bbgen.push import push_tree  # lazy
     from bbgen.render.build import build_tree  # lazy
     from bbgen.spec import load_platform  # lazy
 
+    token = usable_token(token)
     match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", author)
     if not match:
         raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
@@ -213,11 +234,18 @@ def push(
     from bbgen.secrets import guard  # lazy
 
     guard.check(tree, action="push")
+    from bbgen.diff import diff_files, pull_text, read_owned  # lazy
+
+    digest, files = _spec_digest(spec), tree.with_manifest()
+
+    def describe(work: Path) -> tuple[str, str]:
+        return pull_text(platform.name, digest, diff_files(files, read_owned(work, set(files))))
+
     return push_tree(
-        tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
+        tree, platform_name=platform.name, spec_digest=digest,
         target=_target(platform, url, owner, repo, branch), token=token, create=create,
-        pr_branch=pr_branch, dry_run=dry_run, author=(match.group(1), match.group(2)),
-        ca_bundle=ca_bundle, log=log, progress=progress or nothing,
+        pr_branch=pr_branch, dry_run=dry_run, expect=expect, author=(match.group(1), match.group(2)),
+        ca_bundle=ca_bundle, timeout=timeout, describe=describe, log=log, progress=progress or nothing,
     )
 
 

@@ -359,5 +359,10 @@ def test_more_than_one_replica_is_refused(write_spec: Callable[[str], Path], pro
 
 
 def test_bad_bucket_name_is_refused(write_spec: Callable[[str], Path]) -> None:
-    with pytest.raises(TemplateError, match="Bad_Bucket"):
-        _tree(write_spec, MINIO_SPEC.replace("artifactsBucket: ml-artifacts", "artifactsBucket: Bad_Bucket"))
+    path = write_spec(MINIO_SPEC.replace("artifactsBucket: ml-artifacts", "artifactsBucket: Bad_Bucket"))
+    with pytest.raises(SpecError) as caught:  # the catalog's settingRules refuse it at the spec line
+        load_platform(path)
+    (issue,) = caught.value.issues
+    assert issue.path == "components.minio.settings.artifactsBucket" and "'Bad_Bucket' does not match" in issue.message
+    with pytest.raises(TemplateError, match="Bad_Bucket"):  # the template keeps its guard
+        build_tree(validate_model(Platform, read_yaml(path)))

@@ -19,6 +19,7 @@ from bbgen.errors import UsageError
 from bbgen.render.build import build_tree
 from bbgen.render.inventory import Inventory, env_var
 from bbgen.spec import load_platform
+from bbgen.validate import Report
 
 from secretkit import SPEC_WITH_APPS
 from support import REFERENCE, ROOT
@@ -192,8 +193,8 @@ def test_plan_cli_table_and_json() -> None:
 
 
 @pytest.mark.tools
-def test_validate_required_secrets_are_all_planned(tools: dict[str, str]) -> None:
-    report = api.validate(ROOT / "output-example")
+def test_validate_required_secrets_are_all_planned(output_example_report: Report) -> None:
+    report = output_example_report
     planned = {s.ref for s in api.secrets_plan(REFERENCE).secrets}
     assert report.required_secrets and set(report.required_secrets) <= planned
 
@@ -215,7 +216,7 @@ def test_readme_puts_cilium_first_when_present(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from bbgen.catalog import load_catalog
-    from bbgen.render.readme import readme
+    from bbgen.render.outputs import readme_text as readme
     from bbgen.render.units import build_units
 
     platform = load_platform(REFERENCE)

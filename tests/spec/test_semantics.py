@@ -329,3 +329,23 @@ def test_cli_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, spec: str, w
     assert result.returncode == 2, result.stderr
     assert f"{path}{where}" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_setting_rules_the_catalog_declares(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """\
+        ingress: {provider: gateway, className: cilium}
+        components:
+          garage: {settings: {zone: "DC 1", artifactsBucket: ab}}
+          argo-workflows: {settings: {authMode: sso}}
+          cilium: {}
+        """)
+    assert [line for line in lines if "settings" in line or "cilium" in line] == [
+        "8:41: components.argo-workflows.settings.authMode: 'sso' is not one of client, server"
+        " (the Argo Server's auth modes bbgen renders)",
+        "9:3: components.cilium: ingress.provider: gateway needs settings.k8sServiceHost of 'cilium' (Gateway API needs"
+        " Cilium's kube-proxy replacement: set it to the API server's address)",
+        "7:54: components.garage.settings.artifactsBucket: 'ab' does not match [a-z0-9][a-z0-9.-]{1,61}[a-z0-9] (an S3 bucket"
+        " name is 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)",
+        "7:29: components.garage.settings.zone: 'DC 1' does not match [a-z0-9_-]+ (garage's region and zone names hold only"
+        " lowercase letters, digits, '-' and '_')",
+    ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from bbgen.errors import UsageError
+from bbgen.redact import redact
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -131,6 +132,7 @@ class Console:
             del self._tasks[step]
 
     def _line(self, message: str) -> None:
+        message = redact(message)  # the one redaction point: status and -v echo never show a token
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -3,149 +3,35 @@
 Every field carries a description because the JSON Schema that ``bbgen schema``
 prints is what editors show while a person types the spec. Field names are
 snake_case in Python and camelCase in YAML, the convention Kubernetes users
-already read every day.
+already read every day. The scalar types (names, hosts, quantities, references)
+and their checks live in :mod:`bbgen.spec.scalars`.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from bbgen.spec.references import git_ref_problem, image_problem, quantity_value
-
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
-QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-K8S_VERSION_RE = re.compile(r"^1\.(2[5-9]|3[0-7])(\.[0-9]+)?$")
-# Secret data keys (Kubernetes: `[-._a-zA-Z0-9]+`, at most 253).
-SECRET_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
-# An absolute URL path (and query), RFC 3986 characters only: no spaces, nothing a shell or YAML would read.
-URL_PATH_RE = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
-
-
-HOST_PATTERN = f"^$|{DNS_NAME_RE.pattern}"
-
-
-def _pattern(regex: str) -> Any:
-    """The regex an editor checks while typing (JSON Schema `pattern`); Python checks too, with a better message."""
-    return Field(json_schema_extra={"pattern": regex})
-
-
-def _keys(regex: re.Pattern[str]) -> dict[str, Any]:
-    """JSON Schema for a mapping's keys (`propertyNames`), for editors; the key type checks in Python."""
-    return {"propertyNames": {"pattern": regex.pattern}}
-
-
-def _dns_label(value: str) -> str:
-    if not DNS_LABEL_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters)"
-        )
-    return value
-
-
-def _dns_name(value: str) -> str:
-    if not DNS_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a DNS name (lower-case labels separated by dots)")
-    return value
-
-
-def _numeric_top(value: str) -> bool:
-    """A name whose last label is all digits (`192.0.2.10`) is an IP address, not a domain."""
-    return "." in value and value.rsplit(".", 1)[1].isdigit()
-
-
-def _domain(value: str) -> str:
-    _dns_name(value)
-    if _numeric_top(value):
-        raise ValueError(f"{value!r} is an IP address, not a domain (public hosts are names under it, e.g. example.org)")
-    return value
-
-
-def _host(value: str) -> str:
-    if value and not DNS_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a host label (`llm`) or DNS name (`llm.example.org`); use \"\" for no public host")
-    if _numeric_top(value):
-        raise ValueError(f"{value!r} is an IP address, not a host name (certificates and routes need a DNS name)")
-    return value
-
-
-def _positive(value: str) -> str:
-    amount = quantity_value(value)
-    if amount is not None and amount <= 0:
-        raise ValueError(f"{value!r} is no space at all: give a size above zero (e.g. 10Gi)")
-    return value
-
-
-def _image(value: str) -> str:
-    if (why := image_problem(value)) is not None:
-        raise ValueError(f"{value!r} is not an image reference: {why}")
-    return value
-
-
-def _branch(value: str) -> str:
-    if (why := git_ref_problem(value)) is not None:
-        raise ValueError(f"{value!r} is not a branch name: {why} (git check-ref-format rules)")
-    return value
-
-
-def _secret_key(value: str) -> str:
-    if not SECRET_KEY_RE.match(value):
-        raise ValueError(f"{value!r} is not a Secret key (letters, digits, '-', '_' and '.', at most 253 characters)")
-    return value
-
-
-def _url_path(value: str) -> str:
-    if not URL_PATH_RE.match(value):
-        raise ValueError(f"{value!r} is not an absolute URL path (it starts with '/' and holds no spaces, e.g. /healthz)")
-    return value
-
-
-def _quantity(value: str | int | float) -> str:
-    text = repr(value) if isinstance(value, float) else str(value)
-    if not QUANTITY_RE.match(text):
-        raise ValueError(f"{text!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 20Gi)")
-    return text
-
-
-def _env_name(value: str) -> str:
-    if not ENV_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid environment variable name")
-    return value
-
-
-def _k8s_version(value: str) -> str:
-    if not K8S_VERSION_RE.match(value):
-        raise ValueError(f"{value!r} is not a supported Kubernetes version (1.25 to 1.37, e.g. '1.34')")
-    parts = value.split(".")
-    return f"{parts[0]}.{parts[1]}.{parts[2] if len(parts) > 2 else '0'}"
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label), _pattern(DNS_LABEL_RE.pattern)]
-DnsLabelKey = Annotated[str, AfterValidator(_dns_label)]  # mapping keys: their pattern is the field's `propertyNames`
-DnsName = Annotated[str, AfterValidator(_dns_name), _pattern(DNS_NAME_RE.pattern)]
-Domain = Annotated[str, AfterValidator(_domain), _pattern(DNS_NAME_RE.pattern)]
-Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
-Size = Annotated[Quantity, AfterValidator(_positive)]
-EnvName = Annotated[str, AfterValidator(_env_name), _pattern(ENV_NAME_RE.pattern)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Host = Annotated[str, AfterValidator(_host), _pattern(HOST_PATTERN)]
-ImageRef = Annotated[str, AfterValidator(_image)]
-SecretKey = Annotated[str, AfterValidator(_secret_key), _pattern(SECRET_KEY_RE.pattern)]
-UrlPath = Annotated[str, AfterValidator(_url_path), _pattern(URL_PATH_RE.pattern)]
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-
+from bbgen.spec.scalars import (
+    DNS_LABEL_KEYS,
+    Branch,
+    DnsLabel,
+    DnsLabelKey,
+    DnsName,
+    Domain,
+    EnvName,
+    Host,
+    ImageRef,
+    KubernetesVersion,
+    NonEmpty,
+    Port,
+    Quantity,
+    SecretKey,
+    Size,
+    UrlPath,
+)
 # What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
 APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
 
@@ -344,7 +230,7 @@ class GitOps(SpecModel):
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(description="Base URL of the Gitea server (e.g. `https://git.example.org`).")
     owner: DnsLabel = Field(description="Gitea user or organisation owning the repository.")
     repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(description="Repository name.")
-    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$"), AfterValidator(_branch)] = Field(default="main", description="Branch Argo CD tracks (a git branch name: no `..`, no part starting with `.`).")
+    branch: Branch = Field(default="main", description="Branch Argo CD tracks (a git branch name: no `..`, no part starting with `.`).")
 
 
 class ComponentOverride(SpecModel):
@@ -360,7 +246,7 @@ class Environment(SpecModel):
     domain: Domain | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
     tls_issuer: Literal["staging", "prod"] | None = Field(default=None, description="Let's Encrypt issuer for this environment; defaults to `tls.issuer`.")
     cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc", description="API server Argo CD deploys this environment to.")
-    components: dict[DnsLabelKey, ComponentOverride] = Field(json_schema_extra=_keys(DNS_LABEL_RE), default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
+    components: dict[DnsLabelKey, ComponentOverride] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
 
 
 class Platform(SpecModel):
@@ -368,13 +254,13 @@ class Platform(SpecModel):
 
     name: DnsLabel = Field(description="Platform name; used in labels (`app.kubernetes.io/part-of`) and the generated README.")
     domain: Domain = Field(description="Base DNS domain; public hosts are `<host>.<domain>`.")
-    kubernetes_version: Annotated[str, AfterValidator(_k8s_version), _pattern(K8S_VERSION_RE.pattern)] = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
+    kubernetes_version: KubernetesVersion = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
     gitops: GitOps = Field(description="Where the generated repository lives and which branch Argo CD follows.")
     tls: Tls = Field(description="Let's Encrypt settings for cert-manager.")
     ingress: Ingress = Field(default_factory=Ingress, description="Routing provider (NGINX Ingress or Gateway API), class and TCP exposures.")
     storage: Storage = Field(default_factory=Storage, description="The local-SSD storage class.")
-    node_pools: dict[DnsLabelKey, NodePool] = Field(json_schema_extra=_keys(DNS_LABEL_RE), default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name; GPU workloads are placed on the GPU pools. Left out: one pool `workers` with one worker node.")
-    environments: dict[DnsLabelKey, Environment] = Field(json_schema_extra=_keys(DNS_LABEL_RE), default_factory=lambda: {"prod": Environment()}, description="Environments by name; each gets its own overlays and root Application. `prod` is required. Left out: just `prod`.")
+    node_pools: dict[DnsLabelKey, NodePool] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name; GPU workloads are placed on the GPU pools. Left out: one pool `workers` with one worker node.")
+    environments: dict[DnsLabelKey, Environment] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=lambda: {"prod": Environment()}, description="Environments by name; each gets its own overlays and root Application. `prod` is required. Left out: just `prod`.")
     sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<sso host>/realms/<realm>`) other components trust.")
     object_store: DnsLabel | None = Field(
         default=None,
@@ -390,8 +276,8 @@ class Platform(SpecModel):
             "are wired to; defaults to the only one enabled."
         ),
     )
-    components: dict[DnsLabelKey, ComponentSettings] = Field(json_schema_extra=_keys(DNS_LABEL_RE), default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
-    apps: dict[DnsLabelKey, CustomApp] = Field(json_schema_extra=_keys(DNS_LABEL_RE), default_factory=dict, description="The user's own services, by name.")
+    components: dict[DnsLabelKey, ComponentSettings] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
+    apps: dict[DnsLabelKey, CustomApp] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="The user's own services, by name.")
 
     def env_domain(self, env: str) -> str:
         """Domain of an environment, after defaults."""

@@ -24,7 +24,6 @@ _CHART_VERSION_RE = re.compile(r"v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-
 @check()
 def component_versions(ctx: Context) -> Iterator[SpecIssue]:
     """`version` is a valid image tag, chart version or git revision, on a component that has one to pin."""
-
     for name, settings in sorted(ctx.platform.components.items()):
         version = settings.version
         if version is None:
@@ -49,7 +48,6 @@ def component_versions(ctx: Context) -> Iterator[SpecIssue]:
 @check()
 def ignored_fields(ctx: Context) -> Iterator[SpecIssue]:
     """Refuse a field the component does not use: storage without a volume, a host without HTTP, basic auth without a host."""
-
     for name, settings in sorted(ctx.platform.components.items()):
         if not settings.enabled:
             continue

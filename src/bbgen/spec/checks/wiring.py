@@ -23,6 +23,28 @@ def component_settings(ctx: Context) -> Iterator[SpecIssue]:
 
 
 @check()
+def setting_rules(ctx: Context) -> Iterator[SpecIssue]:
+    """Settings obey the rules their component declares (`settingRules`: a pattern, known values, required with a provider)."""
+    for name in sorted(ctx.platform.components):
+        if not ctx.enabled_component(name):
+            continue
+        component = ctx.catalog[name]
+        written = ctx.platform.components[name].settings
+        for key, rule in sorted(component.setting_rules.items()):
+            value = written.get(key, component.defaults.settings.get(key))
+            path = ("components", name, "settings", key)
+            why = f" ({rule.reason})" if rule.reason else ""
+            if key in written and type(value) is type(component.defaults.settings.get(key)):
+                if (problem := rule.problem(value)) is not None:
+                    yield ctx.at(path, f"{problem}{why}")
+                    continue
+            provider = rule.required_for_provider
+            if provider is not None and ctx.platform.ingress.provider == provider and not value:
+                message = f"ingress.provider: {provider} needs settings.{key} of {name!r}{why}"
+                yield ctx.at(path, message) if key in written else ctx.at_key(("components", name), message)
+
+
+@check()
 def role_choices(ctx: Context) -> Iterator[SpecIssue]:
     """A role's provider (`objectStore:`, `llm:`) is an enabled provider, or there is exactly one to default to."""
     for role, providers in sorted(ctx.roles.items()):
