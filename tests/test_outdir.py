@@ -86,6 +86,7 @@ def test_a_foreign_directory_needs_adopt(tmp_path: Path, clean_minimal: dict[str
     assert again.returncode == 0 and again.stderr.startswith("written 0,")
 
 
+@pytest.mark.integration  # git
 def test_a_fresh_git_clone_is_not_foreign(tmp_path: Path, clean_minimal: dict[str, bytes | None]) -> None:
     out = tmp_path / "clone"
     subprocess.run(["git", "init", "-q", str(out)], check=True)
@@ -233,6 +234,7 @@ def _fill(fs: Path, *, leave: int) -> None:
         handle.write(b"\0" * max(0, free - leave))
 
 
+@pytest.mark.integration  # mount
 def test_a_full_disk_leaves_the_previous_render_intact(small_fs: Path, clean_minimal: dict[str, bytes | None]) -> None:
     out = small_fs / "out"
     assert run("render", str(MINIMAL), "--out", str(out), "-q").returncode == 0
@@ -246,6 +248,7 @@ def test_a_full_disk_leaves_the_previous_render_intact(small_fs: Path, clean_min
     assert run("render", str(MINIMAL), "--out", str(out), "-q").returncode == 0
 
 
+@pytest.mark.integration  # mount
 def test_a_full_disk_leaves_no_new_directory(small_fs: Path) -> None:
     _fill(small_fs, leave=64 * 1024)
     out = small_fs / "new" / "gitops"
