@@ -29,7 +29,7 @@ from bbgen.catalog import load_catalog, templates_root
 from bbgen.render import context
 from bbgen.render.build import build_tree
 from bbgen.render.context_build import build_scope
-from bbgen.render import context_argo, context_platform, context_repo
+from bbgen.render import context_argo, context_platform, context_readme, context_repo
 from bbgen.render.context_docs import DIALECTS, REGENERATE, field_docs, hints, templates_markdown
 from bbgen.render.units import build_units
 from bbgen.render.inventory import build_inventory
@@ -39,14 +39,14 @@ from bbgen.spec.models import Platform
 from support import MINIMAL_SPEC, REFERENCE, ROOT
 
 # The variables each template folder reads, by the contract type of each. Folders not listed
-# (component folders, _app, _shared) are manifest templates; the README reads plain data
-# built in render/outputs.py (readme_context), not yet part of the contract.
+# (component folders, _app, _shared) are manifest templates.
 MANIFEST = [context.ManifestVariables]
 ROOTS: dict[str, list[type]] = {
     "_argo": [context_argo.ApplicationVariables, context_argo.ProjectVariables],
     "_platform": [context_platform.PlatformObjectVariables],
-    "_repo": [context_repo.CiVariables],  # README.md.j2 reads plain data (readme_context), skipped below
+    "_repo": [context_repo.CiVariables],
 }
+README = [context_readme.ReadmeVariables]
 
 
 def _reachable() -> list[type]:
@@ -135,9 +135,7 @@ def test_templates_read_only_contract_fields() -> None:
     assert len(templates) > 50
     checked = 0
     for path in templates:
-        roots = ROOTS.get(path.parent.name, MANIFEST)
-        if path.name == "README.md.j2":
-            continue
+        roots = README if path.name == "README.md.j2" else ROOTS.get(path.parent.name, MANIFEST)
         text = path.read_text(encoding="utf-8")
         names = "|".join(sorted({f.name for r in roots for f in dataclasses.fields(r)}))
         shadowed = set(re.findall(rf"\{{%-?\s*set\s+({names})\s*=", text))

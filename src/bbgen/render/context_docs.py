@@ -22,7 +22,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bbgen.render import context, context_argo, context_platform, context_repo
+from bbgen.render import context, context_argo, context_platform, context_readme, context_repo
 
 REGENERATE = "python -m bbgen.render.context_docs > docs/templates.md"
 
@@ -34,6 +34,7 @@ DIALECTS: tuple[tuple[str, str, type], ...] = (
     ("Argo CD AppProjects", "`templates/_argo/appproject.yaml.j2`, `platform-project.yaml.j2`", context_argo.ProjectVariables),
     ("Platform objects", "`templates/_platform/*.yaml.j2`", context_platform.PlatformObjectVariables),
     ("Repository CI", "`templates/_repo/validate.yaml.j2`, `validate.sh.j2`", context_repo.CiVariables),
+    ("Repository README", "`templates/_repo/README.md.j2`", context_readme.ReadmeVariables),
 )
 """Each dialect: its title, where it is written, and the type whose fields are its variables."""
 

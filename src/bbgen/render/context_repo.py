@@ -3,7 +3,7 @@
 The workflow and script check the repository the way ``bbgen validate`` does, so
 what they read (build roots, plain files, schema locations, pinned tools) is typed
 here and listed in docs/templates.md; render/outputs.py builds it from the finished tree.
-The README's data (outputs.readme_context) is not typed yet.
+The README's data is in render/context_readme.py.
 """
 
 from __future__ import annotations

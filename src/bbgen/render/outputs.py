@@ -6,9 +6,8 @@ validate.sh and README (templates/_repo/) are rendered by :mod:`bbgen.render.eng
 like any component template; YAML ones are parsed back and dumped canonically,
 text ones use the engine's text dialect. Paths come from :mod:`bbgen.render.paths`.
 
-What the _argo, _platform and CI templates read is typed (render/context_argo.py,
-context_platform.py, context_repo.py; listed in docs/templates.md), the README reads
-plain data (dicts, lists, strings, numbers, booleans); all of it is built here and only here, one
+What these templates read is typed (render/context_argo.py, context_platform.py,
+context_repo.py, context_readme.py; listed in docs/templates.md); all of it is built here and only here, one
 function per level:
 
 =========================  =================================  ===================================
@@ -53,6 +52,7 @@ from bbgen.render.context_argo import (
     project_variables,
 )
 from bbgen.render.context_build import gitops
+from bbgen.render.context_readme import ComponentRow, Dns, DnsHost, DnsTcp, ReadmeCi, ReadmeEnv, ReadmeVariables, RepoFacts, SuppliedKey
 from bbgen.render.context_repo import Actions, Ci, CiVariables
 from bbgen.render.context_platform import NamespaceObject, StorageClassObject, Volume
 from bbgen.render.layout import IN_CLUSTER, PLATFORM_PROJECT, add_docs, argocd_namespace, has_manifests, repo_url, self_managed
@@ -193,53 +193,54 @@ def ci_context(platform: Platform, tree: Tree) -> CiVariables:
     ))
 
 
-def readme_context(platform: Platform, units: dict[str, Unit]) -> dict[str, Any]:
+def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariables:
     """Everything README.md.j2 reads: the platform, its bootstrap steps, hosts, Secrets and CI facts."""
     envs = sorted(platform.environments)
     inventory = build_inventory(platform, units)
     ordered = sorted(units.values(), key=lambda u: u.name)
     supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
     argocd = provider(units, readme.GITOPS)
-    return {
-        "platform": {"name": platform.name, "branch": platform.gitops.branch, "repoURL": repo_url(platform)},
-        "graph": mermaid(platform, units).rstrip("\n"),
-        "envs": [
-            {
-                "name": e,
-                "platformDir": paths.platform_dir(e),
-                "rootApp": paths.root_app_file(e),
-                "cluster": platform.environments[e].cluster,
-                "remote": platform.environments[e].cluster != IN_CLUSTER,
-            }
+    hub = "prod" if "prod" in platform.environments else envs[0]
+    return ReadmeVariables(
+        platform=RepoFacts(name=platform.name, branch=platform.gitops.branch, repoURL=repo_url(platform)),
+        graph=mermaid(platform, units).rstrip("\n"),
+        envs=[
+            ReadmeEnv(
+                name=e,
+                platformDir=paths.platform_dir(e),
+                rootApp=paths.root_app_file(e),
+                cluster=platform.environments[e].cluster,
+                remote=platform.environments[e].cluster != IN_CLUSTER,
+            )
             for e in envs
         ],
-        "cni": readme.install_step(provider(units, readme.CNI), envs),
-        "gitopsController": readme.install_step(argocd, [("prod" if "prod" in platform.environments else envs[0])]) if argocd is not None and readme.chart_facts(argocd) else None,
-        "argocdNamespace": argocd_namespace(),
-        "argocdVersionHint": readme.ARGOCD_VERSION_HINT,
-        "repoSecret": f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-"),
-        "secretsDir": f"~/secrets/{platform.name}",
-        "supplied": [{"env": s.keys[k].env, "what": s.keys[k].supply, "optional": s.keys[k].optional} for s, k in supplied],
-        "secrets": readme.secret_rows(inventory),
-        "components": [
-            {"name": u.name, "namespace": u.namespace, "delivery": u.delivery, "wave": u.wave, "dependsOn": list(u.depends_on)}
+        cni=readme.install_step(provider(units, readme.CNI), envs),
+        gitopsController=readme.install_step(argocd, [hub]) if argocd is not None and readme.chart_facts(argocd) else None,
+        argocdNamespace=argocd_namespace(),
+        argocdVersionHint=readme.ARGOCD_VERSION_HINT,
+        repoSecret=f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-"),
+        secretsDir=f"~/secrets/{platform.name}",
+        supplied=[SuppliedKey(env=s.keys[k].env, what=s.keys[k].supply, optional=s.keys[k].optional) for s, k in supplied],
+        secrets=readme.secret_rows(inventory),
+        components=[
+            ComponentRow(name=u.name, namespace=u.namespace, delivery=u.delivery, wave=u.wave, dependsOn=list(u.depends_on))
             for u in sorted(units.values(), key=lambda u: (u.wave, u.name))
         ],
-        "dns": {
-            "target": readme.dns_target(platform, units),
-            "hosts": [{"env": e, "host": fqdn(u.host_label, platform.env_domain(e)), "unit": u.name} for e in envs for u in ordered if u.host_label],
-            "tcp": [{"port": t.port, "unit": t.component} for t in sorted(platform.ingress.tcp, key=lambda t: t.port)],
-        },
-        "ci": {
-            "workflow": paths.WORKFLOW_PATH,
-            "script": paths.SCRIPT_PATH,
-            "schemaRoot": paths.SCHEMA_ROOT,
-            "kubernetesVersion": schemas.choose(platform.kubernetes_version).used,
-            "kustomizeVersion": pins.KUSTOMIZE_VERSION,
-            "kubeconformVersion": pins.KUBECONFORM_VERSION,
-        },
-        "manifest": paths.MANIFEST_PATH,
-    }
+        dns=Dns(
+            target=readme.dns_target(platform, units),
+            hosts=[DnsHost(env=e, host=fqdn(u.host_label, platform.env_domain(e)), unit=u.name) for e in envs for u in ordered if u.host_label],
+            tcp=[DnsTcp(port=t.port, unit=t.component) for t in sorted(platform.ingress.tcp, key=lambda t: t.port)],
+        ),
+        ci=ReadmeCi(
+            workflow=paths.WORKFLOW_PATH,
+            script=paths.SCRIPT_PATH,
+            schemaRoot=paths.SCHEMA_ROOT,
+            kubernetesVersion=schemas.choose(platform.kubernetes_version).used,
+            kustomizeVersion=pins.KUSTOMIZE_VERSION,
+            kubeconformVersion=pins.KUBECONFORM_VERSION,
+        ),
+        manifest=paths.MANIFEST_PATH,
+    )
 
 
 def _doc(root: Path, template: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -289,4 +290,4 @@ def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Uni
 
 def readme_text(platform: Platform, units: dict[str, Unit], *, root: Path | None = None) -> str:
     """The README's text, from the catalog root's templates/_repo/README.md.j2."""
-    return _text(root or templates_root(), f"{REPO}/README.md.j2", readme_context(platform, units))
+    return _text(root or templates_root(), f"{REPO}/README.md.j2", variables(readme_context(platform, units)))

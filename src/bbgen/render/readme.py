@@ -12,10 +12,9 @@ The text is templates/_repo/README.md.j2 (text dialect), fed by
 
 from __future__ import annotations
 
-from typing import Any
-
 from bbgen.catalog import load_catalog, role_home
 from bbgen.render import paths
+from bbgen.render.context_readme import ChartFacts, InstallEnv, InstallStep, SecretRow
 from bbgen.render.inventory import Inventory
 from bbgen.render.units import Unit, provider
 from bbgen.spec.models import GATEWAY_API, Platform
@@ -26,26 +25,26 @@ EDGE_GATEWAY = "edge-gateway"
 ARGOCD_VERSION_HINT = "v3.2.0"
 
 
-def chart_facts(unit: Unit) -> dict[str, Any] | None:
+def chart_facts(unit: Unit) -> ChartFacts | None:
     chart = getattr(unit.component, "chart", None)
     if chart is None:
         return None
-    return {"release": chart.release_name or unit.name, "name": chart.name, "repo": chart.repo, "version": unit.chart_version}
+    return ChartFacts(release=chart.release_name or unit.name, name=chart.name, repo=chart.repo, version=unit.chart_version)
 
 
-def install_step(unit: Unit | None, envs: list[str]) -> dict[str, Any] | None:
+def install_step(unit: Unit | None, envs: list[str]) -> InstallStep | None:
     """A unit installed by hand before Argo CD can: its chart (or overlays) per environment."""
     if unit is None:
         return None
-    return {
-        "name": unit.name,
-        "namespace": unit.namespace,
-        "chart": chart_facts(unit),
-        "envs": [{"name": e, "valuesFile": paths.values_file(unit.name, e), "overlay": paths.overlay_dir(unit.name, e)} for e in envs],
-    }
+    return InstallStep(
+        name=unit.name,
+        namespace=unit.namespace,
+        chart=chart_facts(unit),
+        envs=[InstallEnv(name=e, valuesFile=paths.values_file(unit.name, e), overlay=paths.overlay_dir(unit.name, e)) for e in envs],
+    )
 
 
-def secret_rows(inventory: Inventory) -> list[dict[str, Any]]:
+def secret_rows(inventory: Inventory) -> list[SecretRow]:
     rows = []
     for secret in inventory.secrets:
         if secret.copy_of:
@@ -54,14 +53,14 @@ def secret_rows(inventory: Inventory) -> list[dict[str, Any]]:
             how = next(iter(secret.keys.values())).describe()
         else:
             how = "; ".join(f"{k}: {secret.keys[k].describe()}" for k in sorted(secret.keys))
-        rows.append({
-            "namespace": secret.namespace,
-            "name": secret.name,
-            "keyNames": sorted(secret.keys),
-            "how": how.replace("|", "/"),
-            "usedBy": list(secret.used_by),
-            "basicAuth": "auth" in secret.keys and secret.keys["auth"].generator == "htpasswd",
-        })
+        rows.append(SecretRow(
+            namespace=secret.namespace,
+            name=secret.name,
+            keyNames=sorted(secret.keys),
+            how=how.replace("|", "/"),
+            usedBy=list(secret.used_by),
+            basicAuth="auth" in secret.keys and secret.keys["auth"].generator == "htpasswd",
+        ))
     return rows
 
 
