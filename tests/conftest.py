@@ -81,8 +81,8 @@ def tools() -> dict[str, str]:
     missing = [n for n, p in found.items() if p is None]
     if missing:
         if os.environ.get("CI"):
-            pytest.fail(f"missing tools in CI: {missing}; run scripts/install-tools.sh")
-        pytest.skip(f"missing tools: {missing}; run scripts/install-tools.sh")
+            pytest.fail(f"missing tools in CI: {missing}; run `bbgen tools install`")
+        pytest.skip(f"missing tools: {missing}; run `bbgen tools install`")
     return {k: v for k, v in found.items() if v}
 
 

@@ -11,6 +11,7 @@ a function is allowed only for start-up speed and must say so with a trailing
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "bbgen"
 # The one statement of the layer order, bottom first. A package is a top-level module or
 # sub-package of bbgen ("" is bbgen/__init__.py: the version). See README "How bbgen is built".
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "progress"),  # what every module may need: the version, the error classes, progress callbacks
+    ("", "errors", "progress", "redact"),  # what every module may need: the version, the error classes, progress callbacks, the redactor
     ("kube",),  # Kubernetes facts: YAML in/out, object identity, labels, pod templates, kustomize, schemas, tool pins
     ("catalog",),  # templates/*/component.yaml, typed
     ("spec",),  # the platform spec: models, located loading, cross-field checks (which ask the catalog)
@@ -229,3 +230,42 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
     assert upward(found, layers) == ["pkg/low/a.py:1: pkg.low.a imports pkg.high (layer 0 -> 1)"]
     assert unmarked_lazy(found) == ["pkg/high.py:6: pkg.high imports pkg.low.a"]
     assert package_cycles(found) == [["high", "low"]]
+
+
+def test_the_readme_draws_every_layer() -> None:
+    """README's "How bbgen is built" picture lists the packages in the same order, bottom last."""
+    readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    picture = readme.split("## How bbgen is built", 1)[1].split("```", 2)[1]
+    rows = [re.split(r" {3,}", line)[0] for line in picture.strip().splitlines()]
+    drawn: list[set[str]] = []
+    for row in reversed(rows):
+        names = {w.rstrip("/").removesuffix(".py") for w in row.replace("→", " ").split()}
+        drawn.append(names)
+    shown = [pkg for group in drawn for pkg in sorted(group)]
+    expected = [pkg for group in LAYERS for pkg in sorted(group) if pkg and pkg != "__main__"]
+    assert sorted(shown) == sorted(expected), "README's picture and LAYERS name different packages"
+    index = layer_index(LAYERS)
+    order = [max(index[p] for p in group) for group in drawn]
+    assert order == sorted(order), "README's picture must list the layers bottom-up from its last line"
+
+
+def test_every_error_class_lives_in_errors_py() -> None:
+    """What reaches a person is a BbgenError subclass with keyword-only fields, all in bbgen/errors.py."""
+    import importlib
+    import inspect
+
+    from bbgen.errors import BbgenError
+
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_name(SRC, path)
+        if not module.endswith("__main__"):
+            importlib.import_module(module)
+    pending, found = [BbgenError], []
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    assert found and all(cls.__module__ == "bbgen.errors" for cls in found), [f"{c.__module__}.{c.__name__}" for c in found if c.__module__ != "bbgen.errors"]
+    for cls in found:
+        params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), f"{cls.__name__}: fields must be keyword-only"

@@ -9,6 +9,7 @@ import pytest
 
 from bbgen.catalog import load_catalog
 from bbgen.errors import TemplateError
+from bbgen.render import engine
 from bbgen.render.build import build_tree
 from bbgen.spec.models import Platform
 
@@ -70,3 +71,35 @@ def test_secret_with_data_is_refused(tmp_path: Path) -> None:
     root = _catalog(tmp_path, 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: "x"\nstringData:\n  password: "hunter2"\n')
     with pytest.raises(TemplateError, match="Secret with data"):
         build_tree(Platform.model_validate(SPEC), catalog_root=root)
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("{{ platform.missing }}", "missing"),  # undefined, as in the YAML dialect
+        ("{{ platform }}", "prints only strings and numbers"),  # a mapping would print as Python's repr
+        ("{{ platform.values }}", "prints only strings and numbers"),  # dict.values, not a key: a typo caught
+        ("{{ flag }}", "prints only strings and numbers"),
+    ],
+)
+def test_repository_text_templates_print_only_strings_and_numbers(tmp_path: Path, line: str, fragment: str) -> None:
+    """The README, CI workflow and validate.sh are text templates; a non-text value is a located error."""
+    root = _catalog(tmp_path, "")
+    readme = root / "_repo" / "README.md.j2"
+    readme.write_text("# title\n\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as caught:
+        engine.render_text(root, readme, {"platform": {"name": "demo"}, "flag": True}, text=True)
+    assert (caught.value.template, caught.value.line) == ("templates/_repo/README.md.j2", 3)
+    assert fragment in str(caught.value)
+    fine = root / "_repo" / "fine.md.j2"  # compiled templates are cached per path: a new one
+    fine.write_text("{{ platform.name }} {{ 3 }} {{ 'a b' | sh }} {{ 'x: y' | q }}\n", encoding="utf-8")
+    assert engine.render_text(root, fine, {"platform": {"name": "demo"}}, text=True) == "demo 3 'a b' \"x: y\"\n"
+
+
+def test_argo_and_platform_objects_are_templates_too(tmp_path: Path) -> None:
+    """The Applications come from templates/_argo: a bug there is reported like any component template's."""
+    root = _catalog(tmp_path, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: "broken"\n')
+    (root / "_argo" / "application.yaml.j2").write_text("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ app.nmae | q }}\n")
+    with pytest.raises(TemplateError) as caught:
+        build_tree(Platform.model_validate(SPEC), catalog_root=root)
+    assert (caught.value.template, caught.value.line) == ("templates/_argo/application.yaml.j2", 4)

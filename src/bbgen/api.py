@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bbgen.render.inventory import Inventory
     from bbgen.starter import InitResult
     from bbgen.validate import Report
+    from bbgen.validate.install import ToolStatus
 
 
 def build(spec: Path) -> Tree:
@@ -33,18 +34,21 @@ def build(spec: Path) -> Tree:
     return build_tree(load_platform(spec))
 
 
-def render(spec: Path, out: Path) -> WriteResult:
+def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     """Render ``spec`` into ``out``: only changed bytes are written, only owned files removed.
 
     The leak guard runs on the in-memory tree first, so a render that would put a
     secret value into git writes nothing (``bbgen.errors.LeakError``, exit 1).
+    ``adopt`` lets a non-empty directory without a bbgen manifest be rendered into.
     """
+    from bbgen.render.outdir import refuse_unsafe  # lazy
     from bbgen.render.write import write_tree  # lazy
     from bbgen.secrets import guard  # lazy
 
+    refuse_unsafe(out)  # before the work of a render; write_tree checks again
     tree = build(spec)
     guard.check(tree, action="render")
-    return write_tree(tree, out)
+    return write_tree(tree, out, adopt=adopt)
 
 
 def validate(
@@ -54,12 +58,42 @@ def validate(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """kustomize build + kubeconform + cross-resource checks over a rendered directory."""
+    """kustomize build + kubeconform + cross-resource checks over a rendered directory.
+
+    The directory must hold a bbgen manifest (``.bbgen/manifest.json``, also in any
+    clone of a repository bbgen pushed) and something to check: a CI job pointed at
+    the wrong path must fail, not report "checked 0 objects" and pass. An explicit
+    ``kubernetes_version`` must be one bbgen has schemas for.
+    """
+    from bbgen.render.outdir import JOURNAL_NAME  # lazy
+    from bbgen.render.paths import MANIFEST_PATH  # lazy
     from bbgen.validate import validate_tree  # lazy
 
     if not directory.is_dir():
         raise UsageError(message=f"{directory}: no such directory", hint="pass the directory `bbgen render --out` wrote")
+    if not (directory / MANIFEST_PATH).is_file():
+        raise UsageError(
+            message=f"{directory}: holds no bbgen manifest ({MANIFEST_PATH}); nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote, or a checkout of the GitOps repository bbgen pushed",
+        )
+    if (directory / JOURNAL_NAME).exists():
+        raise UsageError(
+            message=f"{directory}: a bbgen render was stopped while moving files into place; its files are half old, half new",
+            hint="run the same `bbgen render` again to complete it, then validate",
+        )
+    if kubernetes_version is not None:
+        from bbgen.kube.schemas import require_bundled  # lazy
+
+        try:
+            require_bundled(kubernetes_version)
+        except ValueError as exc:
+            raise UsageError(message=f"--kubernetes-version {kubernetes_version}: {exc}") from None
     report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
+    if not report.builds and not report.checked:
+        raise UsageError(
+            message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
+            hint="pass the directory `bbgen render --out` wrote",
+        )
     from bbgen.secrets import guard  # lazy
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
@@ -100,10 +134,11 @@ def _spec_digest(spec: Path) -> str:
 
 
 def _target(spec_platform: Any, url: str | None, owner: str | None, repo: str | None, branch: str | None) -> Any:
-    from bbgen.gitea import Target  # lazy
+    from bbgen.gitea import Target, plain_url  # lazy
 
     g = spec_platform.gitops
-    return Target(url=url or g.url, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
+    base = plain_url(url, what="--url") if url else plain_url(g.url, what="gitops.url")
+    return Target(url=base, owner=owner or g.owner, repo=repo or g.repo, branch=branch or g.branch)
 
 
 def diff(
@@ -117,10 +152,15 @@ def diff(
     owner: str | None = None,
     repo: str | None = None,
     branch: str | None = None,
+    timeout: float = 20.0,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> DiffResult:
-    """Compare a fresh render with a directory or with the Gitea branch (owned files only)."""
+    """Compare a fresh render with a directory or with the Gitea branch (owned files only).
+
+    With ``remote`` the result names the commit compared with (``DiffResult.remote``),
+    for ``push --expect``; a missing repository is an error that says so.
+    """
     import tempfile
 
     from bbgen.diff import diff_files, read_owned  # lazy
@@ -133,19 +173,26 @@ def diff(
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
         return diff_files(files, read_owned(against, set(files)))
+    from bbgen.gitea import GiteaClient, usable_token  # lazy
     from bbgen.push import Git, fetch_branch  # lazy
 
+    token = usable_token(token)
     target = _target(platform, url, owner, repo, branch)
+    client = GiteaClient(target.url, token, ca_bundle=ca_bundle, timeout=timeout)
+    if client.repo(target) is None:
+        raise client.missing_repo(target, action="diff")
     with tempfile.TemporaryDirectory(prefix="bbgen-diff-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
         step = f"fetch {target.owner}/{target.repo}@{target.branch}"
         if progress:
             progress(step, 0, 1)
-        fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
+        commit = fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
         if progress:
             progress(step, 1, 1)
-        return diff_files(files, read_owned(work, set(files)))
+        result = diff_files(files, read_owned(work, set(files)))
+    result.remote = {"repository": f"{target.owner}/{target.repo}", "branch": target.branch, "commit": commit}
+    return result
 
 
 def push(
@@ -155,22 +202,30 @@ def push(
     create: bool = False,
     pr_branch: str | None = None,
     dry_run: bool = False,
+    expect: str | None = None,
     author: str = "bbgen <bbgen@localhost>",
     url: str | None = None,
     owner: str | None = None,
     repo: str | None = None,
     branch: str | None = None,
     ca_bundle: str | None = None,
+    timeout: float = 20.0,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> PushResult:
-    """Render and commit to the Gitea branch (or a pull request); never force-pushes."""
+    """Render and commit to the Gitea branch (or a pull request); never force-pushes the target branch.
+
+    ``expect``: the commit the caller last compared with (``diff --remote``);
+    the push is refused (``StaleBranchError``, exit 1) if the branch moved since.
+    """
     import re
 
+    from bbgen.gitea import usable_token  # lazy
     from bbgen.push import push_tree  # lazy
     from bbgen.render.build import build_tree  # lazy
     from bbgen.spec import load_platform  # lazy
 
+    token = usable_token(token)
     match = re.fullmatch(r"\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", author)
     if not match:
         raise UsageError(message=f"--author {author!r} is not 'Name <email>'")
@@ -179,11 +234,18 @@ def push(
     from bbgen.secrets import guard  # lazy
 
     guard.check(tree, action="push")
+    from bbgen.diff import diff_files, pull_text, read_owned  # lazy
+
+    digest, files = _spec_digest(spec), tree.with_manifest()
+
+    def describe(work: Path) -> tuple[str, str]:
+        return pull_text(platform.name, digest, diff_files(files, read_owned(work, set(files))))
+
     return push_tree(
-        tree, platform_name=platform.name, spec_digest=_spec_digest(spec),
+        tree, platform_name=platform.name, spec_digest=digest,
         target=_target(platform, url, owner, repo, branch), token=token, create=create,
-        pr_branch=pr_branch, dry_run=dry_run, author=(match.group(1), match.group(2)),
-        ca_bundle=ca_bundle, log=log, progress=progress or nothing,
+        pr_branch=pr_branch, dry_run=dry_run, expect=expect, author=(match.group(1), match.group(2)),
+        ca_bundle=ca_bundle, timeout=timeout, describe=describe, log=log, progress=progress or nothing,
     )
 
 
@@ -270,3 +332,25 @@ def spec_reference() -> str:
     from bbgen.spec.docs import reference_markdown  # lazy
 
     return reference_markdown(json_schema())
+
+
+def version_info() -> dict[str, Any]:
+    """bbgen's version and the tool versions it pins (what `bbgen tools install` builds)."""
+    from bbgen import __version__  # lazy
+    from bbgen.kube.pins import PINNED  # lazy
+
+    return {"version": __version__, "tools": {tool.name: tool.version for tool in PINNED}}
+
+
+def tools_status(tools_dir: Path | None = None) -> list[ToolStatus]:
+    """Each pinned tool beside the binary bbgen would run for it (``tools_dir``/bin first) and its version."""
+    from bbgen.validate.install import status  # lazy
+
+    return status(tools_dir)
+
+
+def tools_install(tools_dir: Path | None = None, *, say: Callable[[str], None] | None = None) -> Path:
+    """Build the pinned tools that are missing or outdated with `go install`; returns the bin directory."""
+    from bbgen.validate.install import install  # lazy
+
+    return install(tools_dir, say=say)

@@ -176,6 +176,54 @@ class Route(_Meta):
     """Largest request body NGINX accepts (`0`: unlimited; e.g. `512m` for git pushes and uploads). Envoy sets no limit."""
 
 
+class Scale(_Meta):
+    """Replica counts the component's templates can render, checked at the spec's `replicas` line."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    reason: str = ""
+    """Why the bound exists, shown with the spec error (the templates keep a matching `fail()` as a guard)."""
+    several_need: list[str] = Field(default_factory=list, alias="severalNeed")
+    """Roles that must be filled by an enabled component when replicas > 1 (e.g. `certificates` for transport TLS)."""
+
+
+class SettingRule(_Meta):
+    """What one setting's value must be, checked at the spec's line (the templates keep a `fail()` guard)."""
+
+    pattern: str | None = None
+    """A regex the whole value (a string) must match."""
+    one_of: list[str | int | float | bool] | None = Field(default=None, alias="oneOf")
+    """The values the templates know."""
+    required_for_provider: str | None = Field(default=None, alias="requiredForProvider")
+    """The setting must be non-empty when `ingress.provider` is this value."""
+    reason: str = ""
+    """Why, shown with the spec error."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` breaks the pattern or the choices (None: it does not)."""
+        if self.pattern is not None and isinstance(value, str) and not re.fullmatch(self.pattern, value):
+            return f"{value!r} does not match {self.pattern}"
+        if self.one_of is not None and value not in self.one_of:
+            return f"{value!r} is not one of {', '.join(str(v) for v in self.one_of)}"
+        return None
+
+
+class ResourceSettings(_Meta):
+    """Settings that ask for node resources, so the spec checks can compare them with what the nodes have."""
+
+    gpus: str | None = None
+    """The setting holding `nvidia.com/gpu` devices per replica; it must fit the GPU pool's `gpusPerNode`."""
+    memory: list[str] = Field(default_factory=list)
+    """Settings sizing memory-backed volumes (`/dev/shm`): counted against, so at most, the memory limit."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -213,6 +261,14 @@ class _ComponentBase(_Meta):
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
+    scale: Scale = Field(default_factory=Scale)
+    """Replica counts the templates render (`min`, `max`, and roles several replicas need), refused at the spec's line."""
+    resource_settings: ResourceSettings = Field(default_factory=ResourceSettings, alias="resourceSettings")
+    """Which settings ask for GPUs or memory-backed volumes, so the spec checks compare them with the pool and the limit."""
+    setting_rules: dict[str, SettingRule] = Field(default_factory=dict, alias="settingRules")
+    """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
+    storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
+    """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
@@ -229,6 +285,17 @@ class _ComponentBase(_Meta):
             unknown = sorted(set(allow.ports) - set(self.ports))
             if unknown:
                 raise ValueError(f"network.allow names unknown ports {unknown}; declared: {sorted(self.ports)}")
+        named = [self.resource_settings.gpus] if self.resource_settings.gpus else []
+        for setting in named + self.resource_settings.memory:
+            if setting not in self.defaults.settings:
+                raise ValueError(f"resourceSettings names {setting!r}, which is not one of defaults.settings")
+        for setting, rule in self.setting_rules.items():
+            if setting not in self.defaults.settings:
+                raise ValueError(f"settingRules names {setting!r}, which is not one of defaults.settings")
+            if (why := rule.problem(self.defaults.settings[setting])) is not None:
+                raise ValueError(f"settingRules.{setting}: the default {why}")
+        if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
+            raise ValueError("scale.min is above scale.max")
         return self
 
     @property

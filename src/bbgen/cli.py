@@ -14,6 +14,7 @@ import typer
 
 from bbgen import __version__
 from bbgen.errors import BbgenError, SpecError
+from bbgen.redact import redact, register_environment
 from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.graph import graph
@@ -22,7 +23,9 @@ from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
 from bbgen.commands.secrets import app as secrets_app
+from bbgen.commands.tools import app as tools_app
 from bbgen.commands.validate import validate
+from bbgen.commands.version import version as version_command
 
 app = typer.Typer(
     name="bbgen",
@@ -65,18 +68,40 @@ app.command()(schema)
 app.add_typer(secrets_app, name="secrets")
 app.command()(components)
 app.command()(graph)
+app.add_typer(tools_app, name="tools")
+app.command("version")(version_command)
 
 
 def main() -> None:
-    """Entry point: the one place errors become exit codes and messages."""
+    """Entry point: the one place errors become exit codes and messages, each passed through the redactor.
+
+    An unexpected exception is a bbgen bug: one redacted line and a hint, never a
+    raw traceback (a traceback quotes values, and a value may be a token);
+    ``BBGEN_DEBUG=1`` prints the traceback, redacted too.
+    """
+    import os
+
     try:
         app(prog_name="bbgen")
     except BbgenError as exc:
+        register_environment()
         if isinstance(exc, SpecError):
-            sys.stderr.write(str(exc) + "\n")
+            sys.stderr.write(redact(str(exc)) + "\n")
         else:
-            sys.stderr.write(f"bbgen: error: {exc}\n")
+            sys.stderr.write(redact(f"bbgen: error: {exc}") + "\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("bbgen: interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 (the last line of defence: no traceback, no token)
+        register_environment()
+        if os.environ.get("BBGEN_DEBUG"):
+            import traceback
+
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        sys.stderr.write(
+            redact(f"bbgen: internal error: {type(exc).__name__}: {first}") + "\n"
+            "bbgen: this is a bug in bbgen; re-run with BBGEN_DEBUG=1 for the (redacted) traceback and report it\n"
+        )
+        sys.exit(2)

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbgen import __version__
 from bbgen.kube import yamlio
+from bbgen.redact import redact
 from bbgen.render.paths import MANIFEST_PATH, is_values_file
 
 Ident = tuple[str, str, str]  # kind, namespace, name
@@ -40,13 +42,17 @@ class DiffResult:
     changed_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     patches: dict[str, list[str]] = field(default_factory=dict)  # file -> unified diff lines
+    # diff --remote: what was compared with ({"repository", "branch", "commit"}; commit None when the branch is absent),
+    # so the caller can push with --expect COMMIT and never replace a render it has not seen
+    remote: dict[str, str | None] | None = None
 
     @property
     def identical(self) -> bool:
         return not (self.added_files or self.changed_files or self.removed_files)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {"remote": self.remote} if self.remote is not None else {}
+        return extra | {
             "identical": self.identical,
             "files": {"added": self.added_files, "changed": self.changed_files, "removed": self.removed_files},
             "resources": [
@@ -128,3 +134,35 @@ def diff_files(new: dict[str, bytes], old: dict[str, bytes]) -> DiffResult:
             difflib.unified_diff(before, after, f"a/{path}" if path in old else "/dev/null", f"b/{path}" if path in new else "/dev/null", lineterm="")
         )
     return result
+
+
+def summary(changes: DiffResult) -> tuple[list[str], list[str]]:
+    """(changed components, per-resource lines) for a pull request title and body."""
+    names: list[str] = []
+    for path in changes.added_files + changes.changed_files + changes.removed_files:
+        parts = path.split("/")
+        if parts[0] in ("components", "values") and len(parts) > 2:
+            name = parts[1]
+        elif parts[0] == "apps" and len(parts) == 3 and parts[2].endswith(".yaml") and parts[2] != "kustomization.yaml":
+            name = parts[2][: -len(".yaml")]
+        else:
+            name = "platform"
+        if name not in names:
+            names.append(name)
+    sign = {"added": "+", "changed": "~", "removed": "-"}
+    lines = [f"- `{sign[r.action]}` {r.label} (`{r.file}`)" for r in changes.resources]
+    return sorted(names), lines
+
+
+def pull_text(platform_name: str, spec_digest: str, changes: DiffResult) -> tuple[str, str]:
+    """A pull request's title (the changed components) and body (the per-resource summary)."""
+    names, lines = summary(changes)
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    title = f"bbgen: render {platform_name}: {shown}" if shown else f"bbgen: render {platform_name}"
+    counts = f"{len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed"
+    body = [f"Rendered by bbgen {__version__} from spec `{spec_digest}`.", "", f"Files: {counts}.", ""]
+    if lines:
+        body += ["Resources:", *lines[:200]]
+        if len(lines) > 200:
+            body.append(f"- ... and {len(lines) - 200} more")
+    return title, redact("\n".join(body) + "\n")

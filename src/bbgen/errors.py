@@ -84,12 +84,28 @@ class ToolMissingError(BbgenError):
         super().__init__(f"{tool} not found on PATH or in the bbgen tools cache ({hint})")
 
 
+class ToolInstallError(BbgenError):
+    """`bbgen tools install` could not build or place a pinned tool; what is installed is unchanged."""
+
+    def __init__(self, *, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"cannot install {tool}: {message}")
+
+
 class OwnershipError(BbgenError):
     """Writing would clobber a file bbgen does not own, or the output dir is unusable."""
 
     def __init__(self, *, path: Path | str, message: str) -> None:
         self.path = str(path)
         super().__init__(f"{path}: {message}")
+
+
+class OutputBusyError(BbgenError):
+    """Another bbgen render holds the output directory's lock and did not finish in time."""
+
+    def __init__(self, *, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: another bbgen render is writing this directory; nothing was written (wait for it to finish and run again)")
 
 
 class FindingsError(BbgenError):
@@ -118,10 +134,14 @@ class SchemaCacheError(BbgenError):
 
 
 class GiteaError(BbgenError):
-    """The Gitea server refused or could not be reached."""
+    """The Gitea server refused or could not be reached; ``transient`` when an answer was lost (the call may have acted).
+    Messages that quote git or the server are redacted where they are made (bbgen.gitea, bbgen.push)
+    and again where they are printed (bbgen.cli).
+    """
 
-    def __init__(self, *, message: str, status: int | None = None) -> None:
+    def __init__(self, *, message: str, status: int | None = None, transient: bool = False) -> None:
         self.status = status
+        self.transient = transient
         super().__init__(message)
 
 
@@ -137,4 +157,24 @@ class LeakError(FindingsError):
                 "Reference Secrets by name instead (apps.<name>.secretEnv) and create them with "
                 "`bbgen secrets generate`."
             )
+        )
+
+
+class StaleBranchError(BbgenError):
+    """``push-to-gitea --expect``: the branch moved since the commit the caller compared with.
+
+    Exit 1, like a difference found: nothing is wrong with the input, the remote
+    changed; someone else's render would have been replaced without a word.
+    """
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, *, where: str, expected: str, actual: str | None) -> None:
+        self.where = where
+        self.expected = expected
+        self.actual = actual
+        now = f"is at {actual[:12]}" if actual else "does not exist"
+        super().__init__(
+            f"{where} {now}, not at the expected {expected[:12]}: it moved since you compared; nothing was pushed "
+            "(run `bbgen diff --remote` again, review, then push with the commit it prints)"
         )

@@ -12,10 +12,12 @@ import pytest
 import yaml
 
 from bbgen import api
-from bbgen.errors import TemplateError
+from bbgen.errors import SpecError, TemplateError
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
+from bbgen.spec.loader import read_yaml, validate_model
+from bbgen.spec.models import Platform
 
 from support import MINIMAL_SPEC
 from catalogkit import load as _load, one as _one
@@ -218,8 +220,12 @@ def test_gateway_api_crds_come_from_upstream_git(gateway: Path) -> None:
 
 def test_gateway_provider_without_api_server_address_is_an_error(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
     text = GATEWAY_SPEC.replace('  cilium: {settings: {k8sServiceHost: "10.0.0.10"}}', "  cilium: {}")
-    with pytest.raises(TemplateError, match="k8sServiceHost"):
+    with pytest.raises(SpecError) as caught:  # the catalog's settingRules refuse it at the spec line
         _render(write_spec, text, tmp_path / "x")
+    (issue,) = caught.value.issues
+    assert issue.path == "components.cilium" and "needs settings.k8sServiceHost of 'cilium'" in issue.message
+    with pytest.raises(TemplateError, match="k8sServiceHost"):  # the template keeps its guard
+        build_tree(validate_model(Platform, read_yaml(write_spec(text))))
 
 
 @pytest.mark.tools

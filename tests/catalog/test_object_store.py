@@ -18,11 +18,13 @@ import yaml
 
 from bbgen import api
 from bbgen.catalog import load_catalog
-from bbgen.errors import TemplateError
+from bbgen.errors import SpecError, TemplateError
 from bbgen.render.build import build_tree
 from bbgen.render.tree import Tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
+from bbgen.spec.loader import read_yaml, validate_model
+from bbgen.spec.models import Platform
 
 from support import MINIMAL_SPEC
 
@@ -347,10 +349,20 @@ def test_garage_consumer_key_is_generated_in_garage_format() -> None:
 def test_more_than_one_replica_is_refused(write_spec: Callable[[str], Path], provider: str) -> None:
     spec = GARAGE_SPEC if provider == "garage" else MINIO_SPEC
     spec = spec.replace(f"  {provider}: {{", f"  {provider}: {{replicas: 4, ")
-    with pytest.raises(TemplateError, match="replicas"):
-        _tree(write_spec, spec)
+    path = write_spec(spec)
+    with pytest.raises(SpecError) as caught:
+        load_platform(path)  # the catalog's `scale` refuses it at the spec line
+    (issue,) = caught.value.issues
+    assert issue.path == f"components.{provider}.replicas" and f"{provider!r} runs exactly 1 replica, not 4" in issue.message
+    with pytest.raises(TemplateError, match="replicas"):  # and the template still guards a spec that skipped the checks
+        build_tree(validate_model(Platform, read_yaml(path)))
 
 
 def test_bad_bucket_name_is_refused(write_spec: Callable[[str], Path]) -> None:
-    with pytest.raises(TemplateError, match="Bad_Bucket"):
-        _tree(write_spec, MINIO_SPEC.replace("artifactsBucket: ml-artifacts", "artifactsBucket: Bad_Bucket"))
+    path = write_spec(MINIO_SPEC.replace("artifactsBucket: ml-artifacts", "artifactsBucket: Bad_Bucket"))
+    with pytest.raises(SpecError) as caught:  # the catalog's settingRules refuse it at the spec line
+        load_platform(path)
+    (issue,) = caught.value.issues
+    assert issue.path == "components.minio.settings.artifactsBucket" and "'Bad_Bucket' does not match" in issue.message
+    with pytest.raises(TemplateError, match="Bad_Bucket"):  # the template keeps its guard
+        build_tree(validate_model(Platform, read_yaml(path)))

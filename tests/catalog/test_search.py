@@ -16,10 +16,12 @@ import yaml
 
 from bbgen import api
 from bbgen.catalog import load_catalog
-from bbgen.errors import TemplateError
+from bbgen.errors import SpecError, TemplateError
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
+from bbgen.spec.loader import read_yaml, validate_model
+from bbgen.spec.models import Platform
 
 from support import MINIMAL_SPEC
 from catalogkit import dir_base as _base, kustomize_build as _kustomize, load as _load, one as _one
@@ -282,8 +284,12 @@ def test_staging_is_a_single_node_without_certificates(out: Path, tools: dict[st
 
 def test_multi_node_without_cert_manager_is_refused(write_spec: Callable[[str], Path]) -> None:
     spec = write_spec(MINIMAL_SPEC + "components:\n  elasticsearch: {replicas: 3}\n")
-    with pytest.raises(TemplateError, match="cert_manager"):
-        build_tree(load_platform(spec))
+    with pytest.raises(SpecError) as caught:
+        load_platform(spec)  # the catalog's `scale.severalNeed` refuses it at the replicas line
+    (issue,) = caught.value.issues
+    assert issue.path == "components.elasticsearch.replicas" and "need the certificates role" in issue.message
+    with pytest.raises(TemplateError, match="cert_manager"):  # the template keeps its guard
+        build_tree(validate_model(Platform, read_yaml(spec)))
     single = write_spec(MINIMAL_SPEC + "components:\n  elasticsearch: {}\n", name="single.yaml")
     build_tree(load_platform(single))  # one node needs no certificates
 

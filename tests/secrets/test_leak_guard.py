@@ -153,3 +153,71 @@ def test_redact_is_identity_without_hits() -> None:
     text = "image: docker.io/library/postgres:18.4\nhost: vector.betelgeusebytes.io\nstorage: 100Gi\n"
     assert redact(text) == text
     assert redact(io.StringIO(text).read()) == text
+
+
+def _hex(n: int, seed: int) -> str:
+    import random
+
+    rng = random.Random(seed)
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def _deployment(env: list[dict[str, str]]) -> bytes:
+    from secretkit import dump
+
+    return dump({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "apps"},
+        "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "registry.example.org/api:1", "env": env}]}}},
+    })
+
+
+@pytest.mark.parametrize(
+    ("file", "make", "reason"),
+    [
+        ("components/api/base/deployment-api.yaml", lambda h40, h64: _deployment([{"name": "UPSTREAM", "value": h40}]), "40-hex token"),
+        ("components/api/base/deployment-api.yaml", lambda h40, h64: _deployment([{"name": "SETTINGS_B", "value": h64}]), "64-hex secret"),
+        ("values/api/prod.yaml", lambda h40, h64: f"extra:\n  sync: {h40}\n".encode(), "40-hex token"),
+        ("values/api/prod.yaml", lambda h40, h64: f"server:\n  cookie: {h64}\n".encode(), "64-hex secret"),
+        (
+            "components/api/base/configmap-api.yaml",
+            lambda h40, h64: (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apps}\n"
+                f"data:\n  app.ini: \"[server]\\nLFS_START = {h64}\\n\"\n"
+            ).encode(),
+            "64-hex secret",
+        ),
+    ],
+    ids=["env-40", "env-64", "values-40", "values-64", "configmap-64"],
+)
+def test_bare_hex_under_innocent_names_is_caught(file: str, make: Callable[[str, str], bytes], reason: str) -> None:
+    """A Gitea token (40 hex) or a 256-bit key (64 hex) needs no telling name to be a secret (issue 19)."""
+    h40, h64 = _hex(40, 1), _hex(64, 2)
+    data = make(h40, h64)
+    leaks = guard.scan_files({file: data})
+    assert any(reason in leak.reason and leak.file == file for leak in leaks), leaks
+    message = "\n".join(map(str, leaks))
+    assert h40 not in message and h64 not in message
+    masked = redact(data.decode())
+    assert h40 not in masked and h64 not in masked
+
+
+def test_digests_commits_and_checksums_stay_clean() -> None:
+    """The look-alikes of bare hex: image digests, commit ids, checksum annotations, under their usual names."""
+    h40, h64 = _hex(40, 3), _hex(64, 4)
+    files = {
+        "components/api/base/deployment-api.yaml": _deployment([
+            {"name": "GIT_COMMIT", "value": h40}, {"name": "BUILD_SHA", "value": h40}, {"name": "IMAGE_DIGEST", "value": f"sha256:{h64}"},
+        ]),
+        "values/api/prod.yaml": (
+            f"image: {{repository: r.example.org/api, digest: 'sha256:{h64}'}}\npodAnnotations: {{checksum/config: {h64}}}\n"
+            f"source: {{targetRevision: {h40}}}\nsidecar: 'r.example.org/side@sha256:{h64}'\ngitRevision: {h40}\n"
+        ).encode(),
+        "apps/prod/api.yaml": f"spec:\n  source: {{targetRevision: {h40}}}\n".encode(),
+        "components/api/base/configmap-api.yaml": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apps}\n"
+            f"data:\n  build.txt: \"commit {h40}\\nsha256 {h64}\\n\"\n"
+        ).encode(),
+    }
+    assert [str(leak) for leak in guard.scan_files(files)] == []
+    for data in files.values():
+        assert redact(data.decode()) == data.decode()

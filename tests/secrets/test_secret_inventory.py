@@ -216,7 +216,7 @@ def test_readme_puts_cilium_first_when_present(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from bbgen.catalog import load_catalog
-    from bbgen.render.readme import readme
+    from bbgen.render.outputs import readme_text as readme
     from bbgen.render.units import build_units
 
     platform = load_platform(REFERENCE)

@@ -199,7 +199,7 @@ def test_missing_tool_is_a_tool_missing_error(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(ToolMissingError) as info:
         validate_tree(write_tree(tmp_path / "tree", baseline()))
     assert info.value.tool == "kustomize"
-    assert "scripts/install-tools.sh" in str(info.value)
+    assert "run `bbgen tools install`" in str(info.value)
 
 
 def test_finding_and_report() -> None:

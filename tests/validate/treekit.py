@@ -31,7 +31,7 @@ Files = dict[str, Any]
 
 needs_tools = [
     pytest.mark.tools,
-    pytest.mark.skipif(not tools_available(), reason="kustomize/kubeconform not installed (run scripts/install-tools.sh)"),
+    pytest.mark.skipif(not tools_available(), reason="kustomize/kubeconform not installed (run `bbgen tools install`)"),
 ]
 
 

@@ -6,12 +6,14 @@ import os
 import sys
 from pathlib import Path
 from collections.abc import Callable
+from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from bbgen.errors import UsageError
+from bbgen.redact import redact
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -31,6 +33,26 @@ TokenEnvOpt = Annotated[
 CaBundleOpt = Annotated[Optional[Path], typer.Option("--ca-bundle", help="PEM bundle to trust for Gitea's TLS certificate.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no status lines; errors and data only.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show every underlying command (kustomize, kubeconform, git; never a token).")]
+
+
+class DataFormat(str, Enum):
+    """`-o/--output` of commands that print data: a table for people, JSON or YAML for scripts."""
+
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
+def emit(data: object, output: DataFormat) -> None:
+    """Print ``data`` as one JSON (sorted keys) or canonical YAML document on stdout."""
+    if output is DataFormat.yaml:
+        from bbgen.kube import yamlio  # lazy
+
+        sys.stdout.write(yamlio.dump(data))
+    else:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def status(message: str) -> None:
@@ -110,6 +132,7 @@ class Console:
             del self._tasks[step]
 
     def _line(self, message: str) -> None:
+        message = redact(message)  # the one redaction point: status and -v echo never show a token
         if self._progress is not None:
             self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:

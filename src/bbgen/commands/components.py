@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from bbgen.errors import UsageError
+from bbgen.commands._common import DataFormat, QuietOpt, emit
 
 
 def components(
     spec: Annotated[Optional[Path], typer.Argument(help="Optional spec: adds whether each component is enabled in it.", show_default=False, metavar="SPEC")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", metavar="text|json", help="A table, or JSON for scripts.")] = "text",
+    output: Annotated[DataFormat, typer.Option("--output", "-o", help="A table, or JSON / YAML for scripts.")] = DataFormat.text,
+    quiet: QuietOpt = False,
 ) -> None:
     """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings.
 
@@ -23,15 +23,14 @@ def components(
     \b
     Examples:
       bbgen components
-      bbgen components platform.yaml --output json | jq '.[] | select(.enabled) | .version'
+      bbgen components platform.yaml -o json | jq '.[] | select(.enabled) | .version'
+      bbgen components -o yaml
     """
     from bbgen import api  # lazy
 
-    if output not in ("text", "json"):
-        raise UsageError(message=f"--output {output!r}: choose text or json")
     rows = api.components(spec)
-    if output == "json":
-        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    if output is not DataFormat.text:
+        emit(rows, output)
         return
     headers = ["name", "namespace", "delivery", "version", "host", "depends on", "notes", "settings"]
     if spec is not None:

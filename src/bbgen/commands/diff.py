@@ -48,6 +48,7 @@ def diff(
     owner: OwnerOpt = None,
     repo: RepoOpt = None,
     branch: BranchOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each Gitea API answer.")] = 20.0,
     token_env: TokenEnvOpt = "GITEA_TOKEN",
     ca_bundle: CaBundleOpt = None,
     quiet: QuietOpt = False,
@@ -56,6 +57,8 @@ def diff(
     """Show what rendering SPEC would change, per resource, then as a unified diff.
 
     Exit 0 when identical, 1 when different (drift detection in CI), 2 on errors.
+    With --remote the commit compared with is printed (stderr; "remote" in JSON):
+    pass it to `push-to-gitea --expect` so a render pushed meanwhile is not replaced.
     Files bbgen does not own are ignored. Argo CD Applications are listed first:
     they change what the cluster runs.
 
@@ -73,8 +76,10 @@ def diff(
     with Console(quiet=quiet, verbose=verbose) as console:
         result = api.diff(
             spec, against=against, remote=remote, token=token, ca_bundle=str(ca_bundle) if ca_bundle else None,
-            url=url, owner=owner, repo=repo, branch=branch, log=console.log, progress=console.progress,
+            url=url, owner=owner, repo=repo, branch=branch, timeout=timeout, log=console.log, progress=console.progress,
         )
+        if result.remote is not None:
+            _compared(console, result.remote)
     if output is Format.json:
         sys.stdout.write(json.dumps(_as_json(result, stat=stat), indent=2, sort_keys=True) + "\n")
     elif result.identical:
@@ -83,6 +88,15 @@ def diff(
         _print(result, stat=stat, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if not result.identical:
         raise typer.Exit(1)
+
+
+def _compared(console: Console, remote: dict[str, str | None]) -> None:
+    """Name the remote commit compared with, so the push can insist on it (--expect)."""
+    where = f"{remote['repository']}@{remote['branch']}"
+    if remote["commit"]:
+        console.status(f"compared with {where} at {remote['commit']} (push with --expect {remote['commit'][:12]} to refuse if it moves)")
+    else:
+        console.status(f"compared with {where}: the branch does not exist yet")
 
 
 def _as_json(result: DiffResult, *, stat: bool) -> dict[str, object]:

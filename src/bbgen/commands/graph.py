@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 
+from bbgen.commands._common import QuietOpt
+
 
 def graph(
     spec: Annotated[Path, typer.Argument(help="The platform spec (YAML).", show_default=False, metavar="SPEC")],
     env: Annotated[str, typer.Option("--env", "-e", help="Environment whose public hosts are drawn.")] = "prod",
     fence: Annotated[bool, typer.Option("--fence/--no-fence", help="Wrap the chart in a ```mermaid block, ready to paste into Markdown.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Print the platform as a Mermaid flowchart: domains, public hosts, TCP ports and data flows.
 

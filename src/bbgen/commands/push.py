@@ -29,6 +29,11 @@ def push_to_gitea(
     ] = False,
     pr_branch: Annotated[str, typer.Option("--pr-branch", help="Branch the pull request comes from.")] = "bbgen/update",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be committed; push nothing.")] = False,
+    expect: Annotated[
+        Optional[str],
+        typer.Option("--expect", metavar="COMMIT", help="Refuse (exit 1) unless --branch is still at COMMIT, the one `bbgen diff --remote` printed."),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each Gitea API answer.")] = 20.0,
     author: Annotated[str, typer.Option("--author", help="Commit author as 'Name <email>'.")] = "bbgen <bbgen@localhost>",
     url: UrlOpt = None,
     owner: OwnerOpt = None,
@@ -45,11 +50,17 @@ def push_to_gitea(
     branch is kept. Nothing to commit: exit 0, "up to date". If someone edited a
     generated file on the branch, or the branch moved during the push, bbgen refuses
     and nothing is lost. The token is read from $GITEA_TOKEN (see --token-env).
+    --expect COMMIT (from `bbgen diff --remote`) refuses with exit 1 if the branch
+    moved since. With --pr, --pr-branch is rebuilt from the current --branch head
+    each run (bbgen's own branch; --branch itself is never forced) and the pull
+    request is opened, updated or re-opened; its title names the changed
+    components and its body lists the changed resources.
 
     \b
     Examples:
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --create
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
+      GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --expect 3f1c2e9    # refuse if main moved
       bbgen push-to-gitea platform.yaml --dry-run -v    # list the files, show the git commands
     """
     from bbgen import api  # lazy
@@ -57,9 +68,9 @@ def push_to_gitea(
     token = token_from(token_env)
     with Console(quiet=quiet, verbose=verbose) as console:
         result = api.push(
-            spec, token=token, create=create, pr_branch=pr_branch if pr else None, dry_run=dry_run, author=author,
+            spec, token=token, create=create, pr_branch=pr_branch if pr else None, dry_run=dry_run, expect=expect, author=author,
             url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
-            log=console.log, progress=console.progress,
+            timeout=timeout, log=console.log, progress=console.progress,
         )
     status = console.status
     if result.created_repo:
@@ -72,5 +83,5 @@ def push_to_gitea(
             sys.stdout.write(path + "\n")
     else:
         status(f"pushed {result.commit} to {result.branch} ({len(result.files)} files)")
-        if result.pull:
-            status(f"pull request {result.pull}")
+    if result.pull:
+        status(f"pull request {result.pull}")

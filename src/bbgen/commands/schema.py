@@ -2,20 +2,30 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import status
+from bbgen.commands._common import Console, QuietOpt
 from bbgen.errors import UsageError
 
-FORMATS = ("json", "markdown")
+
+class SchemaFormat(str, Enum):
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
 
 
 def schema(
-    format_: Annotated[str, typer.Option("--format", metavar="json|markdown", help="json (the JSON Schema) or markdown (the field reference).")] = "json",
+    output: Annotated[
+        Optional[SchemaFormat],
+        typer.Option("--output", "-o", help="json (the JSON Schema), yaml (the same schema as YAML) or markdown (the field reference). [default: json]"),
+    ] = None,
+    format_: Annotated[Optional[SchemaFormat], typer.Option("--format", hidden=True, help="Old name of --output.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="Write to this file instead of stdout (its directory must exist).")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Print the JSON Schema of the platform spec, or its field reference as Markdown.
 
@@ -27,19 +37,28 @@ def schema(
     \b
     Examples:
       bbgen schema --out platform.schema.json
-      bbgen schema --format markdown --out docs/spec.md
+      bbgen schema -o markdown --out docs/spec.md
+      bbgen schema -o yaml | less
     """
     from bbgen import api  # lazy
 
-    if format_ not in FORMATS:
-        raise UsageError(message=f"--format {format_!r}: choose json or markdown")
+    if output is not None and format_ is not None and output is not format_:
+        raise UsageError(message=f"--output {output.value} and --format {format_.value} disagree; pass only --output")
+    chosen = output or format_ or SchemaFormat.json
     if out is not None:
         _check_target(out)
-    text = api.json_schema_text() if format_ == "json" else api.spec_reference()
+    if chosen is SchemaFormat.json:
+        text = api.json_schema_text()
+    elif chosen is SchemaFormat.yaml:
+        from bbgen.kube import yamlio  # lazy
+
+        text = yamlio.dump(api.json_schema())
+    else:
+        text = api.spec_reference()
     if out is None:
         sys.stdout.write(text)
         return
-    status(f"{_write(out, text)} {out}")
+    Console(quiet=quiet).status(f"{_write(out, text)} {out}")
 
 
 def _check_target(out: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -10,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import SpecArg, status
-from bbgen.errors import UsageError
+from bbgen.commands._common import Console, DataFormat, QuietOpt, SpecArg, emit
 
 if TYPE_CHECKING:
     from bbgen.render.inventory import Inventory
@@ -30,7 +28,8 @@ app = typer.Typer(
 @app.command()
 def plan(
     spec: SpecArg,
-    output: Annotated[str, typer.Option("--output", "-o", metavar="table|json", help="table or json.")] = "table",
+    output: Annotated[DataFormat, typer.Option("--output", "-o", help="A table (text), or JSON / YAML for scripts.")] = DataFormat.text,
+    quiet: QuietOpt = False,
 ) -> None:
     """List every Secret the enabled platform needs, per namespace, and how each key is made.
 
@@ -41,19 +40,18 @@ def plan(
     \b
     Examples:
       bbgen secrets plan platform.yaml
-      bbgen secrets plan platform.yaml --output json
+      bbgen secrets plan platform.yaml -o json
+      bbgen secrets plan platform.yaml -o yaml
     """
     from bbgen import api  # lazy
 
-    if output not in ("table", "json"):
-        raise UsageError(message=f"--output {output!r}: choose table or json")
     inventory = api.secrets_plan(spec)
-    if output == "json":
-        sys.stdout.write(json.dumps(inventory.as_dict(), indent=2, sort_keys=True) + "\n")
+    if output is not DataFormat.text:
+        emit(inventory.as_dict(), output)
         return
     sys.stdout.write(_table(inventory))
     copies = sum(1 for s in inventory.secrets if s.copy_of)
-    status(f"{len(inventory.secrets)} Secrets ({copies} copies) in {len({s.namespace for s in inventory.secrets})} namespaces")
+    Console(quiet=quiet).status(f"{len(inventory.secrets)} Secrets ({copies} copies) in {len({s.namespace for s in inventory.secrets})} namespaces")
 
 
 def _table(inventory: Inventory) -> str:
@@ -76,7 +74,7 @@ def _table(inventory: Inventory) -> str:
 @app.command()
 def generate(
     spec: SpecArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the Secret manifests, outside any git repository (e.g. ~/secrets/<platform>).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the Secret manifests, outside any git repository (e.g. ~/secrets/<platform>).")],
     rotate: Annotated[
         Optional[list[str]],
         typer.Option("--rotate", metavar="NAME[/KEY]", help="Make a new value for NAME, NAME/KEY or NAMESPACE/NAME/KEY (repeatable); copies follow."),
@@ -86,6 +84,7 @@ def generate(
         typer.Option("--from-file", metavar="KEY=PATH", help="Take a value from a file: NAME/KEY=PATH or NAMESPACE/NAME/KEY=PATH (repeatable)."),
     ] = None,
     show: Annotated[bool, typer.Option("--show", help="Print the values to stdout (they are never printed otherwise).")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write Secret manifests with strong random values for `kubectl apply -f DIR`.
 
@@ -112,6 +111,7 @@ def generate(
             return getpass.getpass(f"value for {prompt}")
 
     result = api.secrets_generate(spec, out, rotate=rotate, from_files=from_file, environ=os.environ, ask=ask)
+    status = Console(quiet=quiet).status
     for name in result.skipped:
         status(f"skipped {name}: optional and not supplied")
     for name in result.stale:

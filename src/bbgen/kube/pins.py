@@ -1,13 +1,36 @@
-"""The kustomize and kubeconform releases bbgen validates with.
+"""The external tool releases bbgen validates with, pinned once, here.
 
-Pinned once, here, because three places must agree: ``bbgen validate`` (which
-finds the binaries), the generated repository's CI (which installs them) and its
-README (which names them). ``scripts/install-tools.sh`` installs the same versions.
+Several places must agree: ``bbgen validate`` (which finds the binaries), ``bbgen
+tools install`` (which builds them with ``go install``; ``scripts/install-tools.sh``
+calls it), ``bbgen version``, and the generated repository's CI (which installs them)
+and README (which names them).
 """
 
 from __future__ import annotations
 
-KUSTOMIZE_VERSION = "v5.8.1"
-KUBECONFORM_VERSION = "v0.8.0"
-KUSTOMIZE_PACKAGE = "sigs.k8s.io/kustomize/kustomize/v5"
-KUBECONFORM_PACKAGE = "github.com/yannh/kubeconform/cmd/kubeconform"
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pinned:
+    """One external tool bbgen runs: the Go package ``go install`` builds and the version it must report."""
+
+    name: str
+    package: str
+    module: str
+    version: str
+    version_args: tuple[str, ...]
+    """How the binary prints its version (the module version Go records in it is the fallback)."""
+
+
+PINNED: tuple[Pinned, ...] = (
+    Pinned(name="kustomize", package="sigs.k8s.io/kustomize/kustomize/v5", module="sigs.k8s.io/kustomize/kustomize/v5", version="v5.8.1", version_args=("version",)),
+    Pinned(name="kubeconform", package="github.com/yannh/kubeconform/cmd/kubeconform", module="github.com/yannh/kubeconform", version="v0.8.0", version_args=("-v",)),
+)
+"""Adding helm later is one more entry here."""
+PINS = {tool.name: tool for tool in PINNED}
+
+KUSTOMIZE_VERSION = PINS["kustomize"].version
+KUBECONFORM_VERSION = PINS["kubeconform"].version
+KUSTOMIZE_PACKAGE = PINS["kustomize"].package
+KUBECONFORM_PACKAGE = PINS["kubeconform"].package

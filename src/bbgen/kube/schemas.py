@@ -87,6 +87,27 @@ def choose(requested: str) -> SchemaChoice:
     return SchemaChoice(requested=requested, used=_used(versions[pick]), note=note)
 
 
+def supported_versions() -> list[str]:
+    """The Kubernetes minors bbgen bundles schemas for, oldest first (e.g. ``1.25`` … ``1.37``)."""
+    return [f"{major}.{minor}" for major, minor in sorted(available_versions())]
+
+
+def require_bundled(requested: str) -> SchemaChoice:
+    """Like :func:`choose`, for a version a person asked for explicitly: no silent fallback to another minor.
+
+    Raises ``ValueError`` naming the supported versions when ``requested`` is not
+    a version or not one bbgen has schemas for.
+    """
+    wanted = parse_version(requested)
+    known = supported_versions()
+    listed = f"bbgen bundles schemas for Kubernetes {', '.join(known)}"
+    if wanted is None:
+        raise ValueError(f"{requested!r} is not a Kubernetes version like 1.34.0; {listed}")
+    if wanted not in available_versions():
+        raise ValueError(f"no schemas bundled for Kubernetes {wanted[0]}.{wanted[1]}; {listed}")
+    return choose(requested)
+
+
 def _used(source_name: str) -> str:
     match = _SOURCE_DIR.match(source_name)
     assert match is not None

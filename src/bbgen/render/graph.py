@@ -23,13 +23,23 @@ def _id(name: str) -> str:
     return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _label(text: str) -> str:
-    return '"' + text.replace('"', "'") + '"'
+# Mermaid entity codes for what a label must not carry raw: `#` starts an entity code, `"` ends the label,
+# `<`, `>` and `&` would be markup in the HTML label (and in the README Gitea renders), "`" opens Markdown.
+_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;"}
+
+
+def _escape(text: str) -> str:
+    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+
+
+def _label(*lines: str) -> str:
+    """A quoted label; each line is text (escaped), joined by Mermaid's own line break."""
+    return '"' + "<br/>".join(_escape(line) for line in lines) + '"'
 
 
 def _node(unit: Unit) -> str:
     detail = unit.image.rsplit("/", 1)[-1] if unit.image else (f"chart {unit.chart_version}" if unit.chart_version else unit.delivery)
-    return f"    {_id(unit.name)}[{_label(f'{unit.name}<br/>{detail}')}]"
+    return f"    {_id(unit.name)}[{_label(unit.name, detail)}]"
 
 
 def _flow_label(unit: Unit, dep: str) -> str:

@@ -6,19 +6,24 @@ validate.sh and README (templates/_repo/) are rendered by :mod:`bbgen.render.eng
 like any component template; YAML ones are parsed back and dumped canonically,
 text ones use the engine's text dialect. Paths come from :mod:`bbgen.render.paths`.
 
-What those templates read is plain data (dicts, lists, strings, numbers), one
-function per level:
+What those templates read is plain data (dicts, lists, strings, numbers, booleans),
+built here and only here, one function per level, so they can join the typed
+template contract later:
 
-=====================  ===============================  ===================================
-function               level                            templates
-=====================  ===============================  ===================================
-:func:`platform_context`  the platform (every env alike)  _argo/appproject, platform-project
-:func:`env_context`       one environment                 _argo/application (root, platform)
-:func:`app_context`       one unit in one environment     _argo/application
-``platform.platform_objects``  the platform                _platform/*
-:func:`ci_context`        the finished manifest tree      _repo/validate.yaml, validate.sh
-``readme.readme_context``    the platform                 _repo/README.md
-=====================  ===============================  ===================================
+=========================  =================================  ===================================
+function                   level                              templates
+=========================  =================================  ===================================
+:func:`platform_context`   the platform (every env alike)     _argo/appproject, platform-project
+:func:`platform_objects`   the platform (every env alike)     _platform/* (one context per object)
+:func:`env_apps_context`   one environment                    _argo/application (root, platform)
+:func:`app_context`        one unit in one environment        _argo/application
+:func:`ci_context`         the finished manifest tree         _repo/validate.yaml, validate.sh
+:func:`readme_context`     the platform                       _repo/README.md
+=========================  =================================  ===================================
+
+Which flows the network policies admit is derived in :mod:`bbgen.render.platform`,
+the README's parts are shaped in :mod:`bbgen.render.readme`, the CI's build roots
+and schemas found in :mod:`bbgen.render.ci`.
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bbgen.catalog import ChartComponent, GitComponent
+from bbgen.catalog import ChartComponent, GitComponent, templates_root
 from bbgen.errors import TemplateError
 from bbgen.kube import pins, schemas, yamlio
 from bbgen.kube.kustomize import kustomization
+from bbgen.kube.names import fqdn
 from bbgen.kube.objects import standard_labels
-from bbgen.render import ci, engine, paths
+from bbgen.render import ci, engine, paths, readme
+from bbgen.render.graph import mermaid
+from bbgen.render.inventory import build_inventory
 from bbgen.render.layout import ARGOCD_NAMESPACE, IN_CLUSTER, PLATFORM_PROJECT, SELF_MANAGED, add_docs, has_manifests, repo_url
-from bbgen.render.platform import platform_objects
-from bbgen.render.readme import readme_context
+from bbgen.render.platform import Rendering, network_policies
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit
 from bbgen.spec.models import Platform
@@ -82,6 +89,27 @@ def platform_context(platform: Platform, units: dict[str, Unit]) -> dict[str, An
     return {**_shared(platform), "projects": projects, "platformProject": platform_project}
 
 
+def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
+    """Everything under platform/<env>/ (identical for every environment today)."""
+    out: list[Rendering] = []
+    for ns in sorted({u.namespace for u in units.values()}):
+        out.append(("namespace", {"ns": {"name": ns, "labels": standard_labels(ns, part_of=platform.name)}}))
+    st = platform.storage
+    storage = {
+        "className": st.class_name,
+        "labels": standard_labels(st.class_name, part_of=platform.name),
+        "provisioner": st.provisioner,
+        "reclaimPolicy": st.reclaim_policy,
+        "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
+    }
+    out.append(("storageclass", {"storage": storage}))
+    for v in st.volumes:
+        volume = {"name": v.name, "labels": standard_labels(v.name, part_of=platform.name), "size": str(v.size), "path": v.path, "node": v.node}
+        out.append(("volume", {"volume": volume, "storage": storage}))
+    out.extend(network_policies(platform, units))
+    return out
+
+
 def _app(platform: Platform, name: str, *, project: str, destination: dict[str, str], path: str, wave: int | None, finalizer: bool) -> dict[str, Any]:
     return {
         "name": name,
@@ -96,7 +124,7 @@ def _app(platform: Platform, name: str, *, project: str, destination: dict[str, 
     }
 
 
-def env_context(platform: Platform, env: str) -> dict[str, Any]:
+def env_apps_context(platform: Platform, env: str) -> dict[str, Any]:
     """One environment's own Applications: the root (applied by hand) and the one syncing platform/<env>/."""
     cluster = platform.environments[env].cluster
     root = _app(platform, f"{env}-root", project="default", destination={"server": IN_CLUSTER, "namespace": ARGOCD_NAMESPACE},
@@ -157,6 +185,55 @@ def ci_context(platform: Platform, tree: Tree) -> dict[str, Any]:
     }
 
 
+def readme_context(platform: Platform, units: dict[str, Unit]) -> dict[str, Any]:
+    """Everything README.md.j2 reads: the platform, its bootstrap steps, hosts, Secrets and CI facts."""
+    envs = sorted(platform.environments)
+    inventory = build_inventory(platform, units)
+    ordered = sorted(units.values(), key=lambda u: u.name)
+    supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
+    argocd = units.get(readme.ARGOCD)
+    return {
+        "platform": {"name": platform.name, "branch": platform.gitops.branch, "repoURL": repo_url(platform)},
+        "graph": mermaid(platform, units).rstrip("\n"),
+        "envs": [
+            {
+                "name": e,
+                "platformDir": paths.platform_dir(e),
+                "rootApp": paths.root_app_file(e),
+                "cluster": platform.environments[e].cluster,
+                "remote": platform.environments[e].cluster != IN_CLUSTER,
+            }
+            for e in envs
+        ],
+        "cni": readme.install_step(units.get(readme.CNI), envs),
+        "argocd": readme.install_step(argocd, [("prod" if "prod" in platform.environments else envs[0])]) if argocd is not None and readme.chart_facts(argocd) else None,
+        "argocdNamespace": ARGOCD_NAMESPACE,
+        "argocdVersionHint": readme.ARGOCD_VERSION_HINT,
+        "repoSecret": f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-"),
+        "secretsDir": f"~/secrets/{platform.name}",
+        "supplied": [{"env": s.keys[k].env, "what": s.keys[k].supply, "optional": s.keys[k].optional} for s, k in supplied],
+        "secrets": readme.secret_rows(inventory),
+        "components": [
+            {"name": u.name, "namespace": u.namespace, "delivery": u.delivery, "wave": u.wave, "dependsOn": list(u.depends_on)}
+            for u in sorted(units.values(), key=lambda u: (u.wave, u.name))
+        ],
+        "dns": {
+            "target": readme.dns_target(platform, units),
+            "hosts": [{"env": e, "host": fqdn(u.host_label, platform.env_domain(e)), "unit": u.name} for e in envs for u in ordered if u.host_label],
+            "tcp": [{"port": t.port, "unit": t.component} for t in sorted(platform.ingress.tcp, key=lambda t: t.port)],
+        },
+        "ci": {
+            "workflow": paths.WORKFLOW_PATH,
+            "script": paths.SCRIPT_PATH,
+            "schemaRoot": paths.SCHEMA_ROOT,
+            "kubernetesVersion": schemas.choose(platform.kubernetes_version).used,
+            "kustomizeVersion": pins.KUSTOMIZE_VERSION,
+            "kubeconformVersion": pins.KUBECONFORM_VERSION,
+        },
+        "manifest": paths.MANIFEST_PATH,
+    }
+
+
 def _doc(root: Path, template: str, context: dict[str, Any]) -> dict[str, Any]:
     docs = engine.render_documents(root, root / template, context)
     if len(docs) != 1:
@@ -184,7 +261,7 @@ def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Uni
     basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in platform_objects(platform, units)]
     for env in sorted(platform.environments):
         add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)  # the same for every environment
-        own = env_context(platform, env)
+        own = env_apps_context(platform, env)
         apps = [_doc(root, f"{ARGO}/application.yaml.j2", {**own, "app": own["platformApp"]})]
         apps += [_doc(root, f"{ARGO}/application.yaml.j2", app_context(platform, env, u)) for u in units.values()]
         names = []
@@ -198,4 +275,9 @@ def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Uni
     context = ci_context(platform, tree)
     tree.add(paths.SCRIPT_PATH, _text(root, f"{REPO}/validate.sh.j2", context))
     tree.add(paths.WORKFLOW_PATH, _text(root, f"{REPO}/validate.yaml.j2", context, yaml=True))
-    tree.add(paths.README_PATH, _text(root, f"{REPO}/README.md.j2", readme_context(platform, units)))
+    tree.add(paths.README_PATH, readme_text(platform, units, root=root))
+
+
+def readme_text(platform: Platform, units: dict[str, Unit], *, root: Path | None = None) -> str:
+    """The README's text, from the catalog root's templates/_repo/README.md.j2."""
+    return _text(root or templates_root(), f"{REPO}/README.md.j2", readme_context(platform, units))

@@ -2,7 +2,8 @@
 
 Namespaces, the local-SSD StorageClass, static local PersistentVolumes, and the
 NetworkPolicies that isolate each namespace. The objects are templates under
-templates/_platform/; this module decides what they hold. The policies are derived from the
+templates/_platform/ fed by :func:`bbgen.render.outputs.platform_context`;
+this module derives the policies. The policies are derived from the
 dependency graph (a dependant may reach its dependency's ports), never listed by
 hand, so a new `dependsOn` opens exactly the path it needs and nothing else.
 They sync in wave 0, before any workload exists to be reached.
@@ -23,27 +24,6 @@ ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's l
 ACME_SOLVER_PORT = 8089
 Rendering = tuple[str, dict[str, Any]]
 """A template of templates/_platform/ (file name without `.yaml.j2`) and the data it reads."""
-
-
-def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
-    """Everything under platform/<env>/ (identical for every environment today)."""
-    out: list[Rendering] = []
-    for ns in sorted({u.namespace for u in units.values()}):
-        out.append(("namespace", {"ns": {"name": ns, "labels": standard_labels(ns, part_of=platform.name)}}))
-    st = platform.storage
-    storage = {
-        "className": st.class_name,
-        "labels": standard_labels(st.class_name, part_of=platform.name),
-        "provisioner": st.provisioner,
-        "reclaimPolicy": st.reclaim_policy,
-        "allowVolumeExpansion": st.provisioner != "kubernetes.io/no-provisioner",
-    }
-    out.append(("storageclass", {"storage": storage}))
-    for v in st.volumes:
-        volume = {"name": v.name, "labels": standard_labels(v.name, part_of=platform.name), "size": str(v.size), "path": v.path, "node": v.node}
-        out.append(("volume", {"volume": volume, "storage": storage}))
-    out.extend(network_policies(platform, units))
-    return out
 
 
 def _ns_peer(namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bbgen.redact import PEM, TOKEN_SHAPES, URL_CREDENTIALS
+
 MASK = "[redacted]"
 
 
@@ -30,21 +32,9 @@ class Hit:
     end: int
 
 
-_KNOWN: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])"), "looks like a GitHub token"),
-    (re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}"), "looks like a GitHub fine-grained token"),
-    (re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}"), "looks like a GitLab token"),
-    (re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"), "looks like an AWS access key id"),
-    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), "looks like a Slack token"),
-    (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"), "looks like a Google API key"),
-    (re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[0-9A-Za-z]{20,}"), "looks like a Stripe live key"),
-    (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "looks like a JWT"),
-]
-_PEM = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?",
-    re.DOTALL,
-)
-_URL_CREDS = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#'\"]*:(?P<secret>[^\s@/?#'\"]+)@")
+_KNOWN = TOKEN_SHAPES
+_PEM = PEM
+_URL_CREDS = URL_CREDENTIALS
 _LITERAL = re.compile(
     r"(?i)(?<![A-Za-z0-9])(?P<key>[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key)|(?:[A-Za-z0-9]+[_.-])?(?:pass|pwd))"
     r"[\"']?[ \t]*[:=][ \t]*(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"']+)"
@@ -53,6 +43,12 @@ _YAML_LINE = re.compile(r"^[+ -]?[ \t]*(?:-[ \t]+)?(?P<key>[A-Za-z0-9_./-]+)[ \t
 _REDIS = re.compile(r"(?im)^[ \t]*(?:requirepass|masterauth)[ \t]+(?P<secret>\S+)")
 _CANDIDATE = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
 _HEX = re.compile(r"(?<![A-Za-z0-9])[0-9a-fA-F]{32,}(?![A-Za-z0-9])")
+_HEX_SECRET = re.compile(r"(?<![A-Za-z0-9])(?:[0-9a-f]{64}|[0-9A-F]{64}|[0-9a-f]{40}|[0-9A-F]{40})(?![A-Za-z0-9])")
+# words that say a hex string is an identifier of content (a digest, a commit), not a credential
+_DIGEST_WORDS = {
+    "sha", "sha1", "sha256", "sha512", "digest", "checksum", "checksums", "commit", "revision", "rev", "hash", "etag",
+    "fingerprint", "integrity", "ref", "version", "id", "uuid", "oid", "git", "tree", "head", "build", "md5", "blake2b",
+}
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORDISH = {"password", "passwd", "passphrase", "pass", "pwd", "token", "apikey", "accesskey", "secretkey", "privatekey", "signingkey", "encryptionkey", "clientsecret"}
 _NAMEISH = {"secret", "credentials", "credential"}
@@ -139,6 +135,37 @@ def named(text: str, name: str | None) -> list[Hit]:
     return hits
 
 
+_BARE_HEX = "looks like a bare "
+
+
+def _digest_context(words_from: str) -> bool:
+    return any(w.lower() in _DIGEST_WORDS for w in _WORDS.findall(words_from))
+
+
+def bare_hex(text: str, name: str | None = None) -> list[Hit]:
+    """A random-looking 40- or 64-hex value under an innocent name: a Gitea token, a 256-bit key.
+
+    Hex of those lengths is also what digests and commit ids look like, so the
+    name holding it and the words just before it on its line decide: ``sha256:``,
+    ``@sha256:``, ``targetRevision``, ``checksum/config``, ``COMMIT_SHA`` and the
+    like are content identifiers and pass. Names that say "secret" are judged
+    by :func:`named` instead.
+    """
+    if name and (name_kind(name) is not None or _digest_context(name)):
+        return []
+    hits: list[Hit] = []
+    for m in _HEX_SECRET.finditer(text):
+        value = m.group()
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if _digest_context(text[max(line_start, m.start() - 48) : m.start()]):
+            continue
+        if len(set(value.lower())) < 10 or not re.search(r"[0-9]", value) or not re.search(r"[a-fA-F]", value):
+            continue  # 000…0, deadbeef repeated: placeholders, not keys
+        what = "40-hex token (Gitea access token shape)" if len(value) == 40 else "64-hex secret (256-bit key shape)"
+        hits.append(Hit(f"{_BARE_HEX}{what}", m.start(), m.end()))
+    return hits
+
+
 def heuristic(text: str, *, name: str | None = None) -> list[Hit]:
     """Password-style literals and random-looking strings; ``name`` is the env var or key holding ``text``."""
     hits: list[Hit] = []
@@ -149,6 +176,7 @@ def heuristic(text: str, *, name: str | None = None) -> list[Hit]:
         if not is_reference(m.group("secret")):
             hits.append(Hit("password-style literal", m.start("secret"), m.end("secret")))
     hits += named(text, name)
+    hits += bare_hex(text, name)
     for m in _CANDIDATE.finditer(text):
         if _high_entropy(m.group()):
             hits.append(Hit("high-entropy string (looks like a key or token)", m.start(), m.end()))
@@ -175,8 +203,11 @@ def redact(text: str) -> str:
     spans: list[tuple[int, int]] = []
     env_name: str | None = None  # YAML env lists put the name one line above the value
     for line_start, line in _lines(text):
-        spans += [(line_start + h.start, line_start + h.end) for h in find(line)]
         m = _YAML_LINE.match(line)
+        line_hits = find(line)
+        if m is not None:  # bare hex is judged by the name holding it, which may be on the line above
+            line_hits = [h for h in line_hits if not h.reason.startswith(_BARE_HEX)]
+        spans += [(line_start + h.start, line_start + h.end) for h in line_hits]
         if m is None:
             continue
         key, value = m.group("key"), m.group("value")
@@ -185,7 +216,7 @@ def redact(text: str) -> str:
             continue
         holder = env_name if key == "value" and env_name else key
         offset = line_start + m.start("value")
-        spans += [(offset + h.start, offset + h.end) for h in named(value, holder)]
+        spans += [(offset + h.start, offset + h.end) for h in named(value, holder) + bare_hex(value, holder)]
     spans += [(h.start, h.end) for h in precise(text)]  # multi-line PEM blocks
     if not spans:
         return text

@@ -20,6 +20,7 @@ from typing import Any
 
 from bbgen.errors import OwnershipError
 from bbgen.kube import yamlio
+from bbgen.kube.objects import MANAGED_BY_LABEL, PART_OF_LABEL
 from bbgen.render.paths import MANIFEST_PATH
 
 WALK_BUDGET = 200_000
@@ -103,7 +104,7 @@ def secret_doc(namespace: str, name: str, platform: str, data: dict[str, str], l
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {**(labels or {}), "app.kubernetes.io/managed-by": "bbgen-secrets", "app.kubernetes.io/part-of": platform},
+            "labels": {**(labels or {}), MANAGED_BY_LABEL: "bbgen-secrets", PART_OF_LABEL: platform},
         },
         "type": "Opaque",
         "stringData": {k: data[k] for k in sorted(data)},

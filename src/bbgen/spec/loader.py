@@ -58,6 +58,9 @@ def issue(loaded: LoadedYaml, path: Path_, message: str) -> SpecIssue:
 def read_yaml(path: Path, *, display_name: str | None = None) -> LoadedYaml:
     """Load one YAML mapping from ``path`` or raise a SpecError listing every located problem."""
     file = printable(display_name if display_name is not None else str(path))
+    kind = _special_kind(path)
+    if kind is not None:  # opening a FIFO blocks until a writer comes: refuse instead of hanging
+        raise SpecError(issues=[issue_at(file, (1, 1), (), f"is a {kind}, not a regular file; pass the spec file itself")])
     try:
         text = read_text(path)
         root = compose(text)
@@ -78,6 +81,25 @@ def read_yaml(path: Path, *, display_name: str | None = None) -> LoadedYaml:
     if issues:
         raise SpecError(issues=finish(issues))
     return LoadedYaml(file=file, data=data, positions=Positions(pos_root))
+
+
+def _special_kind(path: Path) -> str | None:
+    """What a non-regular, non-directory ``path`` is (after symlinks); None for a file, a directory or an error left to the reader."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
 
 
 def validate_model(model: type[M], loaded: LoadedYaml) -> M:

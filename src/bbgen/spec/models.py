@@ -3,78 +3,37 @@
 Every field carries a description because the JSON Schema that ``bbgen schema``
 prints is what editors show while a person types the spec. Field names are
 snake_case in Python and camelCase in YAML, the convention Kubernetes users
-already read every day.
+already read every day. The scalar types (names, hosts, quantities, references)
+and their checks live in :mod:`bbgen.spec.scalars`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
-QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-K8S_VERSION_RE = re.compile(r"^1\.(2[5-9]|3[0-7])(\.[0-9]+)?$")
-
-
-def _dns_label(value: str) -> str:
-    if not DNS_LABEL_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters)"
-        )
-    return value
-
-
-def _dns_name(value: str) -> str:
-    if not DNS_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a DNS name (lower-case labels separated by dots)")
-    return value
-
-
-def _host(value: str) -> str:
-    if value and not DNS_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a host label (`llm`) or DNS name (`llm.example.org`); use \"\" for no public host")
-    return value
-
-
-def _quantity(value: str | int | float) -> str:
-    text = repr(value) if isinstance(value, float) else str(value)
-    if not QUANTITY_RE.match(text):
-        raise ValueError(f"{text!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 20Gi)")
-    return text
-
-
-def _env_name(value: str) -> str:
-    if not ENV_NAME_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid environment variable name")
-    return value
-
-
-def _k8s_version(value: str) -> str:
-    if not K8S_VERSION_RE.match(value):
-        raise ValueError(f"{value!r} is not a supported Kubernetes version (1.25 to 1.37, e.g. '1.34')")
-    parts = value.split(".")
-    return f"{parts[0]}.{parts[1]}.{parts[2] if len(parts) > 2 else '0'}"
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
-Quantity = Annotated[str | int | float, AfterValidator(_quantity)]
-EnvName = Annotated[str, AfterValidator(_env_name)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Host = Annotated[str, AfterValidator(_host)]
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+from bbgen.spec.scalars import (
+    DNS_LABEL_KEYS,
+    Branch,
+    DnsLabel,
+    DnsLabelKey,
+    DnsName,
+    Domain,
+    EnvName,
+    Host,
+    ImageRef,
+    KubernetesVersion,
+    NonEmpty,
+    Port,
+    Quantity,
+    SecretKey,
+    Size,
+    UrlPath,
+)
+# What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
+APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
 
 # Catalog roles the spec chooses a provider for, and the Platform field that chooses (YAML: camelCase).
 ROLE_FIELDS = {"object-store": "object_store", "llm": "llm"}
@@ -142,7 +101,7 @@ class ComponentSettings(SpecModel):
     version: NonEmpty | None = Field(default=None, description="Image tag (Kustomize components) or chart version (chart components) replacing the pinned default.")
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count; defaults to the catalog's value (1 for stateful services).")
     resources: Resources | None = Field(default=None, description="Requests and limits per replica; merged over the catalog defaults.")
-    storage: Quantity | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class.")
+    storage: Size | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class.")
     host: Host | None = Field(default=None, description="Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name. Empty string: not exposed.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
     oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
@@ -161,19 +120,19 @@ class SecretRef(SpecModel):
 
     name: EnvName = Field(description="Variable name inside the container.")
     secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
-    key: NonEmpty = Field(description="Key inside that Secret.")
+    key: SecretKey = Field(description="Key inside that Secret (letters, digits, `-`, `_`, `.`).")
 
 
 class CustomApp(SpecModel):
     """One of the user's own services, deployed from an image they build."""
 
     enabled: bool = Field(default=True, description="Deploy this app.")
-    image: NonEmpty = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
+    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
     namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
     port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
     replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
     host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
-    health_path: str = Field(default="/healthz", description="HTTP path for the liveness and readiness probes.")
+    health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
     env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
     secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
@@ -209,7 +168,7 @@ class Ingress(SpecModel):
             "with HTTPRoutes and TCPRoutes (implemented by Cilium)."
         ),
     )
-    class_name: DnsLabel = Field(default="nginx", description="IngressClass (nginx) or GatewayClass (gateway, e.g. `cilium`) used by every route and by the ACME HTTP-01 solver.")
+    class_name: DnsLabel = Field(default="nginx", description="IngressClass (nginx) or GatewayClass (gateway, e.g. the CNI's class) used by every route and by the ACME HTTP-01 solver.")
     tcp: list[TcpExposure] = Field(default_factory=list, description="Raw TCP ports exposed through the ingress controller (e.g. PostgreSQL 5432, Neo4j Bolt 7687).")
 
 
@@ -226,7 +185,7 @@ class LocalVolume(SpecModel):
     name: DnsLabel = Field(description="PersistentVolume name.")
     node: DnsName = Field(description="Node (its `kubernetes.io/hostname` label) whose disk holds the volume.")
     path: Annotated[str, StringConstraints(pattern=r"^/[^\s]*$")] = Field(description="Absolute path of an existing directory or mount on that node.")
-    size: Quantity = Field(description="Capacity the volume offers to claims (e.g. `100Gi`).")
+    size: Size = Field(description="Capacity the volume offers to claims (e.g. `100Gi`).")
 
 
 class Storage(SpecModel):
@@ -237,7 +196,7 @@ class Storage(SpecModel):
     reclaim_policy: Literal["Retain", "Delete"] = Field(default="Retain", description="What happens to a volume when its claim is deleted; Retain keeps data on the node.")
     volumes: list[LocalVolume] = Field(
         default_factory=list,
-        description="Static local PersistentVolumes pinned to named nodes; only with provisioner `kubernetes.io/no-provisioner` (otherwise the `local-path-provisioner` component creates volumes on demand).",
+        description="Static local PersistentVolumes pinned to named nodes; only with provisioner `kubernetes.io/no-provisioner` (otherwise the component providing the `storage-provisioner` role creates volumes on demand).",
     )
 
 
@@ -271,7 +230,7 @@ class GitOps(SpecModel):
     url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(description="Base URL of the Gitea server (e.g. `https://git.example.org`).")
     owner: DnsLabel = Field(description="Gitea user or organisation owning the repository.")
     repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(description="Repository name.")
-    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = Field(default="main", description="Branch Argo CD tracks.")
+    branch: Branch = Field(default="main", description="Branch Argo CD tracks (a git branch name: no `..`, no part starting with `.`).")
 
 
 class ComponentOverride(SpecModel):
@@ -284,41 +243,41 @@ class ComponentOverride(SpecModel):
 class Environment(SpecModel):
     """One deployment target (e.g. `prod`, `staging`) with its own overlays, domain and root Application."""
 
-    domain: DnsName | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
+    domain: Domain | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
     tls_issuer: Literal["staging", "prod"] | None = Field(default=None, description="Let's Encrypt issuer for this environment; defaults to `tls.issuer`.")
     cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc", description="API server Argo CD deploys this environment to.")
-    components: dict[DnsLabel, ComponentOverride] = Field(default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
+    components: dict[DnsLabelKey, ComponentOverride] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
 
 
 class Platform(SpecModel):
     """A whole platform: what runs, where, how it is reached and where its GitOps repo lives."""
 
     name: DnsLabel = Field(description="Platform name; used in labels (`app.kubernetes.io/part-of`) and the generated README.")
-    domain: DnsName = Field(description="Base DNS domain; public hosts are `<host>.<domain>`.")
-    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
+    domain: Domain = Field(description="Base DNS domain; public hosts are `<host>.<domain>`.")
+    kubernetes_version: KubernetesVersion = Field(default="1.34.0", description="Kubernetes version the manifests are validated against (1.25 to 1.37).")
     gitops: GitOps = Field(description="Where the generated repository lives and which branch Argo CD follows.")
     tls: Tls = Field(description="Let's Encrypt settings for cert-manager.")
     ingress: Ingress = Field(default_factory=Ingress, description="Routing provider (NGINX Ingress or Gateway API), class and TCP exposures.")
     storage: Storage = Field(default_factory=Storage, description="The local-SSD storage class.")
-    node_pools: dict[DnsLabel, NodePool] = Field(default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name; GPU workloads are placed on the GPU pools. Left out: one pool `workers` with one worker node.")
-    environments: dict[DnsLabel, Environment] = Field(default_factory=lambda: {"prod": Environment()}, description="Environments by name; each gets its own overlays and root Application. `prod` is required. Left out: just `prod`.")
-    sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<keycloak host>/realms/<realm>`) other components trust.")
+    node_pools: dict[DnsLabelKey, NodePool] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=lambda: {"workers": NodePool(count=1)}, description="Node pools by name; GPU workloads are placed on the GPU pools. Left out: one pool `workers` with one worker node.")
+    environments: dict[DnsLabelKey, Environment] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=lambda: {"prod": Environment()}, description="Environments by name; each gets its own overlays and root Application. `prod` is required. Left out: just `prod`.")
+    sso: Sso = Field(default_factory=Sso, description="Single sign-on (Keycloak): the realm whose issuer (`https://<sso host>/realms/<realm>`) other components trust.")
     object_store: DnsLabel | None = Field(
         default=None,
         description=(
-            "Which enabled S3-compatible store (`minio` or `garage`) every object-store consumer (MLflow, Label Studio, "
+            "Which enabled provider of the `object-store` role (an S3-compatible store; see `bbgen components`) every object-store consumer (MLflow, Label Studio, "
             "Argo Workflows, apps depending on `object-store`) is wired to; defaults to the only one enabled."
         ),
     )
     llm: DnsLabel | None = Field(
         default=None,
         description=(
-            "Which enabled LLM server (`ollama` or `llama-cpp` on CPU, `vllm` on a GPU pool) apps depending on `llm` "
+            "Which enabled provider of the `llm` role (a server on CPU or on a GPU pool; see `bbgen components`) apps depending on `llm` "
             "are wired to; defaults to the only one enabled."
         ),
     )
-    components: dict[DnsLabel, ComponentSettings] = Field(default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
-    apps: dict[DnsLabel, CustomApp] = Field(default_factory=dict, description="The user's own services, by name.")
+    components: dict[DnsLabelKey, ComponentSettings] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
+    apps: dict[DnsLabelKey, CustomApp] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="The user's own services, by name.")
 
     def env_domain(self, env: str) -> str:
         """Domain of an environment, after defaults."""
@@ -326,6 +285,10 @@ class Platform(SpecModel):
         if explicit:
             return explicit
         return self.domain if env == "prod" else f"{env}.{self.domain}"
+
+    def gpu_pools(self) -> list[str]:
+        """Names of the GPU node pools (role `gpu` or GPUs per node), sorted: GPU workloads go to the first."""
+        return sorted(n for n, p in self.node_pools.items() if p.role == "gpu" or p.gpus_per_node > 0)
 
     def role_choice(self, role: str) -> str | None:
         """The provider the spec names for a catalog role (None: not chosen explicitly)."""

@@ -1,9 +1,10 @@
-"""Finding and running the two external binaries validation depends on.
+"""Finding and running the external binaries validation depends on.
 
-kustomize and kubeconform are Go programs pinned by ``scripts/install-tools.sh``;
-they are looked up rather than vendored so CI and developers can bring their
-own. Every call has a timeout: a hung subprocess must fail the run, not the CI
-job's wall clock.
+kustomize and kubeconform are Go programs pinned in :data:`bbgen.kube.pins.PINNED`
+(``bbgen tools install`` builds them with ``go install``, see
+:mod:`bbgen.validate.install`; ``scripts/install-tools.sh`` delegates to it). They are looked up
+rather than vendored so CI and developers can bring their own. Every call has a
+timeout: a hung subprocess must fail the run, not the CI job's wall clock.
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bbgen.errors import ToolFailedError, ToolMissingError
+from bbgen.kube.pins import PINNED
 
-INSTALL_HINT = (
-    "run scripts/install-tools.sh (go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1, "
-    "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0)"
-)
+INSTALL_HINT = "run `bbgen tools install` (" + " and ".join(f"go install {t.package}@{t.version}" for t in PINNED) + ")"
 BUILD_TIMEOUT = 120.0
 CONFORM_TIMEOUT = 600.0
 
 Log = Callable[[str], None]
 
 
-def _candidates() -> list[Path]:
+def default_tools_dir() -> Path:
+    """Where ``bbgen tools install`` puts binaries (under ``bin/``): $BBGEN_TOOLS_DIR, else ~/.cache/bbgen/tools."""
+    explicit = os.environ.get("BBGEN_TOOLS_DIR")
+    return Path(explicit).expanduser() if explicit else Path.home() / ".cache" / "bbgen" / "tools"
+
+
+def _candidates(first: Path | None = None) -> list[Path]:
     """Search order: an explicit tools dir beats PATH, PATH beats the default cache."""
-    dirs: list[Path] = []
+    dirs: list[Path] = [first / "bin"] if first is not None else []
     explicit = os.environ.get("BBGEN_TOOLS_DIR")
     if explicit:
         dirs.append(Path(explicit).expanduser() / "bin")
@@ -38,8 +43,9 @@ def _candidates() -> list[Path]:
     return dirs
 
 
-def find_tool(name: str) -> Path | None:
-    for directory in _candidates():
+def find_tool(name: str, *, tools_dir: Path | None = None) -> Path | None:
+    """The binary bbgen would run for ``name`` (``tools_dir``/bin first when given)."""
+    for directory in _candidates(tools_dir):
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -54,7 +60,7 @@ def require_tool(name: str) -> Path:
 
 
 def tools_available() -> bool:
-    """Lets tests skip (rather than fail) on a machine that never ran install-tools.sh."""
+    """Lets tests skip (rather than fail) on a machine that never ran `bbgen tools install`."""
     return find_tool("kustomize") is not None and find_tool("kubeconform") is not None
 
 

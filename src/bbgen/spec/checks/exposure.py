@@ -1,0 +1,91 @@
+"""How the platform is reached from outside: public hosts, TCP exposures and the routing provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bbgen.errors import SpecIssue
+from bbgen.spec.checks._base import Context, check, hint
+from bbgen.kube.names import fqdn
+
+# The catalog role whose provider implements each `ingress.provider` (the spec's own words, not component names).
+PROVIDER_ROLE = {"nginx": "ingress", "gateway": "edge-gateway"}
+# Ports the edge listens on for HTTP itself: plain HTTP (redirects, ACME HTTP-01) and HTTPS.
+HTTP_PORTS = {80: "HTTP", 443: "HTTPS"}
+
+
+@check()
+def unique_hosts(ctx: Context) -> Iterator[SpecIssue]:
+    """One owner per public host in every environment."""
+    platform = ctx.platform
+    for env in sorted(platform.environments):
+        claimed: dict[str, str] = {}
+        for name, where in sorted(ctx.enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
+            label = ctx.host_of(name)
+            if not label:
+                continue
+            host = fqdn(label, platform.env_domain(env))
+            if host not in claimed:
+                claimed[host] = name
+                continue
+            message = f"host {host} is already claimed by {claimed[host]!r} (environment {env})"
+            if where[0] == "apps" or platform.components[name].host:
+                yield ctx.at((*where, "host"), message)
+            else:
+                yield ctx.at_key(where, message)
+
+
+@check()
+def tcp_exposures(ctx: Context) -> Iterator[SpecIssue]:
+    """TCP exposures: one owner per port, not an HTTP(S) listener's port, pointing at an enabled unit."""
+    ports: dict[int, int] = {}
+    enabled = ctx.enabled
+    for index, tcp in enumerate(ctx.platform.ingress.tcp):
+        at: tuple[str | int, ...] = ("ingress", "tcp", index)
+        if tcp.port in HTTP_PORTS:
+            yield ctx.at((*at, "port"), (
+                f"TCP port {tcp.port} is the edge's {HTTP_PORTS[tcp.port]} listener, which every public host shares "
+                f"(expose {tcp.component} on another port; targetPort may still be {tcp.target_port or tcp.port})"
+            ))
+        elif tcp.port in ports:
+            yield ctx.at((*at, "port"), f"TCP port {tcp.port} is already exposed by ingress.tcp[{ports[tcp.port]}]")
+        else:
+            ports[tcp.port] = index
+        if tcp.component not in enabled:
+            yield ctx.at((*at, "component"), f"{tcp.component!r} is not an enabled component{hint(tcp.component, sorted(enabled))}")
+
+
+@check()
+def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
+    """The routing provider and the components that implement it agree; basic auth only where it exists."""
+    platform = ctx.platform
+    provider = platform.ingress.provider
+    for other, role in PROVIDER_ROLE.items():
+        if other == provider:
+            continue
+        for component in ctx.roles.get(role, []):
+            if ctx.enabled_component(component):
+                yield ctx.at_key(("components", component), (
+                    f"{component!r} implements ingress.provider: {other}, but the spec selects {provider!r}; "
+                    f"remove it or set ingress.provider: {other}"
+                ))
+    if provider != "gateway":
+        return
+    routed = platform.ingress.tcp or any(ctx.host_of(n) for n in ctx.enabled)
+    gateways = ctx.roles.get(PROVIDER_ROLE["gateway"], [])
+    if routed and gateways and not any(ctx.enabled_component(g) for g in gateways):
+        gateway = gateways[0]
+        missing = [d for d in ctx.catalog[gateway].depends_on if d in ctx.catalog and d not in ctx.enabled]
+        also = f" (and {', '.join(f'`{d}: {{}}`' for d in missing)})" if missing else ""
+        yield ctx.at(("ingress", "provider"), (
+            f"Gateway API routing needs the `{gateway}` component (the platform's Gateway): "
+            f"add `{gateway}: {{}}`{also} under components"
+        ))
+    sso = ctx.providers_text("sso")
+    for name, where in sorted(ctx.enabled.items()):
+        basic = ctx.owner(name).basic_auth
+        if basic is not None and basic.enabled:
+            yield ctx.at((*where, "basicAuth", "enabled"), (
+                "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
+                f"put the host behind {sso} (`oidc`) instead"
+            ))
