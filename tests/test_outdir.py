@@ -86,6 +86,7 @@ def test_a_foreign_directory_needs_adopt(tmp_path: Path, clean_minimal: dict[str
     assert again.returncode == 0 and again.stderr.startswith("written 0,")
 
 
+@pytest.mark.integration  # git
 def test_a_fresh_git_clone_is_not_foreign(tmp_path: Path, clean_minimal: dict[str, bytes | None]) -> None:
     out = tmp_path / "clone"
     subprocess.run(["git", "init", "-q", str(out)], check=True)
@@ -233,6 +234,7 @@ def _fill(fs: Path, *, leave: int) -> None:
         handle.write(b"\0" * max(0, free - leave))
 
 
+@pytest.mark.integration  # mount
 def test_a_full_disk_leaves_the_previous_render_intact(small_fs: Path, clean_minimal: dict[str, bytes | None]) -> None:
     out = small_fs / "out"
     assert run("render", str(MINIMAL), "--out", str(out), "-q").returncode == 0
@@ -246,6 +248,7 @@ def test_a_full_disk_leaves_the_previous_render_intact(small_fs: Path, clean_min
     assert run("render", str(MINIMAL), "--out", str(out), "-q").returncode == 0
 
 
+@pytest.mark.integration  # mount
 def test_a_full_disk_leaves_no_new_directory(small_fs: Path) -> None:
     _fill(small_fs, leave=64 * 1024)
     out = small_fs / "new" / "gitops"
@@ -253,3 +256,46 @@ def test_a_full_disk_leaves_no_new_directory(small_fs: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "No space left on device" in done.stderr and "Traceback" not in done.stderr
     assert sorted(p.name for p in small_fs.iterdir()) == ["filler"]
+
+
+INTERRUPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from bbgen import cli
+    from bbgen.render import outdir, write
+
+    phase, after = sys.argv[1], int(sys.argv[2])
+    calls = 0
+
+    def interrupt_at(real):
+        def wrapped(*args, **kwargs):
+            global calls
+            calls += 1
+            if calls == after:
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+            return real(*args, **kwargs)
+        return wrapped
+
+    if phase == "staging":
+        outdir.write_durable = interrupt_at(outdir.write_durable)
+    else:
+        os.replace = interrupt_at(os.replace)
+    sys.argv = ["bbgen", *sys.argv[3:]]
+    cli.main()
+    """
+)
+
+
+@pytest.mark.parametrize(("phase", "after"), [("staging", 1), ("staging", 60), ("rename", 5)])
+def test_ctrl_c_leaves_nothing_behind(tmp_path: Path, clean_minimal: dict[str, bytes | None], phase: str, after: int) -> None:
+    """Ctrl-C while staging undoes the staging; during the rename phase it waits for the renames to finish."""
+    out = tmp_path / "out"
+    assert run("render", str(REFERENCE), "--out", str(out), "-q").returncode == 0
+    before = snapshot(out)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPT, phase, str(after), "render", str(MINIMAL), "--out", str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert snapshot(out) == (before if phase == "staging" else clean_minimal)  # no temporaries, no lock, no journal

@@ -196,6 +196,8 @@ class SettingRule(_Meta):
     """The values the templates know."""
     required_for_provider: str | None = Field(default=None, alias="requiredForProvider")
     """The setting must be non-empty when `ingress.provider` is this value."""
+    image: bool = False
+    """The value is an image reference (`registry/repository:tag`), checked against the OCI reference grammar."""
     reason: str = ""
     """Why, shown with the spec error."""
 
@@ -267,6 +269,8 @@ class _ComponentBase(_Meta):
     """Which settings ask for GPUs or memory-backed volumes, so the spec checks compare them with the pool and the limit."""
     setting_rules: dict[str, SettingRule] = Field(default_factory=dict, alias="settingRules")
     """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
+    storage_rule: SettingRule | None = Field(default=None, alias="storageRule")
+    """What the spec's `storage` must look like beyond a Kubernetes quantity (a pattern), when the templates compute with it."""
     storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
     """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     folder: Path = Field(default=Path("."), exclude=True)
@@ -294,6 +298,9 @@ class _ComponentBase(_Meta):
                 raise ValueError(f"settingRules names {setting!r}, which is not one of defaults.settings")
             if (why := rule.problem(self.defaults.settings[setting])) is not None:
                 raise ValueError(f"settingRules.{setting}: the default {why}")
+        if self.storage_rule is not None and self.defaults.storage is not None:
+            if (why := self.storage_rule.problem(self.defaults.storage)) is not None:
+                raise ValueError(f"storageRule: the default {why}")
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self

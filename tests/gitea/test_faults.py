@@ -144,6 +144,8 @@ def test_lost_answer_to_create_does_not_create_twice(gitea: GiteaServer, runs: R
     assert result.returncode == 0, result.stderr
     assert "repository created" in result.stderr
     assert proxy.count("POST", r"^/api/v1/user/repos$") == 1
+    top = {entry["name"] for entry in gitea.api("GET", f"/repos/{gitea.admin_user}/lost-create/contents/?ref=main", expect=200).json()}
+    assert ".bbgen" in top and not {n for n in top if n.startswith(".bbgen") and n != ".bbgen"}, top  # no lock, journal or stage committed
 
 
 def test_slow_answer_to_create_times_out_and_is_found(gitea: GiteaServer, runs: Runs, proxy: FaultProxy) -> None:

@@ -349,3 +349,17 @@ def test_setting_rules_the_catalog_declares(tmp_path: Path) -> None:
         "7:29: components.garage.settings.zone: 'DC 1' does not match [a-z0-9_-]+ (garage's region and zone names hold only"
         " lowercase letters, digits, '-' and '_')",
     ]
+
+
+def test_image_settings_and_storage_rules(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """\
+        components:
+          garage: {storage: 1.5Gi, settings: {curlImage: "curl; reboot"}}
+        """)
+    assert lines == [
+        "6:50: components.garage.settings.curlImage: 'curl; reboot' is not an image reference: 'curl; reboot' is not a"
+        " repository path (lower-case letters and digits, separated by '.', '_', '__' or '-', in '/'-separated parts)",
+        "6:21: components.garage.storage: '1.5Gi' does not match [0-9]+(Ki|Mi|Gi|Ti|Pi|M|G|T|P)? (garage computes its layout"
+        " capacity from it: a whole number with an optional Ki, Mi, Gi, Ti, Pi, M, G, T or P suffix)",
+    ]
+    accepted(tmp_path, "components:\n  garage: {storage: 500Gi, settings: {curlImage: 'docker.io/curlimages/curl:8.22.0'}}\n")

@@ -20,7 +20,7 @@ def validate(
     directory: Annotated[Path, typer.Argument(help="A directory written by `bbgen render`.", show_default=False, metavar="DIR")],
     kubernetes_version: Annotated[
         Optional[str],
-        typer.Option("--kubernetes-version", help="Validate against this version instead of the one the spec chose."),
+        typer.Option("--kubernetes-version", help="Validate against this version instead of the one the spec chose (one bbgen bundles schemas for; others are refused)."),
     ] = None,
     output: Annotated[
         Format,
@@ -36,13 +36,15 @@ def validate(
     then cross-resource checks (Service refs, selectors, ConfigMaps, namespaces and
     AppProjects, host conflicts, TLS sources, network policies). Findings go to
     stdout; the summary and, on a terminal, progress go to stderr.
-    Exit 0 clean (warnings allowed), 1 errors found, 2 usage error.
+    Exit 0 clean (warnings allowed), 1 errors found, 2 usage error (also: DIR holds no
+    bbgen manifest, or nothing to validate, so a CI job pointed at the wrong path fails).
 
     \b
     Examples:
       bbgen validate gitops/
-      bbgen validate gitops/ --output junit > bbgen-validate.xml   # CI test report
-      bbgen validate gitops/ --output json | jq '.findings[] | select(.severity == "error")'
+      bbgen validate gitops/ -o junit > bbgen-validate.xml        # CI test report
+      bbgen validate gitops/ -o json | jq '.findings[] | select(.severity == "error")'
+      bbgen validate gitops/ --kubernetes-version 1.33            # one of the bundled 1.25 … 1.37
       bbgen validate gitops/ -v                                   # show each kustomize/kubeconform command
     """
     from bbgen import api  # lazy

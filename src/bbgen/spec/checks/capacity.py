@@ -221,3 +221,15 @@ def replica_bounds(ctx: Context) -> Iterator[SpecIssue]:
                     yield ctx.at(path, (
                         f"{count} replicas of {name!r} need the {role} role{why}: enable {ctx.providers_text(role)}"
                     ))
+
+
+@check()
+def storage_rules(ctx: Context) -> Iterator[SpecIssue]:
+    """A volume size obeys the component's `storageRule` (when its templates compute with the size)."""
+    for name, settings in sorted(ctx.platform.components.items()):
+        rule = ctx.catalog[name].storage_rule if ctx.enabled_component(name) else None
+        if rule is None or settings.storage is None:
+            continue
+        if (problem := rule.problem(str(settings.storage))) is not None:
+            why = f" ({rule.reason})" if rule.reason else ""
+            yield ctx.at(("components", name, "storage"), f"{problem}{why}")

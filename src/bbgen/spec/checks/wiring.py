@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check, hint
+from bbgen.spec.references import image_problem
 
 
 @check()
@@ -37,6 +38,9 @@ def setting_rules(ctx: Context) -> Iterator[SpecIssue]:
             if key in written and type(value) is type(component.defaults.settings.get(key)):
                 if (problem := rule.problem(value)) is not None:
                     yield ctx.at(path, f"{problem}{why}")
+                    continue
+                if rule.image and isinstance(value, str) and (problem := image_problem(value)) is not None:
+                    yield ctx.at(path, f"{value!r} is not an image reference: {problem}")
                     continue
             provider = rule.required_for_provider
             if provider is not None and ctx.platform.ingress.provider == provider and not value:
