@@ -3,7 +3,9 @@
 # Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest (after ours, so `-n 0` wins).
 # Tests run in one pytest-xdist worker per CPU, a file's tests in one worker (--dist loadfile), so
 # module fixtures (a render, pre-commit's install of bbgen) are set up once. Not loadgroup: with
-# pytest 9.2's node ids it silently stops grouping (pytest-xdist issue 1386).
+# pytest 9.2's node ids it silently stops grouping (pytest-xdist issue 1386). Files go out in
+# collection order (--no-loadscope-reorder): xdist's default sends the files with the most tests
+# first, which leaves the few-but-slow ones (Gitea faults, pre-commit, the benchmark) for the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +26,7 @@ if [ -f scripts/install-gitea.sh ]; then
 fi
 
 set +e
-.venv/bin/python -m pytest -n auto --dist loadfile --durations=15 "$@"
+.venv/bin/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -41,9 +42,15 @@ def broken(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def clean_json(tools: dict[str, str], rendered: Path) -> subprocess.CompletedProcess[str]:
+    """`bbgen validate --output json` of the clean render, run once for the two tests that read it."""
+    return bbgen("validate", str(rendered), "--output", "json")
+
+
 @pytest.mark.tools
-def test_validate_json_clean(tools: dict[str, str], rendered: Path) -> None:
-    done = bbgen("validate", str(rendered), "--output", "json")
+def test_validate_json_clean(clean_json: subprocess.CompletedProcess[str]) -> None:
+    done = clean_json
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["format"] == "bbgen.validate/v1"
@@ -95,13 +102,13 @@ def test_validate_json_and_junit_name_each_problem(tools: dict[str, str], broken
 
 
 @pytest.mark.tools
-def test_junit_clean_run_lists_every_object_and_keeps_warnings(tools: dict[str, str], rendered: Path) -> None:
+def test_junit_clean_run_lists_every_object_and_keeps_warnings(rendered: Path, clean_json: subprocess.CompletedProcess[str]) -> None:
     done = bbgen("validate", str(rendered), "-o", "junit", "-q")
     assert done.returncode == 0
     parsed = JUnitXml.fromstring(done.stdout.encode())
     cases = [case for suite in parsed for case in suite]
     assert len(cases) > 50 and not any(case.result for case in cases)
-    report = json.loads(bbgen("validate", str(rendered), "-o", "json", "-q").stdout)
+    report = json.loads(clean_json.stdout)  # the same tree as JSON (--quiet changes only stderr)
     assert len(cases) >= report["summary"]["objects"]
     warned = [c for c in cases if c.system_out and "warning:" in c.system_out]
     assert len(warned) >= 1 and len(report["findings"]) >= 1
