@@ -165,3 +165,31 @@ def test_writers_released_together_take_turns(tmp_path: Path, specs: dict[str, t
         assert not crashes, crashes[0]
         assert all(kind == "ok" or "another bbgen render is writing this directory" in detail for kind, detail in outcomes), outcomes
         assert _snapshot(out) in clean, f"round {round_}: the directory is a mix of renders"
+
+
+def _killed_before_journal(spec_text: str, out: str) -> None:
+    """A writer that dies by SIGKILL at the last instant before its journal: every byte staged, nothing renamed."""
+    from bbgen.render import outdir
+    from bbgen.render.build import build_tree
+    from bbgen.render.write import write_tree
+    from bbgen.spec.models import Platform
+
+    tree = build_tree(Platform.model_validate(yaml.safe_load(spec_text)))
+    outdir.write_journal = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # type: ignore[assignment]
+    write_tree(tree, Path(out))
+
+
+def test_a_kill_just_before_the_journal_leaves_no_new_directory(tmp_path: Path, specs: dict[str, tuple[Path, dict[str, bytes | None]]]) -> None:
+    """The deterministic form of the random kill that once found new, empty target directories left behind."""
+    out = tmp_path / "out"
+    assert _render(specs["b"][0], out).wait(timeout=120) == 0
+    before = _snapshot(out)
+    assert set(specs["a"][1]) - set(before), "spec a must add paths (node-exporter) that b lacks"
+    child = multiprocessing.get_context("fork").Process(target=_killed_before_journal, args=(specs["a"][0].read_text(), str(out)))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == -signal.SIGKILL
+    assert _snapshot(out, skip_transient=True) == before
+    again = _render(specs["a"][0], out)
+    assert again.wait(timeout=120) == 0
+    assert _snapshot(out) == specs["a"][1]

@@ -185,7 +185,9 @@ def replay(out: Path) -> bool:
     for staged, rel in renames:
         source, target = out / staged, out / rel
         if source.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            for made in missing_dirs(target.parent):
+                made.mkdir(exist_ok=True)
+                touched.add(made.parent)  # the new entry must be durable too
             os.replace(source, target)
             touched.add(target.parent)
     for rel in removals:

@@ -153,15 +153,12 @@ def _write_locked(tree: Tree, out: Path, *, adopt: bool) -> WriteResult:
 def _stage_and_journal(out: Path, changed: dict[str, bytes], stale: list[str]) -> None:
     """Phase one: every new byte in the staging directory, fsync'd, then the journal; on failure, nothing is left."""
     stage_dir = out / outdir.STAGE_NAME
-    made: list[Path] = []
     order = sorted(p for p in changed if p != MANIFEST_PATH) + ([MANIFEST_PATH] if MANIFEST_PATH in changed else [])
     try:
         stage_dir.mkdir()
         renames = [(f"{outdir.STAGE_NAME}/{number}", rel) for number, rel in enumerate(order)]
-        for parent in sorted({(out / rel).parent for rel in order}):
-            missing = outdir.missing_dirs(parent)
-            parent.mkdir(parents=True, exist_ok=True)
-            made.extend(missing)
+        # Target directories are made by the rename phase (replay), not here: a render killed before its
+        # journal must leave no new (empty) directory behind, only staging, which the next render removes.
         # fsync one file after another costs seconds on a journaling filesystem; in parallel they share commits
         pool = ThreadPoolExecutor(max_workers=STAGE_WORKERS)
         try:
@@ -173,7 +170,6 @@ def _stage_and_journal(out: Path, changed: dict[str, bytes], stale: list[str]) -
         outdir.write_journal(out, renames=renames, removals=stale)
     except BaseException as exc:
         shutil.rmtree(stage_dir, ignore_errors=True)
-        outdir.remove_dirs(made)
         if isinstance(exc, OSError):
             raise OwnershipError(path=out, message=f"cannot write: {exc.strerror or exc}; nothing was changed") from None
         raise
