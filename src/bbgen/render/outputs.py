@@ -59,6 +59,7 @@ from bbgen.render.layout import IN_CLUSTER, PLATFORM_PROJECT, add_docs, argocd_n
 from bbgen.render.platform import Rendering, network_policies
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, provider
+from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
 ARGO = "_argo"
@@ -108,7 +109,7 @@ def platform_context(platform: Platform, units: dict[str, Unit]) -> tuple[list[P
 
 
 def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
-    """Everything under platform/<env>/ (identical for every environment today)."""
+    """Everything under platform/<env>/, from that environment's view and units: its own volumes on its own nodes."""
     out: list[Rendering] = []
     for ns in sorted({u.namespace for u in units.values()}):
         out.append(("namespace", {"ns": NamespaceObject(name=ns, labels=standard_labels(ns, part_of=platform.name))}))
@@ -261,19 +262,23 @@ def _text(root: Path, template: str, context: dict[str, Any], *, yaml: bool = Fa
     return text
 
 
-def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit]) -> None:
-    """Add projects/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in."""
+def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], env_units: dict[str, dict[str, Unit]]) -> None:
+    """Add projects/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in.
+
+    ``units`` is every unit some environment runs; ``env_units`` each environment's own (from its view).
+    """
     shared = _shared(platform)
     domains, own_project = platform_context(platform, units)
     projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", variables(project_variables(shared, p))) for p in domains]
     projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", variables(project_variables(shared, own_project))))
     add_docs(tree, paths.PROJECTS_DIR, projects)
-    basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in platform_objects(platform, units)]
     for env in sorted(platform.environments):
-        add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)  # the same for every environment
+        objects = platform_objects(env_view(platform, env), env_units[env])
+        basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in objects]
+        add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)
         root_app, basics_app = env_apps_context(platform, env)
         apps = [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, basics_app)))]
-        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u)))) for u in units.values()]
+        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u)))) for u in env_units[env].values()]
         names = []
         for app in apps:
             name = paths.app_file(app["metadata"]["name"], env)
