@@ -16,6 +16,7 @@ import yaml
 from bbgen import api
 from bbgen.errors import BbgenError, EXIT_USAGE, OwnershipError, UsageError
 from bbgen.secrets.store import ENV_LABEL
+from bbgen.spec.models import Platform
 
 from secretkit import SPEC_WITH_APPS
 from support import ROOT
@@ -156,3 +157,21 @@ def test_cli_generate_per_environment(spec: Path, tmp_path: Path) -> None:
     assert "Traceback" not in refused.stderr
     helped = _bbgen("secrets", "generate", "--help").stdout
     assert "--env" in helped and "--env staging --out" in helped
+
+
+def test_the_inventory_is_built_from_the_environments_view(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever env_view says an environment runs is what is planned there (today's view cannot disable a
+    component yet, so this view drops one the way the layered spec will)."""
+    from bbgen.render import inventory
+    from bbgen.spec.merge import env_view
+
+    def view(platform: Platform, env: str) -> Platform:
+        seen = env_view(platform, env)
+        if env != "dev":
+            return seen
+        return seen.model_copy(update={"components": {k: v for k, v in seen.components.items() if k != "qdrant"}})
+
+    monkeypatch.setattr(inventory, "env_view", view)
+    plan = api.secrets_plan(spec)
+    assert "vec/qdrant-credentials" in {s.ref for s in plan.env("prod").secrets}
+    assert not any(s.namespace == "vec" for s in plan.env("dev").secrets)
