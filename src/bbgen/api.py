@@ -111,7 +111,10 @@ def graph(spec: Path, *, env: str = "prod") -> str:
     platform = load_platform(spec)
     if env not in platform.environments:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
-    return mermaid(platform, build_units(platform, load_catalog()), env)
+    from bbgen.spec.merge import env_view  # lazy
+
+    view = env_view(platform, env)  # that environment's units: a layer may disable, add or re-host one
+    return mermaid(view, build_units(view, load_catalog()), env)
 
 
 def spec(spec: Path, *, env: str = "prod") -> MergedSpec:

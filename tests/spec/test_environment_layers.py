@@ -225,3 +225,23 @@ def test_a_spec_without_layers_keeps_its_old_shape(tmp_path: Path) -> None:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     dev = env_view(load_platform(path), "dev").apps["api"]
     assert dev.replicas == 3 and dev.resources is not None and dev.resources.limits is not None and dev.resources.limits.memory == "1Gi"
+
+
+def test_a_platform_built_in_code_gets_its_layers_too() -> None:
+    """env_view merges a Platform's own data when no file was loaded (the same rules)."""
+    from bbgen.spec.models import Platform
+
+    data = yaml.safe_load(SPEC)
+    platform = Platform.model_validate(data)
+    assert env_view(platform, "staging").apps["api"].image == "registry.example.org/api:1.1"
+    assert env_view(platform, "dev").components["redis"].enabled is False
+    assert env_view(platform, "prod").apps["api"].image == "registry.example.org/api:1.0"
+    with pytest.raises(KeyError):
+        env_view(platform, "qa")
+
+
+def test_bbgen_graph_draws_the_environment_it_is_asked_for(spec: Path) -> None:
+    dev, staging = (bbgen("graph", str(spec), "--env", e, "-q") for e in ("dev", "staging"))
+    assert dev.returncode == staging.returncode == 0, dev.stderr + staging.stderr
+    assert "redis" in staging.stdout and "redis" not in dev.stdout
+    assert "api:1.1" in staging.stdout and "api:1.1" not in dev.stdout
