@@ -245,3 +245,27 @@ def test_bbgen_graph_draws_the_environment_it_is_asked_for(spec: Path) -> None:
     assert dev.returncode == staging.returncode == 0, dev.stderr + staging.stderr
     assert "redis" in staging.stdout and "redis" not in dev.stdout
     assert "api:1.1" in staging.stdout and "api:1.1" not in dev.stdout
+
+
+def test_node_pools_are_per_cluster(tmp_path: Path) -> None:
+    """A layer's nodePools merge pool by pool; `null` removes one; GPU pools come from the environment's own."""
+    text = SPEC.replace("      api: {host: api-dev}\n", (
+        "      api: {host: api-dev}\n"
+        "    nodePools:\n"
+        "      node: null\n"
+        "      dev-nodes: {role: control-plane, count: 2}\n"
+        "      gpu: {role: gpu, gpusPerNode: 1}\n"
+    ))
+    path = tmp_path / "pools.yaml"
+    path.write_text(text, encoding="utf-8")
+    platform = load_platform(path)
+    dev, prod = env_view(platform, "dev"), env_view(platform, "prod")
+    assert sorted(dev.node_pools) == ["dev-nodes", "gpu"] and dev.gpu_pools() == ["gpu"]
+    assert sorted(prod.node_pools) == ["node"] and prod.gpu_pools() == []
+    bad = text.replace("gpusPerNode: 1}", "gpusPerNode: 99}")
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_platform(path)
+    assert [str(i).removeprefix(f"{path}:") for i in caught.value.issues] == [
+        f"{_line(bad, "gpusPerNode: 99")}:37: environments.dev.nodePools.gpu.gpusPerNode: Input should be less than or equal to 16"
+    ]
