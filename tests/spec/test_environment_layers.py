@@ -267,5 +267,5 @@ def test_node_pools_are_per_cluster(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_platform(path)
     assert [str(i).removeprefix(f"{path}:") for i in caught.value.issues] == [
-        f"{_line(bad, "gpusPerNode: 99")}:37: environments.dev.nodePools.gpu.gpusPerNode: Input should be less than or equal to 16"
+        f"{_line(bad, 'gpusPerNode: 99')}:37: environments.dev.nodePools.gpu.gpusPerNode: Input should be less than or equal to 16"
     ]
