@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render",),  # spec + catalog -> the repository in memory, and written to disk
     ("validate", "gitea"),  # check a rendered tree with the real tools; talk to a Gitea server
     ("secrets", "diff", "push", "starter"),  # leak guard and out-of-band Secrets; compare; commit and push; bbgen init
+    ("promote",),  # bbgen promote: edits the spec file (as bbgen init does) and compares the renders (diff)
     ("api",),  # one core call per command
     ("commands",),  # the typer commands: parse options, call the api, print
     ("cli",),  # the entry point: maps errors to exit codes

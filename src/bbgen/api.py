@@ -15,6 +15,7 @@ from bbgen.progress import nothing
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
+    from bbgen.promote import PromoteResult
     from bbgen.progress import Progress
     from bbgen.push import PushResult
     from bbgen.render.tree import Tree
@@ -122,6 +123,43 @@ def spec(spec: Path, *, env: str = "prod") -> MergedSpec:
     from bbgen.spec.show import merged_spec  # lazy
 
     return merged_spec(spec, env)
+
+
+def promote(
+    spec: Path, name: str, *, source: str, target: str, what: list[str] | None = None,
+    settings: bool = False, dry_run: bool = False,
+) -> tuple[PromoteResult, DiffResult]:
+    """Promote what ``source`` sees of component or app ``name`` to ``target`` in the spec file, and what that changes.
+
+    The DiffResult compares the render before and after (in memory) and keeps only
+    ``target``'s files: another environment's overlay that now pins the value it
+    had is not part of the promotion's effect. ``dry_run`` writes nothing; neither
+    does a promotion with nothing to change.
+    """
+    from bbgen.diff import diff_files  # lazy
+    from bbgen.promote import belongs_elsewhere, promote as compute, write  # lazy
+    from bbgen.render.build import build_tree  # lazy
+    from bbgen.spec import load_platform  # lazy
+
+    result = compute(spec, name, source=source, target=target, what=what or ["image"], settings=settings)
+    if not result.changes:
+        from bbgen.diff import DiffResult  # lazy
+
+        return result, DiffResult()
+    import tempfile
+
+    before = load_platform(spec)
+    with tempfile.TemporaryDirectory(prefix="bbgen-promote-") as tmp:
+        candidate = Path(tmp) / spec.name
+        candidate.write_text(result.after, encoding="utf-8")
+        after = load_platform(candidate)
+    envs = sorted(before.environments)
+    new = {p: b for p, b in build_tree(after).with_manifest().items() if not belongs_elsewhere(p, target, envs)}
+    old = {p: b for p, b in build_tree(before).with_manifest().items() if not belongs_elsewhere(p, target, envs)}
+    changes = diff_files(new, old)
+    if not dry_run:
+        write(spec, result.after)
+    return result, changes
 
 
 def json_schema() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from bbgen.commands.components import components
 from bbgen.commands.diff import diff
 from bbgen.commands.graph import graph
 from bbgen.commands.init import init
+from bbgen.commands.promote import promote
 from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
@@ -70,6 +71,7 @@ app.add_typer(secrets_app, name="secrets")
 app.command()(components)
 app.command()(graph)
 app.command()(spec)
+app.command()(promote)
 app.add_typer(tools_app, name="tools")
 app.command("version")(version_command)
 
