@@ -157,7 +157,7 @@ def test_errors_list_what_exists(spec: Path) -> None:
         (["api", "--from", "qa", "--to", "prod"], "--from 'qa': no such environment (the spec has prod, staging, dev)"),
         (["api", "--from", "staging", "--to", "production"], "--to 'production': no such environment"),
         (["api", "--from", "staging", "--to", "staging"], "--from and --to are both 'staging'"),
-        (["api", "--from", "staging", "--to", "prod", "--what", "colour"], "--what 'colour': a app has no such field"),
+        (["api", "--from", "staging", "--to", "prod", "--what", "colour"], "--what 'colour': an app has no such field (image, settings or one of enabled, image, namespace"),
     ]
     for args, message in cases:
         done = bbgen("promote", str(spec), *args)
@@ -193,3 +193,41 @@ def test_the_render_gives_the_new_image_to_the_promoted_environment_only(tools: 
     for env in ("prod", "staging", "dev"):  # each Application still deploys its own overlay
         application = (after / "apps" / env / "api.yaml").read_text(encoding="utf-8")
         assert f"path: components/api/overlays/{env}\n" in application
+
+
+FLOW = textwrap.dedent("""\
+    name: promo
+    domain: example.org
+    gitops: {url: https://git.example.org, owner: platform, repo: promo-gitops}
+    tls: {acmeEmail: ops@example.org}
+    environments:
+      prod:  # the base
+        apps:
+          tool: {image: registry.example.org/promo/tool:1.0.0}  # prod's own app
+      staging:
+        cluster: https://staging.k8s.example.org:6443
+        apps:
+          api: {image: registry.example.org/promo/api:1.1.0}  # candidate
+          tool: {image: registry.example.org/promo/tool:2.0.0}
+          lab: {image: registry.example.org/promo/lab:0.1.0}
+      qa: {cluster: https://qa.k8s.example.org:6443}
+    apps:
+      api:
+        image: registry.example.org/promo/api:1.0.0
+""")
+
+
+def test_a_flow_layer_grows_as_a_block_and_a_layer_only_app_stays_in_its_layer(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(FLOW, encoding="utf-8")
+    assert bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "-q").returncode == 0
+    pinned = FLOW.replace("api:1.0.0\n", "api:1.1.0\n").replace(
+        "  qa: {cluster: https://qa.k8s.example.org:6443}\n",
+        "  qa:\n    cluster: https://qa.k8s.example.org:6443\n    apps:\n      api:\n        image: registry.example.org/promo/api:1.0.0\n",
+    )
+    assert spec.read_text(encoding="utf-8") == pinned
+    # `tool` is written by prod's layer, not the base: the base has no entry, so the layer changes
+    assert bbgen("promote", str(spec), "tool", "--from", "staging", "--to", "prod", "-q").returncode == 0
+    assert spec.read_text(encoding="utf-8") == pinned.replace("tool:1.0.0}  # prod's own app", "tool:2.0.0}  # prod's own app")
+    missing = bbgen("promote", str(spec), "lab", "--from", "staging", "--to", "prod")
+    assert missing.returncode == 2 and "'lab': no such component or app in environment prod (it has api, tool)" in missing.stderr

@@ -14,7 +14,8 @@ it is written today.
   ``prod`` (the environment the base spec describes), and every other environment
   that inherited the old base value gets that value written into its own layer,
   so promoting to prod changes prod alone.
-* A field another environment inherits is written into its layer.
+* A field another environment inherits is written into its layer (as is one
+  prod's own layer brought in: the base has no entry to change).
 
 A mapping (``settings``) is promoted key by key: keys ``from`` lacks become
 ``null`` in ``to``'s layer (or leave the base). The file is edited with ruamel's
@@ -84,7 +85,7 @@ def fields_for(kind: str, what: list[str], *, settings: bool) -> list[str]:
         elif name == "settings" and kind == "app":
             name = "env"  # an app's settings are its environment variables
         if name not in known:
-            raise UsageError(message=f"--what {name!r}: a {kind} has no such field", hint=f"{IMAGE}, settings or one of {', '.join(known)}")
+            raise UsageError(message=f"--what {name!r}: {'an app' if kind == 'app' else 'a component'} has no such field", hint=f"{IMAGE}, settings or one of {', '.join(known)}")
         if name not in out:
             out.append(name)
     return out
@@ -236,7 +237,7 @@ def _write(
 ) -> list[str]:
     """Edit ``tree`` so ``target`` sees ``new`` at ``keys`` of the entry; the dotted paths written."""
     entry_path, entry = _layer_entry(data, target, base_key, name)
-    if target != BASE_ENV or not _inherits(entry, keys):
+    if target != BASE_ENV or not _inherits(entry, keys) or not isinstance(_at(data, (base_key, name)), dict):
         base_has = _at(data, (base_key, name, *keys)) is not _MISSING
         _set(tree, (*entry_path, *keys), None if (new is _MISSING and base_has) else new)
         return [".".join((*entry_path, *keys))]
@@ -291,7 +292,7 @@ def _put(node: Any, key: str, value: Any) -> None:
     blank lines and comments before the next section) moves after the new one;
     an end-of-line comment stays on its line.
     """
-    if hasattr(node, "fa") and not node:
+    if hasattr(node, "fa") and (not node or isinstance(value, dict)):  # a mapping grown inside `{...}` reads better as a block
         node.fa.set_block_style()
     previous = _last_leaf(node)
     node[key] = value

@@ -51,8 +51,10 @@ def promote(
         console.status(f"{name}.{change.field}: {_shown(change.old)} -> {_shown(change.new)} (written at {', '.join(change.written)})")
     out = sys.stdout
     if dry_run:
+        from bbgen.secrets.detect import redact  # lazy: a value that looks like a secret is masked, as in `bbgen diff`
+
         for line in result.patch:
-            out.write(line + "\n")
+            out.write(redact(line) + "\n")
     _summary(changes, target)
     console.status(f"dry run: {spec} not written" if dry_run else f"promoted {result.kind} {name} from {source} to {target} in {spec}")
 
@@ -68,7 +70,9 @@ def _summary(changes: DiffResult, target: str) -> None:
     out.write(f"Render of {target}:\n")
     for change in changes.resources:
         out.write(f"  {sign[change.action]} {change.label}  ({change.file})\n")
-    for path in changes.changed_files + changes.added_files + changes.removed_files:
-        if not any(r.file == path for r in changes.resources):
-            out.write(f"  ~ {path}\n")
+    listed = {r.file for r in changes.resources}
+    for mark, paths in (("+", changes.added_files), ("~", changes.changed_files), ("-", changes.removed_files)):
+        for path in paths:
+            if path not in listed:
+                out.write(f"  {mark} {path}\n")
     out.write(f"Files: {len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed\n")
