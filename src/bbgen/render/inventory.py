@@ -231,7 +231,30 @@ def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
                 else:
                     plan = KeyPlan(key=sref.key, source="supply", supply=f"value of {sref.name} for {unit.name}")
                     b.add(unit.namespace, sref.secret, {sref.key: plan}, user=unit.name)
+    _spoke_clusters(b, platform, units)
     return _finish(platform.name, b.secrets)
+
+
+CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
+
+
+def _spoke_clusters(b: _Builder, platform: Platform, units: dict[str, Unit]) -> None:
+    """Hub mode: each spoke is registered with the hub's Argo CD by a cluster Secret in its namespace.
+
+    `name` and `server` are fixed; `config` (Argo CD's cluster-config JSON: a bearer
+    token or client certificate plus the CA) is supplied out of band, never rendered.
+    """
+    from bbgen.render.layout import GITOPS, argocd_namespace, destination, spokes  # lazy: layout reads the catalog
+
+    controller = next((u.name for u in sorted(units.values(), key=lambda u: u.name) if u.provides(GITOPS)), "the hub Argo CD")
+    for env in spokes(platform):
+        keys = {
+            "name": KeyPlan(key="name", source="fixed", value=env),
+            "server": KeyPlan(key="server", source="fixed", value=destination(platform, env)),
+            "config": KeyPlan(key="config", source="supply", supply=f"Argo CD cluster config JSON for {env} (bearerToken or tlsClientConfig, and the CA)"),
+        }
+        b.add(argocd_namespace(), f"cluster-{env}", keys, user=controller, description=f"registers environment {env}'s cluster with the hub Argo CD",
+              labels={CLUSTER_SECRET_LABEL: "cluster"})
 
 
 def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
