@@ -238,6 +238,10 @@ def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
 CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
 
 
+def cluster_secret_name(env: str) -> str:
+    return f"cluster-{env}"
+
+
 def _spoke_clusters(b: _Builder, platform: Platform, units: dict[str, Unit]) -> None:
     """Hub mode: each spoke is registered with the hub's Argo CD by a cluster Secret in its namespace.
 
@@ -253,7 +257,7 @@ def _spoke_clusters(b: _Builder, platform: Platform, units: dict[str, Unit]) -> 
             "server": KeyPlan(key="server", source="fixed", value=destination(platform, env)),
             "config": KeyPlan(key="config", source="supply", supply=f"Argo CD cluster config JSON for {env} (bearerToken or tlsClientConfig, and the CA)"),
         }
-        b.add(argocd_namespace(), f"cluster-{env}", keys, user=controller, description=f"registers environment {env}'s cluster with the hub Argo CD",
+        b.add(argocd_namespace(), cluster_secret_name(env), keys, user=controller, description=f"registers environment {env}'s cluster with the hub Argo CD",
               labels={CLUSTER_SECRET_LABEL: "cluster"})
 
 

@@ -39,7 +39,7 @@ from bbgen.kube.names import fqdn
 from bbgen.kube.objects import standard_labels
 from bbgen.render import ci, engine, paths, readme
 from bbgen.render.graph import mermaid
-from bbgen.render.inventory import build_inventory
+from bbgen.render.inventory import build_inventory, cluster_secret_name
 from bbgen.render.context import variables
 from bbgen.render.context_argo import (
     Application,
@@ -66,6 +66,7 @@ from bbgen.render.layout import (
     repo_url,
     runs_argocd,
     self_managed,
+    spokes,
 )
 from bbgen.render.platform import Rendering, network_policies
 from bbgen.render.tree import Tree
@@ -228,7 +229,9 @@ def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariable
     ordered = sorted(units.values(), key=lambda u: u.name)
     supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
     argocd = provider(units, readme.GITOPS)
-    hub = "prod" if "prod" in platform.environments else envs[0]
+    hub = platform.gitops.hub
+    argo_envs = [e for e in envs if runs_argocd(platform, e)]
+    remote = set(spokes(platform))
     return ReadmeVariables(
         platform=RepoFacts(name=platform.name, branch=platform.gitops.branch, repoURL=repo_url(platform)),
         graph=mermaid(platform, units).rstrip("\n"),
@@ -237,13 +240,16 @@ def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariable
                 name=e,
                 platformDir=paths.platform_dir(e),
                 rootApp=paths.root_app_file(e),
-                cluster=platform.environments[e].cluster,
-                remote=platform.environments[e].cluster != IN_CLUSTER,
+                cluster=destination(platform, e),
+                remote=e in remote,
+                clusterSecret=f"{argocd_namespace()}/{cluster_secret_name(e)}" if e in remote else None,
             )
             for e in envs
         ],
         cni=readme.install_step(provider(units, readme.CNI), envs),
-        gitopsController=readme.install_step(argocd, [hub]) if argocd is not None and readme.chart_facts(argocd) else None,
+        gitopsController=readme.install_step(argocd, argo_envs) if argocd is not None and readme.chart_facts(argocd) else None,
+        gitopsMode=platform.gitops.mode,
+        hub=hub,
         argocdNamespace=argocd_namespace(),
         argocdVersionHint=readme.ARGOCD_VERSION_HINT,
         repoSecret=f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-"),
