@@ -18,8 +18,8 @@ def gitops_hub(ctx: Context) -> Iterator[SpecIssue]:
     if gitops.hub not in envs:
         yield ctx.at(("gitops", "hub"), f"{gitops.hub!r} is not an environment{hint(gitops.hub, sorted(envs))}; the hub runs Argo CD for every environment")
         return
-    if gitops.mode != "hub":
-        return
+    if gitops.mode != "hub" or envs[gitops.hub].cluster == IN_CLUSTER:
+        return  # both left at the default: one_cluster_per_environment already reports the collision
     for env in sorted(envs):
         if env != gitops.hub and envs[env].cluster == IN_CLUSTER:
             yield ctx.at(("environments", env), (
