@@ -66,7 +66,7 @@ def test_out_has_no_short_form(tmp_path: Path) -> None:
 def test_secrets_plan_formats(tmp_path: Path) -> None:
     text = bbgen("secrets", "plan", str(MINIMAL), "-o", "text")
     assert text.returncode == 0 and text.stdout == bbgen("secrets", "plan", str(MINIMAL)).stdout
-    assert text.stdout.startswith("NAMESPACE  ")
+    assert text.stdout.startswith("ENV   NAMESPACE  ")
     assert bbgen("secrets", "plan", str(MINIMAL), "-o", "table").returncode == 2
     as_json = json.loads(bbgen("secrets", "plan", str(MINIMAL), "-o", "json").stdout)
     assert yaml.safe_load(bbgen("secrets", "plan", str(MINIMAL), "--output", "yaml").stdout) == as_json

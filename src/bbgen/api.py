@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
     from bbgen.secrets.generate import GenerateResult
-    from bbgen.render.inventory import Inventory
+    from bbgen.render.inventory import SecretsPlan
     from bbgen.starter import InitResult
     from bbgen.validate import Report
     from bbgen.validate.install import ToolStatus
@@ -288,27 +288,36 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def secrets_plan(spec: Path) -> Inventory:
-    """Every Secret the enabled platform needs, per namespace, and how each key is made."""
-    from bbgen.render.inventory import inventory_for  # lazy
+def secrets_plan(spec: Path, env: str | None = None) -> SecretsPlan:
+    """Every Secret each environment (or only ``env``) needs, per namespace, and how each key is made."""
+    from bbgen.render.inventory import plan_for  # lazy
     from bbgen.spec import load_platform  # lazy
 
-    return inventory_for(load_platform(spec))
+    return plan_for(load_platform(spec), env)
 
 
 def secrets_generate(
     spec: Path,
     out: Path,
     *,
+    env: str | None = None,
     rotate: list[str] | None = None,
     from_files: list[str] | None = None,
     environ: Mapping[str, str] | None = None,
     ask: Callable[[str], str] | None = None,
 ) -> GenerateResult:
-    """Write Secret manifests with strong values into ``out`` (outside any GitOps tree); keeps existing values."""
-    from bbgen.secrets.generate import generate  # lazy
+    """Write environment ``env``'s Secret manifests (default ``prod``) with strong values into ``out``.
 
-    return generate(secrets_plan(spec), out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
+    ``out`` is outside any GitOps tree and holds that one environment's Secrets:
+    existing values are kept, and a directory of another environment is refused,
+    so no value is shared between environments.
+    """
+    from bbgen.render.inventory import DEFAULT_ENV, inventory_for  # lazy
+    from bbgen.secrets.generate import generate  # lazy
+    from bbgen.spec import load_platform  # lazy
+
+    inventory = inventory_for(load_platform(spec), env or DEFAULT_ENV)
+    return generate(inventory, out, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
 
 
 

@@ -55,7 +55,7 @@ GITOPS_REPO = {
 
 
 def test_reference_plan() -> None:
-    rows = _rows(api.secrets_plan(REFERENCE))
+    rows = _rows(api.secrets_plan(REFERENCE).env("prod"))
     assert {k: rows.get(k) for k in REFERENCE_PLAN} == REFERENCE_PLAN
     assert {k: rows.get(k) for k in GITOPS_REPO} == GITOPS_REPO
     # Everything else bbgen makes itself: a person supplies only the Gitea token (and its user), the hub's credentials
@@ -65,7 +65,7 @@ def test_reference_plan() -> None:
 
 
 def test_repository_secret_carries_argocds_label() -> None:
-    plan = next(s for s in api.secrets_plan(REFERENCE).secrets if s.ref == "argocd/gitops-repo")
+    plan = next(s for s in api.secrets_plan(REFERENCE).env("prod").secrets if s.ref == "argocd/gitops-repo")
     assert plan.labels == {"argocd.argoproj.io/secret-type": "repository"}
 
 
@@ -106,7 +106,7 @@ def test_plan_covers_every_secret_the_render_reads(tmp_path: Path, spec_text: st
         d for path, data in build_tree(platform).files.items()
         if path.startswith("components/") and path.endswith(".yaml") for d in yaml.safe_load_all(data) if isinstance(d, dict)
     ]
-    inventory = api.secrets_plan(spec)
+    inventory = api.secrets_plan(spec).env("prod")
     keys = {"/".join(r) for r in inventory.key_refs()}
     secrets = {s.ref for s in inventory.secrets}
     needed = _referenced(docs, issuer_namespace="cert-manager")
@@ -116,7 +116,7 @@ def test_plan_covers_every_secret_the_render_reads(tmp_path: Path, spec_text: st
 
 
 def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
-    rows = _rows(api.secrets_plan(_spec(tmp_path)))
+    rows = _rows(api.secrets_plan(_spec(tmp_path)).env("prod"))
     assert rows["apps/postgres-credentials/password"] == "copy of db/postgres-credentials"
     assert rows["apps/redis-credentials/password"] == "copy of db/redis-credentials"
     assert rows["apps/api-external/stripe-key"] == "supply $BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY"
@@ -124,7 +124,7 @@ def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
     assert rows["apps/api-basic-auth/auth"].startswith("generated: htpasswd (sha512-crypt) for user admin")
     assert rows["vec/qdrant-basic-auth/auth"].startswith("generated: htpasswd")
     assert not any(r.startswith("apps/qdrant") for r in rows), "api does not depend on qdrant"
-    inventory = api.secrets_plan(_spec(tmp_path))
+    inventory = api.secrets_plan(_spec(tmp_path)).env("prod")
     by_ref = {s.ref: s for s in inventory.secrets}
     assert by_ref["db/postgres-credentials"].used_by == ("postgres", "worker")  # same namespace: no copy
     assert by_ref["apps/postgres-credentials"].copy_of == "db/postgres-credentials"
@@ -137,7 +137,7 @@ def test_env_var_names_are_predictable() -> None:
 
 
 def test_selectors(tmp_path: Path) -> None:
-    inventory = api.secrets_plan(_spec(tmp_path))
+    inventory = api.secrets_plan(_spec(tmp_path)).env("prod")
     assert inventory.select("redis-credentials") == [("apps", "redis-credentials", "password"), ("db", "redis-credentials", "password")]
     assert inventory.select("api-basic-auth/auth") == [("apps", "api-basic-auth", "auth")]
     assert inventory.select("db/redis-credentials/password") == [("db", "redis-credentials", "password")]
@@ -179,24 +179,43 @@ def test_plan_cli_table_and_json() -> None:
     table = _bbgen("secrets", "plan", str(REFERENCE))
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["NAMESPACE", "SECRET", "KEY", "HOW", "USED", "BY"]
-    assert any(line.split()[:3] == ["hadith", "postgres-credentials", "password"] and "copy of db/postgres-credentials" in line for line in lines)
+    assert lines[0].split() == ["ENV", "NAMESPACE", "SECRET", "KEY", "HOW", "USED", "BY"]
+    for env in ("prod", "staging"):  # every environment is listed, each with its own rows
+        assert any(line.split()[:4] == [env, "hadith", "postgres-credentials", "password"] and "copy of db/postgres-credentials" in line for line in lines)
     assert "BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY" in table.stdout
-    inventory = api.secrets_plan(REFERENCE)
-    copies = sum(1 for s in inventory.secrets if s.copy_of)
-    namespaces = len({s.namespace for s in inventory.secrets})
-    assert table.stderr.strip() == f"{len(inventory.secrets)} Secrets ({copies} copies) in {namespaces} namespaces"
+    expected = []
+    for inventory in api.secrets_plan(REFERENCE).inventories:
+        copies = sum(1 for s in inventory.secrets if s.copy_of)
+        namespaces = len({s.namespace for s in inventory.secrets})
+        expected.append(f"{inventory.environment}: {len(inventory.secrets)} Secrets ({copies} copies) in {namespaces} namespaces")
+    assert table.stderr.strip().splitlines() == expected and [e.split(":")[0] for e in expected] == ["prod", "staging"]
     as_json = _bbgen("secrets", "plan", str(REFERENCE), "--output", "json")
     data = json.loads(as_json.stdout)
-    hadith = next(s for s in data["secrets"] if s["namespace"] == "hadith" and s["name"] == "postgres-credentials")
+    assert data["environments"] == ["prod", "staging"]
+    assert {s["environment"] for s in data["secrets"]} == {"prod", "staging"}
+    hadith = next(s for s in data["secrets"] if s["environment"] == "staging" and s["namespace"] == "hadith" and s["name"] == "postgres-credentials")
     assert hadith["copyOf"] == "db/postgres-credentials" and hadith["keys"] == [{"key": "password", "source": "copy", "copyOf": "db/postgres-credentials/password"}]
     assert _bbgen("secrets", "plan", str(REFERENCE), "-o", "xml").returncode == 2
+
+
+def test_plan_env_filters_every_format() -> None:
+    only = _bbgen("secrets", "plan", str(REFERENCE), "--env", "staging")
+    assert only.returncode == 0, only.stderr
+    assert {line.split()[0] for line in only.stdout.splitlines()[1:] if line and not line.startswith(" ") and not line.startswith("To supply")} == {"staging"}
+    assert only.stderr.startswith("staging: ")
+    for fmt in ("json", "yaml"):
+        data = yaml.safe_load(_bbgen("secrets", "plan", str(REFERENCE), "-e", "staging", "-o", fmt).stdout)
+        assert data["environments"] == ["staging"] and {s["environment"] for s in data["secrets"]} == {"staging"}
+        assert data["secrets"]
+    unknown = _bbgen("secrets", "plan", str(REFERENCE), "--env", "qa")
+    assert unknown.returncode == 2 and "no environment 'qa'" in unknown.stderr and "prod, staging" in unknown.stderr
+    assert "Traceback" not in unknown.stderr and unknown.stdout == ""
 
 
 @pytest.mark.tools
 def test_validate_required_secrets_are_all_planned(output_example_report: Report) -> None:
     report = output_example_report
-    planned = {s.ref for s in api.secrets_plan(REFERENCE).secrets}
+    planned = {s.ref for s in api.secrets_plan(REFERENCE).env("prod").secrets}
     assert report.required_secrets and set(report.required_secrets) <= planned
 
 

@@ -7,11 +7,17 @@ of a key owned by another namespace. Copies exist because a Pod can only read
 Secrets of its own namespace: the Postgres password is declared once by the
 postgres component and every dependant namespace gets a Secret of the same
 name holding the same value.
+
+The inventory is per environment: it is built from ``spec.merge.env_view`` (the
+spec as that environment sees it), so a component enabled only in some
+environments is planned only there, and ``bbgen secrets generate --env E`` makes
+that environment's values and no other's.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -21,12 +27,14 @@ from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
 from bbgen.render.engine import render_string
 from bbgen.render.units import Unit, build_units, oidc_client_id, oidc_secret_name
+from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
 ENV_PREFIX = "BBGEN_SECRET_"
 BASIC_AUTH_USER = "admin"
 BASIC_AUTH_LENGTH = 24
 DEFAULT_LENGTH = 32
+DEFAULT_ENV = "prod"  # every spec has it (spec/models.py); the hub the generated README bootstraps first
 
 Source = Literal["generate", "supply", "copy", "fixed"]
 KeyRef = tuple[str, str, str]  # namespace, secret name, key
@@ -115,10 +123,11 @@ class SecretPlan:
 
 @dataclass(frozen=True, kw_only=True)
 class Inventory:
-    """Every Secret the platform needs, sorted by namespace and name."""
+    """Every Secret one environment of the platform needs, sorted by namespace and name."""
 
     platform: str
     secrets: tuple[SecretPlan, ...]
+    environment: str = DEFAULT_ENV
 
     def key(self, ref: KeyRef) -> KeyPlan:
         return self._index()[(ref[0], ref[1])].keys[ref[2]]
@@ -147,7 +156,7 @@ class Inventory:
         return found
 
     def as_dict(self) -> dict[str, Any]:
-        return {"platform": self.platform, "secrets": [s.as_dict() for s in self.secrets]}
+        return {"platform": self.platform, "environment": self.environment, "secrets": [s.as_dict() for s in self.secrets]}
 
     def _index(self) -> dict[tuple[str, str], SecretPlan]:
         return {(s.namespace, s.name): s for s in self.secrets}
@@ -195,8 +204,15 @@ class _Builder:
         return plan.copy_of if plan.copy_of is not None else (where[0], where[1], key)
 
 
-def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
-    """Every Secret the enabled units read, with shared credentials copied per consumer namespace."""
+def build_inventory(
+    platform: Platform, units: dict[str, Unit], *, environment: str = DEFAULT_ENV, spokes: Mapping[str, str] | None = None
+) -> Inventory:
+    """Every Secret the enabled units read, with shared credentials copied per consumer namespace.
+
+    ``platform`` and ``units`` should be one environment's view (see :func:`inventory_for`);
+    ``environment`` only names it. ``spokes`` (environment -> API server) are the clusters
+    this environment's Argo CD deploys to remotely: the hub's (render/layout.py `spoke_servers`).
+    """
     b = _Builder()
     values = variables(secret_value_context(platform))
     owners: dict[str, tuple[str, str]] = {}  # secret name -> (namespace, name) of the declaring component
@@ -231,8 +247,8 @@ def build_inventory(platform: Platform, units: dict[str, Unit]) -> Inventory:
                 else:
                     plan = KeyPlan(key=sref.key, source="supply", supply=f"value of {sref.name} for {unit.name}")
                     b.add(unit.namespace, sref.secret, {sref.key: plan}, user=unit.name)
-    _spoke_clusters(b, platform, units)
-    return _finish(platform.name, b.secrets)
+    _spoke_clusters(b, spokes or {}, units)
+    return _finish(platform.name, b.secrets, environment)
 
 
 CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
@@ -242,19 +258,19 @@ def cluster_secret_name(env: str) -> str:
     return f"cluster-{env}"
 
 
-def _spoke_clusters(b: _Builder, platform: Platform, units: dict[str, Unit]) -> None:
+def _spoke_clusters(b: _Builder, spokes: Mapping[str, str], units: dict[str, Unit]) -> None:
     """Hub mode: each spoke is registered with the hub's Argo CD by a cluster Secret in its namespace.
 
     `name` and `server` are fixed; `config` (Argo CD's cluster-config JSON: a bearer
     token or client certificate plus the CA) is supplied out of band, never rendered.
     """
-    from bbgen.render.layout import GITOPS, argocd_namespace, destination, spokes  # lazy: layout reads the catalog
+    from bbgen.render.layout import GITOPS, argocd_namespace  # lazy: layout reads the catalog
 
     controller = next((u.name for u in sorted(units.values(), key=lambda u: u.name) if u.provides(GITOPS)), "the hub Argo CD")
-    for env in spokes(platform):
+    for env, server in sorted(spokes.items()):
         keys = {
             "name": KeyPlan(key="name", source="fixed", value=env),
-            "server": KeyPlan(key="server", source="fixed", value=destination(platform, env)),
+            "server": KeyPlan(key="server", source="fixed", value=server),
             "config": KeyPlan(key="config", source="supply", supply=f"Argo CD cluster config JSON for {env} (bearerToken or tlsClientConfig, and the CA)"),
         }
         b.add(argocd_namespace(), cluster_secret_name(env), keys, user=controller, description=f"registers environment {env}'s cluster with the hub Argo CD",
@@ -300,7 +316,7 @@ def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:
     b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}")
 
 
-def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan]) -> Inventory:
+def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan], environment: str) -> Inventory:
     seen: dict[str, KeyRef] = {}
     done: list[SecretPlan] = []
     for (ns, name), plan in sorted(secrets.items()):
@@ -316,9 +332,53 @@ def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan]) -> Invent
                 kp = replace(kp, env=var)
             keys[key] = kp
         done.append(replace(plan, keys=keys))
-    return Inventory(platform=platform, secrets=tuple(done))
+    return Inventory(platform=platform, secrets=tuple(done), environment=environment)
 
 
-def inventory_for(platform: Platform) -> Inventory:
-    """The inventory of a loaded spec, against the installed catalog."""
-    return build_inventory(platform, build_units(platform, load_catalog()))
+@dataclass(frozen=True, kw_only=True)
+class SecretsPlan:
+    """The inventories of several environments of one platform (what `bbgen secrets plan` prints)."""
+
+    platform: str
+    inventories: tuple[Inventory, ...]
+
+    @property
+    def environments(self) -> list[str]:
+        return [i.environment for i in self.inventories]
+
+    def env(self, name: str) -> Inventory:
+        """One environment's inventory (a KeyError when the plan does not hold it)."""
+        for inventory in self.inventories:
+            if inventory.environment == name:
+                return inventory
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """One flat list, each Secret tagged with its environment: a column, easy to filter in jq."""
+        return {
+            "platform": self.platform,
+            "environments": self.environments,
+            "secrets": [{"environment": i.environment, **s.as_dict()} for i in self.inventories for s in i.secrets],
+        }
+
+
+def check_environment(platform: Platform, env: str) -> str:
+    """``env`` when the spec defines it, else a usage error listing the environments it has."""
+    if env not in platform.environments:
+        known = ", ".join(sorted(platform.environments))
+        raise UsageError(message=f"--env {env}: the spec has no environment {env!r}", hint=f"its environments: {known}")
+    return env
+
+
+def inventory_for(platform: Platform, env: str = DEFAULT_ENV) -> Inventory:
+    """Environment ``env``'s inventory of a loaded spec, built from its view, against the installed catalog."""
+    from bbgen.render.layout import spoke_servers  # lazy: layout reads the catalog
+
+    view = env_view(platform, check_environment(platform, env))
+    return build_inventory(view, build_units(view, load_catalog()), environment=env, spokes=spoke_servers(platform, env))
+
+
+def plan_for(platform: Platform, env: str | None = None) -> SecretsPlan:
+    """Every environment's inventory (sorted by name), or only ``env``'s."""
+    envs = [check_environment(platform, env)] if env is not None else sorted(platform.environments)
+    return SecretsPlan(platform=platform.name, inventories=tuple(inventory_for(platform, e) for e in envs))

@@ -63,6 +63,13 @@ def spokes(platform: Platform) -> list[str]:
     return sorted(e for e in platform.environments if destination(platform, e) != IN_CLUSTER)
 
 
+def spoke_servers(platform: Platform, env: str) -> dict[str, str]:
+    """The clusters ``env``'s Argo CD registers (spoke -> API server): the hub's spokes, nothing for any other environment."""
+    if platform.gitops.mode != "hub" or env != platform.gitops.hub:
+        return {}
+    return {spoke: destination(platform, spoke) for spoke in spokes(platform)}
+
+
 def self_managed(unit: Unit) -> bool:
     """The GitOps controller deploying itself (component.yaml `selfManaged`): its Application keeps no finalizer."""
     return unit.component is not None and unit.component.self_managed

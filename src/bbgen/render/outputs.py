@@ -66,6 +66,7 @@ from bbgen.render.layout import (
     repo_url,
     runs_argocd,
     self_managed,
+    spoke_servers,
     spokes,
 )
 from bbgen.render.platform import Rendering, network_policies
@@ -225,7 +226,7 @@ def ci_context(platform: Platform, tree: Tree) -> CiVariables:
 def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariables:
     """Everything README.md.j2 reads: the platform, its bootstrap steps, hosts, Secrets and CI facts."""
     envs = sorted(platform.environments)
-    inventory = build_inventory(platform, units)
+    inventory = build_inventory(platform, units, spokes=spoke_servers(platform, platform.gitops.hub))
     ordered = sorted(units.values(), key=lambda u: u.name)
     supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
     argocd = provider(units, readme.GITOPS)

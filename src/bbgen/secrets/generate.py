@@ -9,6 +9,10 @@ The rules, in order, for each key that owns a value (copies just follow it):
 3. otherwise bbgen generates it (Python :mod:`secrets`), or asks a person
    (``getpass``, only when a terminal is attached), or reports it missing.
 
+Everything is for one environment (``inventory.environment``): the directory
+must hold that environment's Secrets or none (store.check_environment), so values
+are never carried from one environment to another.
+
 Nothing is written while anything is missing. An htpasswd key is re-derived
 only when its password changed or it is rotated, so its salt is stable too.
 """
@@ -34,6 +38,7 @@ class GenerateResult:
     """What a run did; ``values`` is only for ``--show`` and is never printed otherwise."""
 
     out: Path
+    environment: str = "prod"
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
@@ -147,6 +152,7 @@ def generate(
 ) -> GenerateResult:
     """Write ``<namespace>.yaml`` Secret manifests into ``out``; see the module docstring for the rules."""
     target = store.check_destination(out)
+    store.check_environment(target, inventory.environment)
     rotate_refs = {inventory.source(r) for sel in rotate or [] for r in inventory.select(sel)}
     explicit = parse_from_files(inventory, from_files or [])
     found = store.read_values(target)
@@ -155,7 +161,7 @@ def generate(
     )
     if missing:
         raise UsageError(message="values that must be supplied are missing (nothing was written):\n  " + "\n  ".join(missing))
-    result = GenerateResult(out=target, generated=generated)
+    result = GenerateResult(out=target, environment=inventory.environment, generated=generated)
     per_namespace: dict[str, list[dict[str, object]]] = {}
     for plan in inventory.secrets:
         data = {}
@@ -168,7 +174,9 @@ def generate(
         if not data:
             result.skipped.append(plan.ref)
             continue
-        per_namespace.setdefault(plan.namespace, []).append(store.secret_doc(plan.namespace, plan.name, inventory.platform, data, plan.labels))
+        per_namespace.setdefault(plan.namespace, []).append(store.secret_doc(
+            plan.namespace, plan.name, inventory.platform, data, plan.labels, environment=inventory.environment,
+        ))
         result.secrets.append(plan.ref)
     files = {f"{ns}.yaml": store.render_file(docs) for ns, docs in sorted(per_namespace.items())}
     files[".gitignore"] = store.GITIGNORE  # should the directory ever end up in a work tree, git skips it

@@ -4,6 +4,12 @@ The directory is for ``kubectl apply -f DIR`` and nothing else: one file per
 namespace (``<namespace>.yaml``), mode 0600 in a 0700 directory, outside every
 GitOps tree. Reading the existing files back is what keeps a re-run from
 rotating credentials that are already live in the cluster.
+
+A directory holds ONE environment's Secrets: each carries the
+``bbgen.dev/environment`` label, and a run for another environment refuses the
+directory instead of reading its values back, so no credential made for one
+cluster is ever reused by another. Secrets written before environments were
+labelled (no label) count as the default environment's (``prod``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from bbgen.errors import OwnershipError
 from bbgen.kube import yamlio
 from bbgen.kube.objects import MANAGED_BY_LABEL, PART_OF_LABEL
 from bbgen.render.paths import MANIFEST_PATH
+
+ENV_LABEL = "bbgen.dev/environment"  # the same label the render puts on every environment's objects
+UNLABELLED_ENV = "prod"  # what an unlabelled Secret (written before the label existed) belongs to
 
 WALK_BUDGET = 200_000
 HEADER = (
@@ -67,19 +76,41 @@ def _find_manifest(root: Path) -> Path | None:
     return None
 
 
+def check_environment(directory: Path, env: str) -> None:
+    """:class:`OwnershipError` when ``directory`` holds Secrets of an environment other than ``env``."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob("*.yaml")):
+        for doc in _secrets(path):
+            meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
+            labels: dict[str, Any] = meta["labels"] if isinstance(meta.get("labels"), dict) else {}
+            owner = str(labels.get(ENV_LABEL) or UNLABELLED_ENV)
+            if owner != env:
+                raise OwnershipError(
+                    path=directory,
+                    message=(
+                        f"holds the Secrets of environment {owner} ({path.name}); every environment gets its own values "
+                        f"in its own directory: choose another --out for {env}, e.g. {directory.parent / env}"
+                    ),
+                )
+
+
+def _secrets(path: Path) -> list[dict[str, Any]]:
+    """The Secret documents of one file; unreadable files are an error (their values must not be lost)."""
+    try:
+        docs = yamlio.load_all(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yamlio.YAMLError) as exc:
+        raise OwnershipError(path=path, message=f"cannot be read back ({exc.__class__.__name__}); fix or move it so existing credentials are not replaced") from None
+    return [doc for doc in docs if isinstance(doc, dict) and doc.get("kind") == "Secret"]
+
+
 def read_values(directory: Path) -> Values:
     """Every Secret value already in ``directory``'s ``*.yaml`` files, by (namespace, name, key)."""
     values: Values = {}
     if not directory.is_dir():
         return values
     for path in sorted(directory.glob("*.yaml")):
-        try:
-            docs = yamlio.load_all(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yamlio.YAMLError) as exc:
-            raise OwnershipError(path=path, message=f"cannot be read back ({exc.__class__.__name__}); fix or move it so existing credentials are not replaced") from None
-        for doc in docs:
-            if not isinstance(doc, dict) or doc.get("kind") != "Secret":
-                continue
+        for doc in _secrets(path):
             meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
             ns, name = str(meta.get("namespace") or "default"), str(meta.get("name") or "")
             data: dict[str, Any] = doc["data"] if isinstance(doc.get("data"), dict) else {}
@@ -95,16 +126,18 @@ def read_values(directory: Path) -> Values:
     return values
 
 
-def secret_doc(namespace: str, name: str, platform: str, data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """A v1 Opaque Secret; labels say who made it, and deliberately no ``app.kubernetes.io/instance``
-    so Argo CD never mistakes it for part of an Application and prunes it."""
+def secret_doc(
+    namespace: str, name: str, platform: str, data: dict[str, str], labels: dict[str, str] | None = None, *, environment: str,
+) -> dict[str, Any]:
+    """A v1 Opaque Secret; labels say who made it and for which environment, and deliberately no
+    ``app.kubernetes.io/instance`` so Argo CD never mistakes it for part of an Application and prunes it."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {**(labels or {}), MANAGED_BY_LABEL: "bbgen-secrets", PART_OF_LABEL: platform},
+            "labels": {**(labels or {}), MANAGED_BY_LABEL: "bbgen-secrets", PART_OF_LABEL: platform, ENV_LABEL: environment},
         },
         "type": "Opaque",
         "stringData": {k: data[k] for k in sorted(data)},
