@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bbgen.render.tree import Tree
     from bbgen.render.write import WriteResult
     from bbgen.secrets.generate import GenerateResult
+    from bbgen.spec.show import MergedSpec
     from bbgen.render.inventory import SecretsPlan
     from bbgen.starter import InitResult
     from bbgen.validate import Report
@@ -110,7 +111,17 @@ def graph(spec: Path, *, env: str = "prod") -> str:
     platform = load_platform(spec)
     if env not in platform.environments:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
-    return mermaid(platform, build_units(platform, load_catalog()), env)
+    from bbgen.spec.merge import env_view  # lazy
+
+    view = env_view(platform, env)  # that environment's units: a layer may disable, add or re-host one
+    return mermaid(view, build_units(view, load_catalog()), env)
+
+
+def spec(spec: Path, *, env: str = "prod") -> MergedSpec:
+    """One environment's merged spec (base plus its layer) with where each value was written; validates the whole spec first."""
+    from bbgen.spec.show import merged_spec  # lazy
+
+    return merged_spec(spec, env)
 
 
 def json_schema() -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bbgen.commands.push import push_to_gitea
 from bbgen.commands.render import render
 from bbgen.commands.schema import schema
 from bbgen.commands.secrets import app as secrets_app
+from bbgen.commands.spec import spec
 from bbgen.commands.tools import app as tools_app
 from bbgen.commands.validate import validate
 from bbgen.commands.version import version as version_command
@@ -68,6 +69,7 @@ app.command()(schema)
 app.add_typer(secrets_app, name="secrets")
 app.command()(components)
 app.command()(graph)
+app.command()(spec)
 app.add_typer(tools_app, name="tools")
 app.command("version")(version_command)
 

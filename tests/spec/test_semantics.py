@@ -121,10 +121,11 @@ def test_requests_above_limits_in_components_apps_and_environments(tmp_path: Pat
         " (lower the request or raise the limit)",
         "6:42: components.postgres.resources.requests.cpu: requests.cpu 2 is above limits.cpu 500m: Kubernetes refuses such a pod"
         " (lower the request or raise the limit)",
-        "16:49: environments.dev.components.postgres.resources.requests.memory: requests.memory 8Gi is above limits.memory 4Gi"
-        " in environment dev: Kubernetes refuses such a pod (lower the request or raise the limit)",
         "7:40: components.redis.resources.limits.memory: requests.memory 256Mi is above limits.memory 64Mi:"
         " Kubernetes refuses such a pod (lower the request or raise the limit)",
+        # each environment's merged spec is checked in turn (prod first): dev's own problem comes after prod's
+        "16:49: environments.dev.components.postgres.resources.requests.memory: requests.memory 8Gi is above limits.memory 4Gi"
+        " in environment dev: Kubernetes refuses such a pod (lower the request or raise the limit)",
     ]
     # the environment's higher limit repairs the app there; the base still reports once, not per environment
     assert not any("environments.dev.components.api" in line for line in lines)

@@ -17,6 +17,7 @@ from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, build_units
+from bbgen.spec.merge import env_view
 from bbgen.spec.models import GATEWAY_API, Platform
 
 ENV_LABEL = "bbgen.dev/environment"
@@ -62,9 +63,21 @@ def _render_unit(root: Path, platform: Platform, scope: Scope, unit: Unit) -> li
     return docs
 
 
-def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scopes: dict[str, Scope]) -> None:
-    per_env = {env: _render_unit(root, platform, scopes[env], unit) for env in platform.environments}
-    base = per_env["prod"]
+EnvUnits = dict[str, dict[str, Unit]]
+"""Environment → its units, resolved from its view (spec.merge.env_view)."""
+
+
+def _envs_of(unit: Unit, env_units: EnvUnits) -> list[str]:
+    """The environments that run ``unit`` (an environment's layer may disable or add it), sorted."""
+    return sorted(env for env, units in env_units.items() if unit.name in units)
+
+
+def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scopes: dict[str, Scope], env_units: EnvUnits) -> None:
+    per_env = {
+        env: _render_unit(root, env_view(platform, env), scopes[env], env_units[env][unit.name])
+        for env in _envs_of(unit, env_units)
+    }
+    base = per_env["prod"] if "prod" in per_env else per_env[min(per_env)]  # the base is prod's, or the first that runs it
     base_dir = paths.base_dir(unit.name)
     layout.add_docs(tree, base_dir, base)
     base_by_id = {objects.identity(d): d for d in base}
@@ -96,12 +109,12 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, 
         )
 
 
-def _add_chart_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scopes: dict[str, Scope]) -> None:
+def _add_chart_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scopes: dict[str, Scope], env_units: EnvUnits) -> None:
     """Helm values per environment; the chart's companions (routes, extra objects) as a Kustomize overlay."""
     assert isinstance(unit.component, ChartComponent)
     if layout.has_manifests(unit):
-        _add_kustomize_unit(tree, root, platform, unit, scopes)
-    for env in sorted(platform.environments):
+        _add_kustomize_unit(tree, root, platform, unit, scopes, env_units)
+    for env in _envs_of(unit, env_units):
         docs = engine.render_documents(root, unit.component.values_template, scopes[env].variables(unit.name), kubernetes=False)
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise TemplateError(template=f"templates/{unit.name}/values.yaml.j2", line=None, message="must render one mapping")
@@ -123,7 +136,11 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     """Render the whole repository for ``platform`` into memory."""
     root = catalog_root or templates_root()
     catalog: dict[str, AnyComponent] = load_catalog(root)
+    env_units = {env: build_units(env_view(platform, env), catalog) for env in sorted(platform.environments)}
     units = build_units(platform, catalog)
+    for per_env in env_units.values():  # every unit some environment runs (a layer may add one)
+        for name, unit in per_env.items():
+            units.setdefault(name, unit)
     meta: dict[str, Any] = {"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"}
     meta["destinations"] = layout.destinations(platform)  # validate: every Application of an environment targets its cluster
     chart_services = _chart_services(units)
@@ -133,11 +150,11 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     scopes = {env: build_scope(platform, catalog, env) for env in platform.environments}
     for unit in units.values():
         if unit.delivery == "chart":
-            _add_chart_unit(tree, root, platform, unit, scopes)
+            _add_chart_unit(tree, root, platform, unit, scopes, env_units)
         elif unit.delivery == "git":
             if layout.has_manifests(unit):
                 raise TemplateError(template=f"templates/{unit.name}", line=None, message="a git-delivered component renders nothing of its own (no templates, no host)")
         else:
-            _add_kustomize_unit(tree, root, platform, unit, scopes)
-    add_outputs(tree, root, platform, units)
+            _add_kustomize_unit(tree, root, platform, unit, scopes, env_units)
+    add_outputs(tree, root, platform, units, env_units)
     return tree

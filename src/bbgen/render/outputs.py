@@ -72,6 +72,7 @@ from bbgen.render.layout import (
 from bbgen.render.platform import Rendering, network_policies
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, provider
+from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
 ARGO = "_argo"
@@ -84,8 +85,8 @@ def _shared(platform: Platform) -> ArgoShared:
     return ArgoShared(gitops=gitops(platform), controller=Controller(namespace=argocd_namespace()))
 
 
-def env_units(platform: Platform, env: str, units: dict[str, Unit]) -> dict[str, Unit]:
-    """The units with an Application in ``env``: all, less the GitOps controller where Argo CD does not run (a hub's spokes)."""
+def argo_units(platform: Platform, env: str, units: dict[str, Unit]) -> dict[str, Unit]:
+    """Of ``env``'s units, those with an Application there: all, less the GitOps controller where Argo CD does not run (a hub's spokes)."""
     if runs_argocd(platform, env):
         return units
     return {name: u for name, u in units.items() if not u.provides(GITOPS)}
@@ -96,14 +97,14 @@ def project_name(env: str, domain: str) -> str:
 
 
 def platform_context(platform: Platform, env: str, units: dict[str, Unit]) -> tuple[list[Project], Project]:
-    """One environment's AppProjects: one per domain (its namespaces, repositories and cluster-scoped kinds), and the platform one.
+    """One environment's AppProjects: one per domain of ``units`` (the units with an Application there, :func:`argo_units`), and the platform one.
 
     Per environment, each allowing only that environment's API server, so that a
     staging Application can never deploy into prod's cluster (issue #15).
     """
     server = destination(platform, env)
     by_domain: dict[str, list[Unit]] = {}
-    for unit in env_units(platform, env, units).values():
+    for unit in units.values():
         by_domain.setdefault(unit.domain, []).append(unit)
     out = []
     for domain in sorted(by_domain):
@@ -135,7 +136,7 @@ def platform_context(platform: Platform, env: str, units: dict[str, Unit]) -> tu
 
 
 def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
-    """Everything under platform/<env>/ (identical for every environment today)."""
+    """Everything under platform/<env>/, from that environment's view and units: its own volumes on its own nodes."""
     out: list[Rendering] = []
     for ns in sorted({u.namespace for u in units.values()}):
         out.append(("namespace", {"ns": NamespaceObject(name=ns, labels=standard_labels(ns, part_of=platform.name))}))
@@ -296,22 +297,24 @@ def _text(root: Path, template: str, context: dict[str, Any], *, yaml: bool = Fa
     return text
 
 
-def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit]) -> None:
-    """Add projects/<env>/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in."""
+def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], env_units: dict[str, dict[str, Unit]]) -> None:
+    """Add projects/<env>/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in.
+
+    ``units`` is every unit some environment runs; ``env_units`` each environment's own (from its view).
+    """
     shared = _shared(platform)
-    basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in platform_objects(platform, units)]
     for env in sorted(platform.environments):
-        add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)  # the same for every environment
-        domains, own_project = platform_context(platform, env, units)
+        objects = platform_objects(env_view(platform, env), env_units[env])
+        basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in objects]
+        add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)
+        deployed = argo_units(platform, env, env_units[env])
+        domains, own_project = platform_context(platform, env, deployed)
         projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", variables(project_variables(shared, p))) for p in domains]
         projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", variables(project_variables(shared, own_project))))
         add_docs(tree, paths.projects_dir(env), projects)
         root_app, basics_app = env_apps_context(platform, env)
         apps = [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, basics_app)))]
-        apps += [
-            _doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u))))
-            for u in env_units(platform, env, units).values()
-        ]
+        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u)))) for u in deployed.values()]
         names = []
         for app in apps:
             name = paths.app_file(app["metadata"]["name"], env)

@@ -22,6 +22,9 @@ class PosNode:
     key: tuple[int, int] | None = None
     value: tuple[int, int] | None = None
     children: dict[str | int, PosNode] = field(default_factory=dict)
+    source: Path_ | None = None
+    """Where this node was written when that is not its own path: an environment layer's value
+    merged into the spec of that environment (see :mod:`bbgen.spec.layers`)."""
 
 
 class Positions:
@@ -33,6 +36,11 @@ class Positions:
 
     def __init__(self, root: PosNode | None = None) -> None:
         self._root = root if root is not None else PosNode(value=(1, 1))
+
+    @property
+    def root(self) -> PosNode:
+        """The tree itself (the environment layers merge it, see :mod:`bbgen.spec.layers`)."""
+        return self._root
 
     def _find(self, path: Path_) -> PosNode | None:
         node: PosNode | None = self._root
@@ -51,6 +59,23 @@ class Positions:
         """Position of the value node at ``path``."""
         node = self._find(path)
         return node.value if node is not None else None
+
+    def origin(self, path: Path_) -> Path_:
+        """The path as written in the file: a value an environment layer merged in is named at that layer.
+
+        Without layers this is ``path`` itself.
+        """
+        node: PosNode | None = self._root
+        found: tuple[Path_, int] | None = None
+        for depth, seg in enumerate(path):
+            node = node.children.get(seg) if node is not None else None
+            if node is None:
+                break
+            if node.source is not None:
+                found = (node.source, depth + 1)
+        if found is None:
+            return path
+        return (*found[0], *path[found[1]:])
 
     def locate(self, path: Path_) -> tuple[int, int]:
         """Best place to send a reader for ``path``, even when the path does not exist.

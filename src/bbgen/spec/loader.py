@@ -52,7 +52,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def issue(loaded: LoadedYaml, path: Path_, message: str) -> SpecIssue:
     """A located issue for a cross-field check done after validation (e.g. an unknown dependency)."""
-    return issue_at(loaded.file, loaded.positions.locate(path), path, message)
+    return issue_at(loaded.file, loaded.positions.locate(path), loaded.positions.origin(path), message)
 
 
 def read_yaml(path: Path, *, display_name: str | None = None) -> LoadedYaml:

@@ -245,19 +245,64 @@ class GitOps(SpecModel):
 
 
 class ComponentOverride(SpecModel):
-    """What one component or app changes in one environment."""
+    """What one component or app changes in one environment: any of its fields, merged over the base.
 
+    Mappings merge deeply, anything else (lists too) replaces, `null` removes the key so the default applies.
+    Which fields apply depends on what the name is: a catalog component's fields or a custom app's.
+    """
+
+    enabled: bool | None = Field(default=None, description="Deploy it in this environment.")
+    namespace: DnsLabel | None = Field(default=None, description="Namespace in this environment.")
+    version: NonEmpty | None = Field(default=None, description="Image tag or chart version in this environment (components).")
+    image: ImageRef | None = Field(default=None, description="Image reference in this environment (custom apps).")
+    port: Port | None = Field(default=None, description="Container port in this environment (custom apps).")
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
     resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
+    storage: Size | None = Field(default=None, description="Persistent volume size in this environment (components).")
+    host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")
+    health_path: UrlPath | None = Field(default=None, description="Probe path in this environment (custom apps).")
+    basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth in this environment.")
+    oidc: Oidc | None = Field(default=None, description="Keycloak client in this environment.")
+    settings: dict[str, ScalarValue | list[ScalarValue] | None] | None = Field(default=None, description="Component settings in this environment, merged key by key (`null` drops one back to its default).")
+    env: list[EnvVar] | None = Field(default=None, description="Plain environment variables in this environment (the whole list; custom apps).")
+    secret_env: list[SecretRef] | None = Field(default=None, description="Variables from Secrets in this environment (the whole list; custom apps).")
+    depends_on: list[DnsLabel] | None = Field(default=None, description="Dependencies in this environment (the whole list; custom apps).")
+    read_only_root_filesystem: bool | None = Field(default=None, description="Read-only root filesystem in this environment (custom apps).")
+
+
+class StorageOverride(SpecModel):
+    """What one environment's cluster changes in `storage`: its own static volumes (its own node names)."""
+
+    class_name: DnsLabel | None = Field(default=None, description="StorageClass in this environment.")
+    provisioner: NonEmpty | None = Field(default=None, description="Provisioner in this environment.")
+    reclaim_policy: Literal["Retain", "Delete"] | None = Field(default=None, description="Reclaim policy in this environment.")
+    volumes: list[LocalVolume] | None = Field(default=None, description="This cluster's static local volumes (the whole list, replacing the base one).")
+
+
+class IngressOverride(SpecModel):
+    """What one environment's cluster changes in `ingress`: the raw TCP ports it opens."""
+
+    tcp: list[TcpExposure] | None = Field(default=None, description="Raw TCP ports of this cluster's ingress (the whole list).")
 
 
 class Environment(SpecModel):
-    """One deployment target (e.g. `prod`, `staging`) with its own overlays, domain and root Application."""
+    """One deployment target (e.g. `prod`, `staging`) with its own overlays, domain and root Application.
+
+    Besides its own fields it is a layer over the base spec (see the README, "Environments are layers"):
+    `components`, `apps`, `nodePools`, `storage`, `ingress` and `kubernetesVersion` written here apply to this
+    environment only. Mappings merge deeply, lists replace, `null` removes a key. Cluster facts (the API server
+    address Cilium's kube-proxy replacement needs, node names of static volumes, GPU pools) belong here.
+    """
 
     domain: Domain | None = Field(default=None, description="Domain of this environment; defaults to the platform domain for `prod`, `<env>.<domain>` otherwise.")
     tls_issuer: Literal["staging", "prod"] | None = Field(default=None, description="Let's Encrypt issuer for this environment; defaults to `tls.issuer`.")
     cluster: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc", description="API server Argo CD deploys this environment to.")
-    components: dict[DnsLabelKey, ComponentOverride] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Per-component replicas/resources for this environment (components or custom apps).")
+    components: dict[DnsLabelKey, ComponentOverride | None] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Per-component (or per-app, by name) fields in this environment, merged over `components.<name>` / `apps.<name>`; `null` removes the entry.")
+    apps: dict[DnsLabelKey, ComponentOverride | None] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Per-app fields in this environment, merged over `apps.<name>` (a new name adds an app to this environment only).")
+    node_pools: dict[DnsLabelKey, NodePool | None] | None = Field(json_schema_extra=DNS_LABEL_KEYS, default=None, description="This cluster's node pools, merged pool by pool over `nodePools` (`null` removes a pool).")
+    storage: StorageOverride | None = Field(default=None, description="This cluster's storage, merged over `storage` (its static volumes on its own nodes).")
+    ingress: IngressOverride | None = Field(default=None, description="This cluster's raw TCP exposures, replacing `ingress.tcp`.")
+    kubernetes_version: KubernetesVersion | None = Field(default=None, description="Kubernetes version of this cluster.")
 
 
 class Platform(SpecModel):

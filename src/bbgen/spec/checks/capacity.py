@@ -41,10 +41,8 @@ def _layers(ctx: Context, name: str, env: str) -> list[tuple[Path_ | None, dict[
             return {}
         return {k: {kk: str(vv) for kk, vv in v.items() if vv is not None} for k, v in res.model_dump(exclude_none=True).items()}
 
+    # The environment's layer is merged into the owner already; its values keep their layer's positions.
     layers.append(((*where, "resources"), dump(ctx.owner(name).resources)))
-    override = ctx.platform.environments[env].components.get(name)
-    if override is not None:
-        layers.append((("environments", env, "components", name, "resources"), dump(override.resources)))
     return layers
 
 
@@ -62,8 +60,10 @@ def _envs(ctx: Context) -> list[str]:
     return sorted(ctx.platform.environments, key=lambda e: (e != "prod", e))
 
 
-def _env_note(path: Path_ | None) -> str:
-    return f" in environment {path[1]}" if path is not None and path[0] == "environments" else ""
+def _env_note(ctx: Context, path: Path_ | None) -> str:
+    """` in environment E` when ``path`` was written in environment E's layer."""
+    written = ctx.loaded.positions.origin(path) if path is not None else None
+    return f" in environment {written[1]}" if written is not None and written[0] == "environments" else ""
 
 
 @check()
@@ -85,9 +85,9 @@ def requests_within_limits(ctx: Context) -> Iterator[SpecIssue]:
                 written = [a.path for a in (request, limit) if a.path is not None]
                 if not written:
                     continue
-                at = max(written, key=lambda p: p[0] == "environments")
+                at = max(written, key=lambda p: ctx.loaded.positions.origin(p)[0] == "environments")
                 message = (
-                    f"requests.{resource} {request.text} is above limits.{resource} {limit.text}{_env_note(at)}: "
+                    f"requests.{resource} {request.text} is above limits.{resource} {limit.text}{_env_note(ctx, at)}: "
                     f"Kubernetes refuses such a pod (lower the request or raise the limit)"
                 )
                 if (at, message) not in seen:
@@ -100,8 +100,6 @@ def positive_limits(ctx: Context) -> Iterator[SpecIssue]:
     """A limit the spec writes is above zero (a zero limit leaves a container no room at all)."""
     places: list[Path_] = [(*where, "resources") for where in (("components", n) for n in ctx.platform.components)]
     places += [("apps", n, "resources") for n in ctx.platform.apps]
-    for env, environment in ctx.platform.environments.items():
-        places += [("environments", env, "components", n, "resources") for n in environment.components]
     for place in places:
         for resource in RESOURCES:
             path = (*place, "limits", resource)
@@ -178,7 +176,7 @@ def memory_volumes_within_limit(ctx: Context) -> Iterator[SpecIssue]:
                 if at is None:
                     continue
                 message = (
-                    f"{key} {value} is above the memory limit {limit.text}{_env_note(limit.path)}: the volume is memory "
+                    f"{key} {value} is above the memory limit {limit.text}{_env_note(ctx, limit.path)}: the volume is memory "
                     f"counted against the limit, so filling it kills the pod (lower {key} or raise limits.memory)"
                 )
                 if (at, message) not in seen:
@@ -207,10 +205,6 @@ def replica_bounds(ctx: Context) -> Iterator[SpecIssue]:
         base = ctx.platform.components[name].replicas
         if base is not None:
             counts.append((base, ("components", name, "replicas")))
-        for env, environment in sorted(ctx.platform.environments.items()):
-            override = environment.components.get(name)
-            if override is not None and override.replicas is not None:
-                counts.append((override.replicas, ("environments", env, "components", name, "replicas")))
         why = f": {scale.reason}" if scale.reason else ""
         for count, path in counts:
             if (scale.min is not None and count < scale.min) or (scale.max is not None and count > scale.max):

@@ -1,4 +1,7 @@
-"""Facts about the clusters: where volumes come from, one cluster per environment, what environments override."""
+"""Facts about the clusters: where volumes come from, one cluster per environment.
+
+These run on each environment's merged spec (its layer applied), like every check.
+"""
 
 from __future__ import annotations
 
@@ -46,12 +49,3 @@ def one_cluster_per_environment(ctx: Context) -> Iterator[SpecIssue]:
             ))
         else:
             clusters[server] = env
-
-
-@check()
-def environment_overrides(ctx: Context) -> Iterator[SpecIssue]:
-    """An environment overrides only enabled components and apps."""
-    for env, environment in ctx.platform.environments.items():
-        for name in environment.components:
-            if name not in ctx.enabled:
-                yield ctx.at_key(("environments", env, "components", name), f"{name!r} is not an enabled component or app")
