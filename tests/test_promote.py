@@ -231,3 +231,29 @@ def test_a_flow_layer_grows_as_a_block_and_a_layer_only_app_stays_in_its_layer(t
     assert spec.read_text(encoding="utf-8") == pinned.replace("tool:1.0.0}  # prod's own app", "tool:2.0.0}  # prod's own app")
     missing = bbgen("promote", str(spec), "lab", "--from", "staging", "--to", "prod")
     assert missing.returncode == 2 and "'lab': no such component or app in environment prod (it has api, tool)" in missing.stderr
+
+
+def test_a_promotion_that_would_break_the_spec_writes_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(textwrap.dedent("""\
+        name: promo
+        domain: example.org
+        gitops: {url: https://git.example.org, owner: platform, repo: promo-gitops}
+        tls: {acmeEmail: ops@example.org}
+        environments:
+          prod: {}
+          staging:
+            cluster: https://staging.k8s.example.org:6443
+            apps:
+              api: {host: www}
+              web: {host: web}
+        apps:
+          api: {image: registry.example.org/promo/api:1.0.0, host: api}
+          web: {image: registry.example.org/promo/web:1.0.0, host: www}
+        """), encoding="utf-8")
+    before = spec.read_bytes()
+    done = bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "--what", "host")
+    assert done.returncode == 2, done.stderr
+    assert "the promoted spec would be invalid, nothing written:" in done.stderr
+    assert f"{spec}:14:60: apps.web.host: host www.example.org is already claimed by 'api' (environment prod)" in done.stderr
+    assert spec.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["platform.yaml"]
