@@ -257,3 +257,19 @@ def test_a_promotion_that_would_break_the_spec_writes_nothing(tmp_path: Path) ->
     assert "the promoted spec would be invalid, nothing written:" in done.stderr
     assert f"{spec}:14:60: apps.web.host: host www.example.org is already claimed by 'api' (environment prod)" in done.stderr
     assert spec.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["platform.yaml"]
+
+
+def test_json_output_names_each_value_and_where_it_went(spec: Path) -> None:
+    import json
+
+    done = bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "-o", "json", "-q")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    document = json.loads(done.stdout)
+    assert document["written"] is True and (document["from"], document["to"], document["kind"]) == ("staging", "prod", "app")
+    assert document["changes"] == [{
+        "field": "image", "old": "registry.example.org/promo/api:1.0.0", "new": "registry.example.org/promo/api:1.1.0",
+        "writtenAt": ["apps.api.image", "environments.dev.components.api.image"],
+    }]
+    assert [(r["action"], r["kind"], r["name"]) for r in document["render"]["resources"]] == [("changed", "Deployment", "api")]
+    nothing = json.loads(bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "-o", "json", "-q").stdout)
+    assert nothing["changes"] == [] and nothing["written"] is False and nothing["render"]["identical"] is True

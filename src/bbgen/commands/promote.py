@@ -5,10 +5,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from bbgen.commands._common import Console, QuietOpt, SpecArg
+from bbgen.commands._common import Console, DataFormat, QuietOpt, SpecArg, emit
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
+    from bbgen.promote import PromoteResult
 
 
 def promote(
@@ -19,6 +20,7 @@ def promote(
     what: Annotated[Optional[str], typer.Option("--what", help="Comma-separated fields to promote: image (a component's version, an app's image), settings (an app's env) or any field name.")] = None,
     settings: Annotated[bool, typer.Option("--settings", help="Promote settings too (same as adding `settings` to --what).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; print the unified diff of the spec file.")] = False,
+    output: Annotated[DataFormat, typer.Option("--output", "-o", help="text (the spec diff with --dry-run, then the render summary) or one JSON/YAML document.")] = DataFormat.text,
     quiet: QuietOpt = False,
 ) -> None:
     """Promote a component's or app's image (and settings) from one environment to another, in SPEC.
@@ -38,25 +40,40 @@ def promote(
       bbgen promote platform.yaml orchestrator --from staging --to prod
       bbgen promote platform.yaml prometheus --from dev --to staging --settings
       bbgen promote platform.yaml api --from staging --to prod --what image,replicas
+      bbgen promote platform.yaml api --from staging --to prod --dry-run -o json | jq .changes
     """
     from bbgen import api  # lazy
 
     fields = [f.strip() for f in what.split(",") if f.strip()] if what else None
     console = Console(quiet=quiet)
     result, changes = api.promote(spec, name, source=source, target=target, what=fields, settings=settings, dry_run=dry_run)
+    if output is not DataFormat.text:
+        emit(_document(result, changes, dry_run=dry_run), output)
     if not result.changes:
         console.status(f"nothing to promote: {target} already sees what {source} does for {result.kind} {name}")
         return
     for change in result.changes:
         console.status(f"{name}.{change.field}: {_shown(change.old)} -> {_shown(change.new)} (written at {', '.join(change.written)})")
-    out = sys.stdout
-    if dry_run:
-        from bbgen.secrets.detect import redact  # lazy: a value that looks like a secret is masked, as in `bbgen diff`
+    if output is DataFormat.text:
+        if dry_run:
+            from bbgen.secrets.detect import redact  # lazy: a value that looks like a secret is masked, as in `bbgen diff`
 
-        for line in result.patch:
-            out.write(redact(line) + "\n")
-    _summary(changes, target)
+            sys.stdout.write("".join(redact(line) + "\n" for line in result.patch))
+        _summary(changes, target)
     console.status(f"dry run: {spec} not written" if dry_run else f"promoted {result.kind} {name} from {source} to {target} in {spec}")
+
+
+def _document(result: PromoteResult, changes: DiffResult, *, dry_run: bool) -> dict[str, object]:
+    """What `-o json` prints: the values promoted, where they were written, the spec's diff and the render summary."""
+    from bbgen.secrets.detect import redact  # lazy
+
+    return {
+        "name": result.name, "kind": result.kind, "from": result.source, "to": result.target,
+        "written": bool(result.changes) and not dry_run,
+        "changes": [{"field": c.field, "old": c.old, "new": c.new, "writtenAt": c.written} for c in result.changes],
+        "patch": "\n".join(map(redact, result.patch)) + "\n" if result.patch else "",
+        "render": changes.as_dict(),
+    }
 
 
 def _shown(value: object) -> str:
