@@ -273,3 +273,13 @@ def test_json_output_names_each_value_and_where_it_went(spec: Path) -> None:
     assert [(r["action"], r["kind"], r["name"]) for r in document["render"]["resources"]] == [("changed", "Deployment", "api")]
     nothing = json.loads(bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "-o", "json", "-q").stdout)
     assert nothing["changes"] == [] and nothing["written"] is False and nothing["render"]["identical"] is True
+
+
+def test_a_file_ruamel_would_reformat_is_flagged(spec: Path) -> None:
+    spec.write_text(SPEC.replace("    image: registry.example.org/promo/api:1.0.0", "    image:   registry.example.org/promo/api:1.0.0"), encoding="utf-8")
+    done = bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "does not keep its layout through a YAML round trip" in done.stderr
+    spec.write_text(SPEC, encoding="utf-8")
+    kept = bbgen("promote", str(spec), "api", "--from", "staging", "--to", "prod", "--dry-run")
+    assert kept.returncode == 0 and "round trip" not in kept.stderr

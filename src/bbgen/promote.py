@@ -69,6 +69,7 @@ class PromoteResult:
     before: str = ""
     after: str = ""
     patch: list[str] = field(default_factory=list)  # unified diff of the spec file
+    reformatted: bool = False  # the file does not survive a round trip unchanged: other lines change too (ruamel's layout)
 
 
 def fields_for(kind: str, what: list[str], *, settings: bool) -> list[str]:
@@ -119,6 +120,9 @@ def promote(spec: Path, name: str, *, source: str, target: str, what: list[str],
 
     yaml = _yaml()
     tree = yaml.load(before)
+    untouched = io.StringIO()
+    yaml.dump(tree, untouched)
+    result.reformatted = untouched.getvalue() != before
     for keys, new, old in diffs:
         written = _write(tree, data, views, envs, base_key, name, target, keys, new)
         result.changes.append(Change(field=".".join(keys), old=_plain(old), new=_plain(new), written=written))

@@ -52,6 +52,8 @@ def promote(
     if not result.changes:
         console.status(f"nothing to promote: {target} already sees what {source} does for {result.kind} {name}")
         return
+    if result.reformatted:
+        console.status(f"warning: {spec} does not keep its layout through a YAML round trip (indentation or quoting); lines besides the promoted ones change, see --dry-run")
     for change in result.changes:
         console.status(f"{name}.{change.field}: {_shown(change.old)} -> {_shown(change.new)} (written at {', '.join(change.written)})")
     if output is DataFormat.text:
