@@ -14,6 +14,7 @@ API server address) is nobody's to leak.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -173,3 +174,32 @@ def test_the_walk_finds_a_leak_when_there_is_one(tmp_path: Path) -> None:
     prod = _facts(load_platform(PROFILES["multi-env"]), "prod")["API server"]
     hits = [p for p in _env_files(out, "dev") for v in prod if _mentions(v).search(p.read_text(encoding="utf-8"))]
     assert [str(p.relative_to(out)) for p in hits] == ["values/cilium/dev.yaml"]
+
+
+def _built(kustomize: str, root: Path) -> str:
+    run = subprocess.run([kustomize, "build", str(root)], capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, f"kustomize build {root}: {run.stderr}"
+    return run.stdout
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", [n for n, p in PROFILES.items() if len(load_platform(p).environments) > 1])
+def test_no_environment_builds_another_environments_facts(tmp_path: Path, tools: dict[str, str], name: str) -> None:
+    """What each environment's overlays build (base included: what a base leaves unpatched is that environment's too)."""
+    platform = load_platform(PROFILES[name])
+    envs = sorted(platform.environments)
+    out = tmp_path / name
+    write_tree(build_tree(platform), out)
+    facts = {env: _facts(platform, env) for env in envs}
+    leaks: list[str] = []
+    for env in envs:
+        roots = [out / "platform" / env, *sorted(out.glob(f"components/*/overlays/{env}"))]
+        built = {root: _built(tools["kustomize"], root) for root in roots}
+        for other in (e for e in envs if e != env):
+            for kind, values in facts[other].items():
+                for value in sorted(values - facts[env][kind]):
+                    for root, text in built.items():
+                        docs = [d for d in text.split("\n---\n") if not (kind == "TLS issuer" and "kind: ClusterIssuer" in d)]
+                        if any(_mentions(value).search(d) for d in docs):
+                            leaks.append(f"{root.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}'s build")
+    assert not leaks, "\n".join(leaks)
