@@ -124,8 +124,8 @@ def _facts(platform: Platform, env: str) -> dict[str, set[str]]:
 
 
 def _env_files(out: Path, env: str) -> list[Path]:
-    """Environment ``env``'s part of a rendered tree (the Kustomize bases are everyone's)."""
-    roots = [out / "apps" / env, out / "platform" / env, out / "bootstrap" / env, *out.glob(f"components/*/overlays/{env}")]
+    """Environment ``env``'s part of a rendered tree as files (the Kustomize bases are everyone's)."""
+    roots = [out / "apps" / env, out / "projects" / env, out / "platform" / env, out / "bootstrap" / env, *out.glob(f"components/*/overlays/{env}")]
     files = [p for root in roots if root.is_dir() for p in sorted(root.rglob("*")) if p.is_file()]
     return files + sorted(out.glob(f"values/*/{env}.yaml"))
 
@@ -193,7 +193,7 @@ def test_no_environment_builds_another_environments_facts(tmp_path: Path, tools:
     facts = {env: _facts(platform, env) for env in envs}
     leaks: list[str] = []
     for env in envs:
-        roots = [out / "platform" / env, *sorted(out.glob(f"components/*/overlays/{env}"))]
+        roots = [out / "apps" / env, out / "platform" / env, *sorted(out.glob(f"components/*/overlays/{env}"))]
         built = {root: _built(tools["kustomize"], root) for root in roots}
         for other in (e for e in envs if e != env):
             for kind, values in facts[other].items():

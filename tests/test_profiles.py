@@ -75,7 +75,7 @@ MULTI = ("prod", "staging", "dev")
 def test_multi_env_profile_gives_each_environment_its_own_cluster_facts() -> None:
     """Three clusters, three domains, three API servers, static volumes on each cluster's own nodes."""
     platform = load_platform(PROFILES["multi-env"])
-    assert sorted(platform.environments) == sorted(MULTI)
+    assert sorted(platform.environments) == sorted(MULTI) and platform.gitops.hub == "prod"
     assert platform.ingress.provider == "gateway" and platform.storage.provisioner == "kubernetes.io/no-provisioner"
     views = {env: env_view(platform, env) for env in MULTI}
     facts: dict[str, list[object]] = {"cluster": [], "domain": [], "api server": [], "image": [], "nodes": []}
@@ -107,5 +107,9 @@ def test_multi_env_profile_renders_each_image_and_api_server_only_in_its_environ
         assert holders == [where], (env, holders)
         cilium = _yaml(out / "values" / "cilium" / f"{env}.yaml")
         assert cilium["k8sServiceHost"] == host
+        servers = {_yaml(app)["spec"]["destination"]["server"] for app in (out / "apps" / env).glob("*.yaml") if app.name != "kustomization.yaml"}
+        assert servers == {"https://kubernetes.default.svc" if env == "prod" else view.environments[env].cluster}, (env, servers)
         pvs = sorted(p.name for p in (out / "platform" / env).glob("persistentvolume-*.yaml"))
         assert pvs and all(name.startswith(f"persistentvolume-{env}-") for name in pvs), (env, pvs)
+    # One Argo CD, on the hub: the spokes get none.
+    assert sorted(p.parent.name for p in out.glob("apps/*/argocd.yaml")) == ["prod"]

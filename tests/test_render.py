@@ -97,13 +97,13 @@ def test_ownership_lifecycle(tmp_path: Path, write_spec: Callable[..., Path]) ->
 
 def test_refuses_to_overwrite_unowned_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    (out / "projects").mkdir(parents=True)
-    (out / "projects" / "kustomization.yaml").write_text("hand written\n")
+    (out / "projects" / "prod").mkdir(parents=True)
+    (out / "projects" / "prod" / "kustomization.yaml").write_text("hand written\n")
     for adopt, why in ((False, "holds no bbgen manifest"), (True, "does not own")):
         with pytest.raises(OwnershipError, match=why):
             write_tree(build_tree(load_platform(REFERENCE)), out, adopt=adopt)
-        assert (out / "projects" / "kustomization.yaml").read_text() == "hand written\n"
-        assert sorted(p.name for p in out.rglob("*")) == ["kustomization.yaml", "projects"]
+        assert (out / "projects" / "prod" / "kustomization.yaml").read_text() == "hand written\n"
+        assert sorted(p.name for p in out.rglob("*")) == ["kustomization.yaml", "prod", "projects"]
         assert not (out / MANIFEST_PATH).exists()
 
 

@@ -211,7 +211,7 @@ def test_gateway_api_crds_come_from_upstream_git(gateway: Path) -> None:
     assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
     gw_app = _load(gateway / "apps/prod/gateway.yaml")
     assert int(gw_app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) > int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
-    edge = _one(_docs(gateway / "projects"), "AppProject", "edge")
+    edge = _one(_docs(gateway / "projects" / "prod"), "AppProject", "prod-edge")
     assert "https://github.com/kubernetes-sigs/gateway-api" in edge["spec"]["sourceRepos"]
     whitelisted = {(w["group"], w["kind"]) for w in edge["spec"]["clusterResourceWhitelist"]}
     assert ("apiextensions.k8s.io", "CustomResourceDefinition") in whitelisted
@@ -268,7 +268,7 @@ def test_cilium_values(nginx: Path) -> None:
     # kube-system is never default-denied.
     assert not list((nginx / "platform/prod").glob("networkpolicy-kube-system-*"))
     app = _load(nginx / "apps/prod/cilium.yaml")
-    assert app["spec"]["project"] == "networking" and app["spec"]["destination"]["namespace"] == "kube-system"
+    assert app["spec"]["project"] == "prod-networking" and app["spec"]["destination"]["namespace"] == "kube-system"
     readme = (nginx / "README.md").read_text(encoding="utf-8")
     assert "helm upgrade --install cilium cilium --repo https://helm.cilium.io --version 1.20.2" in readme
 

@@ -108,11 +108,12 @@ def test_no_secret_with_data_anywhere(write_spec: Callable[[str], Path]) -> None
 # --- Argo CD --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("env", ["prod", "staging"])
-def test_argocd_application_is_chart_values_and_companion(write_spec: Callable[[str], Path], env: str) -> None:
+def test_argocd_application_is_chart_values_and_companion(write_spec: Callable[[str], Path]) -> None:
+    env = "prod"  # the hub: a spoke (staging) runs no Argo CD of its own
     tree = _tree(write_spec)
+    assert "apps/staging/argocd.yaml" not in tree.files
     app = _doc(tree, f"apps/{env}/argocd.yaml")
-    assert app["spec"]["project"] == "devops"
+    assert app["spec"]["project"] == "prod-devops"
     assert app["spec"]["destination"]["namespace"] == "argocd"
     chart, values, companion = app["spec"]["sources"]
     assert chart["repoURL"] == "https://argoproj.github.io/argo-helm"
@@ -189,7 +190,7 @@ def test_argocd_route_reaches_the_charts_server_service(write_spec: Callable[[st
 
 
 def test_argocd_project_allows_its_cluster_kinds(write_spec: Callable[[str], Path]) -> None:
-    project = _doc(_tree(write_spec), "projects/appproject-devops.yaml")
+    project = _doc(_tree(write_spec), "projects/prod/appproject-prod-devops.yaml")
     kinds = {(k["group"], k["kind"]) for k in project["spec"]["clusterResourceWhitelist"]}
     assert {
         ("apiextensions.k8s.io", "CustomResourceDefinition"),

@@ -101,7 +101,7 @@ def test_every_component_lands_in_observability(out: Path) -> None:
             if doc["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
                 assert doc["metadata"]["namespace"] == NS, (component, doc["kind"], doc["metadata"]["name"])
         app = _load(out / "apps" / "prod" / f"{component}.yaml")
-        assert app["spec"]["project"] == "observability"
+        assert app["spec"]["project"] == "prod-observability"
 
 
 # --- wiring between the components ------------------------------------------------------------

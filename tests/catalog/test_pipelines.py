@@ -141,7 +141,7 @@ def test_secrets_reach_their_readers(write_spec: Callable[[str], Path]) -> None:
 def test_argo_application_is_the_pinned_chart_with_values(write_spec: Callable[[str], Path], env: str) -> None:
     tree = _tree(write_spec)
     app = _doc(tree, f"apps/{env}/argo-workflows.yaml")
-    assert app["spec"]["project"] == "argo"
+    assert app["spec"]["project"] == f"{env}-argo"
     assert app["spec"]["destination"]["namespace"] == "argo"
     chart, values, companion = app["spec"]["sources"]
     assert chart["repoURL"] == "https://argoproj.github.io/argo-helm"

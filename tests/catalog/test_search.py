@@ -142,7 +142,7 @@ def test_both_land_in_elastic(out: Path) -> None:
             assert doc["metadata"]["namespace"] == NS, (component, doc["kind"], doc["metadata"]["name"])
         assert not _of(docs, "Secret"), f"{component} renders a Secret"
         app = _load(out / "apps" / "prod" / f"{component}.yaml")
-        assert app["spec"]["project"] == "elastic"
+        assert app["spec"]["project"] == "prod-elastic"
 
 
 def test_kibana_syncs_after_elasticsearch(out: Path) -> None:

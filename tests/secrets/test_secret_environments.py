@@ -21,7 +21,11 @@ from bbgen.spec.models import Platform
 from secretkit import SPEC_WITH_APPS
 from support import ROOT
 
-ENVIRON = {"BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY": "sk-test-from-env"}
+ENVIRON = {
+    "BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY": "sk-test-from-env",
+    "BBGEN_SECRET_ARGOCD_CLUSTER_DEV_CONFIG": '{"bearerToken": "dev-token-for-tests"}',  # the hub (prod) registers dev
+}
+SPOKE = {"argocd/cluster-dev/config", "argocd/cluster-dev/name", "argocd/cluster-dev/server"}
 TWO_ENVS = SPEC_WITH_APPS + """\
 environments:
   prod: {}
@@ -61,7 +65,7 @@ def test_each_environment_gets_its_own_values(spec: Path, tmp_path: Path) -> Non
     dev = api.secrets_generate(spec, tmp_path / "s" / "dev", env="dev", environ=ENVIRON)
     assert (prod.environment, dev.environment) == ("prod", "dev")
     p, d = values(tmp_path / "s" / "prod"), values(tmp_path / "s" / "dev")
-    assert p.keys() == d.keys()
+    assert p.keys() - SPOKE == d.keys() and SPOKE <= p.keys()  # only the hub holds the spoke's cluster Secret
     generated = set(prod.generated)
     assert {"db/postgres-credentials/password", "vec/qdrant-credentials/api-key", "apps/api-basic-auth/password"} <= generated
     for ref in generated:
@@ -87,7 +91,8 @@ def test_a_directory_of_prod_refuses_dev_and_stays_untouched(spec: Path, tmp_pat
     message = str(caught.value)
     assert caught.value.exit_code == EXIT_USAGE
     assert "holds the Secrets of environment prod" in message and "another --out for dev" in message
-    assert not any(v in message for v in values(out).values())
+    public = {"argocd/cluster-dev/name", "argocd/cluster-dev/server"}  # fixed, not secret: the name is "dev" itself
+    assert not any(v in message for k, v in values(out).items() if k not in public)
     assert snapshot(out) == before
     again = api.secrets_generate(spec, out, env="prod", environ={})  # prod itself still re-runs, keeping its values
     assert again.generated == [] and again.written == []
@@ -120,7 +125,8 @@ def test_plan_is_per_environment(spec: Path) -> None:
     plan = api.secrets_plan(spec)
     assert plan.environments == ["dev", "prod"]
     refs = {e: [s.ref for s in plan.env(e).secrets] for e in plan.environments}
-    assert refs["dev"] == refs["prod"] and "db/postgres-credentials" in refs["dev"]
+    assert refs["dev"] == [r for r in refs["prod"] if r != "argocd/cluster-dev"] and "db/postgres-credentials" in refs["dev"]
+    assert "argocd/cluster-dev" in refs["prod"]  # the hub registers its spoke
     assert api.secrets_plan(spec, "dev").environments == ["dev"]
     rows = plan.as_dict()["secrets"]
     assert sorted({r["environment"] for r in rows}) == ["dev", "prod"]

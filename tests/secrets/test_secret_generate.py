@@ -5,6 +5,7 @@ Every value is written under tmp_path only; nothing here touches the repository 
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -169,7 +170,12 @@ def test_refuses_to_write_near_a_gitops_tree(tmp_path: Path, where: str) -> None
     assert sorted(p for p in (tmp_path / "repo").rglob("*")) == before
 
 
-GITEA_TOKEN = {"BBGEN_SECRET_ARGOCD_GITOPS_REPO_USERNAME": "argocd", "BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD": "t0k3n-for-tests"}
+GITEA_TOKEN = {
+    "BBGEN_SECRET_ARGOCD_GITOPS_REPO_USERNAME": "argocd",
+    "BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD": "t0k3n-for-tests",
+    # the hub's credentials for the staging spoke (its Argo CD cluster Secret's config)
+    "BBGEN_SECRET_ARGOCD_CLUSTER_STAGING_CONFIG": '{"bearerToken": "t0k3n-for-tests", "tlsClientConfig": {"insecure": false}}',
+}
 
 
 def test_plain_git_work_tree_without_a_gitops_tree_is_fine(tmp_path: Path) -> None:
@@ -201,7 +207,7 @@ def test_reference_profile_needs_only_the_gitea_token(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         api.secrets_generate(REFERENCE, out, environ={})
     missing = [line.split(":")[0].strip() for line in caught.value.message.splitlines()[1:]]
-    assert missing == ["argocd/gitops-repo/password", "argocd/gitops-repo/username"]
+    assert missing == ["argocd/cluster-staging/config", "argocd/gitops-repo/password", "argocd/gitops-repo/username"]
     assert not out.exists() or not any(out.iterdir())  # nothing half-written
     result = api.secrets_generate(REFERENCE, out, environ=GITEA_TOKEN)
     assert {"db/postgres-credentials", "db/redis-credentials", "hadith/postgres-credentials", "vec/qdrant-credentials"} <= set(result.secrets)
@@ -210,6 +216,12 @@ def test_reference_profile_needs_only_the_gitea_token(tmp_path: Path) -> None:
     assert repo["stringData"]["type"] == "git"
     assert repo["stringData"]["url"] == "https://git.betelgeusebytes.io/platform/betelgeuse-gitops.git"
     assert repo["stringData"]["password"] == "t0k3n-for-tests"
+    # the staging spoke's declarative Argo CD cluster Secret, on the hub
+    cluster = next(d for d in yaml.safe_load_all((out / "argocd.yaml").read_text()) if d["metadata"]["name"] == "cluster-staging")
+    assert cluster["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "cluster"
+    assert cluster["stringData"]["name"] == "staging"
+    assert cluster["stringData"]["server"] == "https://staging.k8s.betelgeusebytes.io:6443"
+    assert json.loads(cluster["stringData"]["config"])["bearerToken"] == "t0k3n-for-tests"
 
 
 def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path: Path) -> None:

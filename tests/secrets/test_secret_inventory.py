@@ -58,9 +58,10 @@ def test_reference_plan() -> None:
     rows = _rows(api.secrets_plan(REFERENCE).env("prod"))
     assert {k: rows.get(k) for k in REFERENCE_PLAN} == REFERENCE_PLAN
     assert {k: rows.get(k) for k in GITOPS_REPO} == GITOPS_REPO
-    # Everything else bbgen makes itself: a person supplies only the Gitea token (and its user) and, optionally, ACME keys.
+    # Everything else bbgen makes itself: a person supplies only the Gitea token (and its user), the hub's credentials
+    # for the staging spoke (its Argo CD cluster Secret's config) and, optionally, ACME keys.
     supplied = {k for k, how in rows.items() if how.startswith("supply") and not how.endswith("(optional)")}
-    assert supplied == {"argocd/gitops-repo/password", "argocd/gitops-repo/username"}
+    assert supplied == {"argocd/gitops-repo/password", "argocd/gitops-repo/username", "argocd/cluster-staging/config"}
 
 
 def test_repository_secret_carries_argocds_label() -> None:
@@ -227,7 +228,9 @@ def test_readme_lists_the_plan_and_the_bootstrap_order() -> None:
     assert "kubectl apply -f ~/secrets/betelgeuse" in readme
     assert "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm" in readme
     assert "`BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD`" in readme  # the one value a person must supply
-    assert "argocd cluster add <staging-context> --name staging" in readme
+    # the staging spoke is registered by its cluster Secret on the hub, made in the Secrets step
+    assert "- `argocd/cluster-staging`: environment staging, API server https://staging.k8s.betelgeusebytes.io:6443" in readme
+    assert "`BBGEN_SECRET_ARGOCD_CLUSTER_STAGING_CONFIG`" in readme
     assert "| hadith | postgres-credentials | password | copy of db/postgres-credentials | orchestrator |" in readme
 
 

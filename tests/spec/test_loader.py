@@ -588,7 +588,7 @@ def test_unknown_field_snake_case_suggests_camel_case(tmp_path: Path) -> None:
 def test_unknown_field_without_close_match(tmp_path: Path) -> None:
     lines = spec_errors(tmp_path, VALID.replace("repo: demo-gitops", "repo: demo-gitops, zzz: 1"))
     assert lines == [
-        f"{tmp_path / 'spec.yaml'}:3:78: gitops.zzz: unknown field (allowed here: url, owner, repo, branch)"
+        f"{tmp_path / 'spec.yaml'}:3:78: gitops.zzz: unknown field (allowed here: url, owner, repo, branch, mode, hub)"
     ]
 
 

@@ -47,9 +47,14 @@ def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any
     return out
 
 
+def project_of(env: str, project: str) -> str:
+    """prod's Applications use projects/ as named; another environment's use its own copies, `<env>-<name>` in projects/<env>/."""
+    return project if env == "prod" or project == "default" else f"{env}-{project}"
+
+
 def application(env: str, name: str, project: str, namespace: str | None, path: str | None = None, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "project": project,
+        "project": project_of(env, project),
         "destination": {"server": SERVER, **({"namespace": namespace} if namespace else {})},
         "syncPolicy": {
             "automated": {"prune": True, "selfHeal": True},
@@ -164,12 +169,24 @@ def baseline(envs: tuple[str, ...] = ("prod",)) -> Files:
         },
         **web_component(),
     }
+    shared = [(rel, doc) for rel, doc in files.items() if rel.startswith("projects/appproject-")]
     for env in envs:
+        projects = "../../projects"
+        if env != "prod":  # each environment owns its AppProjects (one owner per Argo CD object); the spec is prod's, shared
+            projects = f"../../projects/{env}"
+            copies = {
+                f"projects/{env}/appproject-{env}-{rel.removeprefix('projects/appproject-')}": {
+                    **doc, "metadata": {**doc["metadata"], "name": project_of(env, doc["metadata"]["name"])},
+                }
+                for rel, doc in shared
+            }
+            files.update(copies)
+            files[f"projects/{env}/kustomization.yaml"] = kustomization(*sorted(rel.rpartition("/")[2] for rel in copies))
         files.update(
             {
                 f"bootstrap/{env}/root-app.yaml": application(env, "root", "default", "argocd", f"apps/{env}"),
                 f"apps/{env}/kustomization.yaml": kustomization(
-                    "../../projects", "platform.yaml", "web.yaml", "issuers.yaml", "cert-manager.yaml"
+                    projects, "platform.yaml", "web.yaml", "issuers.yaml", "cert-manager.yaml"
                 ),
                 f"apps/{env}/platform.yaml": application(env, "platform", "platform", None, f"platform/{env}"),
                 f"apps/{env}/web.yaml": application(env, "web", "apps", "web", f"components/web/overlays/{env}"),

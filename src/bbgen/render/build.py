@@ -142,6 +142,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
         for name, unit in per_env.items():
             units.setdefault(name, unit)
     meta: dict[str, Any] = {"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"}
+    meta["destinations"] = layout.destinations(platform)  # validate: every Application of an environment targets its cluster
     chart_services = _chart_services(units)
     if chart_services:
         meta["chartServices"] = chart_services

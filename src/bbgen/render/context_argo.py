@@ -62,9 +62,9 @@ class Application:
     finalizer: bool
     """Whether deleting the Application deletes what it deployed (never for the self-managed controller or the root)."""
     project: str
-    """AppProject it belongs to (the unit's domain, `platform` or `default`)."""
+    """AppProject it belongs to (`<env>-<domain>`, `<env>-platform`, or `default` for the root)."""
     destination: Mapping[str, str]
-    """Argo CD destination: the environment's API server and the namespace."""
+    """Argo CD destination: the environment's API server (`https://kubernetes.default.svc` on the hub and in per-cluster mode) and the namespace."""
     syncOptions: Sequence[str]
     """Extra sync options (the component's `syncOptions`)."""
     delivery: str
@@ -82,9 +82,11 @@ class Project:
     """One AppProject: a domain (its namespaces, repositories and cluster-scoped kinds), or the platform's own."""
 
     name: str
-    """Project name (the domain, or `platform`)."""
+    """Project name: `<env>-<domain>`, or `<env>-platform` (one set per environment, so no Application reaches another's cluster)."""
     labels: Mapping[str, str]
     """The standard labels."""
+    server: str
+    """The one API server its Applications may deploy to: its environment's destination (`gitops.mode`, `gitops.hub`)."""
     members: Sequence[str]
     """Units in the domain, sorted (empty for the platform project)."""
     namespaces: Sequence[str]
@@ -103,8 +105,6 @@ class ArgoShared:
     """The GitOps repository."""
     controller: Controller
     """The GitOps controller."""
-    servers: Sequence[str]
-    """Every environment's API server, sorted (AppProject destinations)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,8 +117,6 @@ class ApplicationVariables:
     """The GitOps repository."""
     controller: Controller
     """The GitOps controller."""
-    servers: Sequence[str]
-    """Every environment's API server, sorted."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -131,13 +129,11 @@ class ProjectVariables:
     """The GitOps repository."""
     controller: Controller
     """The GitOps controller."""
-    servers: Sequence[str]
-    """Every environment's API server, sorted (one destination per server and namespace)."""
 
 
 def application_variables(shared: ArgoShared, app: Application) -> ApplicationVariables:
-    return ApplicationVariables(app=app, gitops=shared.gitops, controller=shared.controller, servers=shared.servers)
+    return ApplicationVariables(app=app, gitops=shared.gitops, controller=shared.controller)
 
 
 def project_variables(shared: ArgoShared, project: Project) -> ProjectVariables:
-    return ProjectVariables(project=project, gitops=shared.gitops, controller=shared.controller, servers=shared.servers)
+    return ProjectVariables(project=project, gitops=shared.gitops, controller=shared.controller)

@@ -35,9 +35,11 @@ class ReadmeEnv:
     rootApp: str
     """Path of its root Application."""
     cluster: str
-    """Its API server."""
+    """Its API server as Argo CD addresses it (`https://kubernetes.default.svc` for the hub and in per-cluster mode)."""
     remote: bool
-    """Whether it is another cluster than the hub's own (it must be registered with Argo CD)."""
+    """Whether the hub's Argo CD deploys it remotely (a spoke: registered by its cluster Secret)."""
+    clusterSecret: str | None
+    """A spoke's Argo CD cluster Secret (`<namespace>/<name>`, made by `bbgen secrets generate`), else none."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -191,7 +193,11 @@ class ReadmeVariables:
     cni: InstallStep | None
     """The `cni` provider's hand install, when one is enabled."""
     gitopsController: InstallStep | None
-    """The `gitops` provider's hand install (on the hub), when one is enabled as a chart."""
+    """The `gitops` provider's hand install (on the hub, or on every cluster in per-cluster mode), when one is enabled as a chart."""
+    gitopsMode: str
+    """`hub` (one Argo CD on the hub deploys every environment) or `per-cluster` (`gitops.mode`)."""
+    hub: str
+    """The environment whose cluster runs Argo CD in hub mode (`gitops.hub`)."""
     argocdNamespace: str
     """Where Argo CD runs."""
     argocdVersionHint: str

@@ -17,6 +17,7 @@ that environment's values and no other's.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -203,11 +204,14 @@ class _Builder:
         return plan.copy_of if plan.copy_of is not None else (where[0], where[1], key)
 
 
-def build_inventory(platform: Platform, units: dict[str, Unit], *, environment: str = DEFAULT_ENV) -> Inventory:
+def build_inventory(
+    platform: Platform, units: dict[str, Unit], *, environment: str = DEFAULT_ENV, spokes: Mapping[str, str] | None = None
+) -> Inventory:
     """Every Secret the enabled units read, with shared credentials copied per consumer namespace.
 
     ``platform`` and ``units`` should be one environment's view (see :func:`inventory_for`);
-    ``environment`` only names it.
+    ``environment`` only names it. ``spokes`` (environment -> API server) are the clusters
+    this environment's Argo CD deploys to remotely: the hub's (render/layout.py `spoke_servers`).
     """
     b = _Builder()
     values = variables(secret_value_context(platform))
@@ -243,7 +247,34 @@ def build_inventory(platform: Platform, units: dict[str, Unit], *, environment: 
                 else:
                     plan = KeyPlan(key=sref.key, source="supply", supply=f"value of {sref.name} for {unit.name}")
                     b.add(unit.namespace, sref.secret, {sref.key: plan}, user=unit.name)
+    _spoke_clusters(b, spokes or {}, units)
     return _finish(platform.name, b.secrets, environment)
+
+
+CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
+
+
+def cluster_secret_name(env: str) -> str:
+    return f"cluster-{env}"
+
+
+def _spoke_clusters(b: _Builder, spokes: Mapping[str, str], units: dict[str, Unit]) -> None:
+    """Hub mode: each spoke is registered with the hub's Argo CD by a cluster Secret in its namespace.
+
+    `name` and `server` are fixed; `config` (Argo CD's cluster-config JSON: a bearer
+    token or client certificate plus the CA) is supplied out of band, never rendered.
+    """
+    from bbgen.render.layout import GITOPS, argocd_namespace  # lazy: layout reads the catalog
+
+    controller = next((u.name for u in sorted(units.values(), key=lambda u: u.name) if u.provides(GITOPS)), "the hub Argo CD")
+    for env, server in sorted(spokes.items()):
+        keys = {
+            "name": KeyPlan(key="name", source="fixed", value=env),
+            "server": KeyPlan(key="server", source="fixed", value=server),
+            "config": KeyPlan(key="config", source="supply", supply=f"Argo CD cluster config JSON for {env} (bearerToken or tlsClientConfig, and the CA)"),
+        }
+        b.add(argocd_namespace(), cluster_secret_name(env), keys, user=controller, description=f"registers environment {env}'s cluster with the hub Argo CD",
+              labels={CLUSTER_SECRET_LABEL: "cluster"})
 
 
 def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
@@ -341,8 +372,10 @@ def check_environment(platform: Platform, env: str) -> str:
 
 def inventory_for(platform: Platform, env: str = DEFAULT_ENV) -> Inventory:
     """Environment ``env``'s inventory of a loaded spec, built from its view, against the installed catalog."""
+    from bbgen.render.layout import spoke_servers  # lazy: layout reads the catalog
+
     view = env_view(platform, check_environment(platform, env))
-    return build_inventory(view, build_units(view, load_catalog()), environment=env)
+    return build_inventory(view, build_units(view, load_catalog()), environment=env, spokes=spoke_servers(platform, env))
 
 
 def plan_for(platform: Platform, env: str | None = None) -> SecretsPlan:

@@ -35,6 +35,41 @@ def argocd_namespace() -> str:
     return home
 
 
+def destination(platform: Platform, env: str) -> str:
+    """The API server Argo CD deploys ``env`` to.
+
+    In hub mode the hub's Argo CD reaches its own cluster as `kubernetes.default.svc`
+    and every spoke at `environments.<env>.cluster`; in per-cluster mode each
+    environment's own Argo CD manages only its own cluster.
+    """
+    gitops = platform.gitops
+    if gitops.mode == "per-cluster" or env == gitops.hub:
+        return IN_CLUSTER
+    return platform.environments[env].cluster
+
+
+def destinations(platform: Platform) -> dict[str, str]:
+    """Every environment's API server as Argo CD addresses it (written to the manifest for `bbgen validate`)."""
+    return {env: destination(platform, env) for env in sorted(platform.environments)}
+
+
+def runs_argocd(platform: Platform, env: str) -> bool:
+    """Whether ``env``'s cluster runs Argo CD (so gets its Application): the hub only, or every cluster in per-cluster mode."""
+    return platform.gitops.mode == "per-cluster" or env == platform.gitops.hub
+
+
+def spokes(platform: Platform) -> list[str]:
+    """The environments the hub's Argo CD deploys to remotely (each needs a cluster Secret on the hub), sorted."""
+    return sorted(e for e in platform.environments if destination(platform, e) != IN_CLUSTER)
+
+
+def spoke_servers(platform: Platform, env: str) -> dict[str, str]:
+    """The clusters ``env``'s Argo CD registers (spoke -> API server): the hub's spokes, nothing for any other environment."""
+    if platform.gitops.mode != "hub" or env != platform.gitops.hub:
+        return {}
+    return {spoke: destination(platform, spoke) for spoke in spokes(platform)}
+
+
 def self_managed(unit: Unit) -> bool:
     """The GitOps controller deploying itself (component.yaml `selfManaged`): its Application keeps no finalizer."""
     return unit.component is not None and unit.component.self_managed

@@ -13,7 +13,7 @@ function per level:
 =========================  =================================  ===================================
 function                   level                              templates
 =========================  =================================  ===================================
-:func:`platform_context`   the platform (every env alike)     _argo/appproject, platform-project
+:func:`platform_context`   one environment                    _argo/appproject, platform-project
 :func:`platform_objects`   the platform (every env alike)     _platform/* (one context per object)
 :func:`env_apps_context`   one environment                    _argo/application (root, platform)
 :func:`app_context`        one unit in one environment        _argo/application
@@ -39,7 +39,7 @@ from bbgen.kube.names import fqdn
 from bbgen.kube.objects import standard_labels
 from bbgen.render import ci, engine, paths, readme
 from bbgen.render.graph import mermaid
-from bbgen.render.inventory import build_inventory
+from bbgen.render.inventory import build_inventory, cluster_secret_name
 from bbgen.render.context import variables
 from bbgen.render.context_argo import (
     Application,
@@ -55,7 +55,20 @@ from bbgen.render.context_build import gitops
 from bbgen.render.context_readme import ComponentRow, Dns, DnsHost, DnsTcp, ReadmeCi, ReadmeEnv, ReadmeVariables, RepoFacts, SuppliedKey
 from bbgen.render.context_repo import Actions, Ci, CiVariables
 from bbgen.render.context_platform import NamespaceObject, StorageClassObject, Volume
-from bbgen.render.layout import IN_CLUSTER, PLATFORM_PROJECT, add_docs, argocd_namespace, has_manifests, repo_url, self_managed
+from bbgen.render.layout import (
+    GITOPS,
+    IN_CLUSTER,
+    PLATFORM_PROJECT,
+    add_docs,
+    argocd_namespace,
+    destination,
+    has_manifests,
+    repo_url,
+    runs_argocd,
+    self_managed,
+    spoke_servers,
+    spokes,
+)
 from bbgen.render.platform import Rendering, network_policies
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, provider
@@ -69,15 +82,27 @@ REPO = "_repo"
 
 def _shared(platform: Platform) -> ArgoShared:
     """What every _argo template reads: the GitOps repository and the GitOps controller's (Argo CD's) namespace."""
-    return ArgoShared(
-        gitops=gitops(platform),
-        controller=Controller(namespace=argocd_namespace()),
-        servers=sorted({e.cluster for e in platform.environments.values()}),
-    )
+    return ArgoShared(gitops=gitops(platform), controller=Controller(namespace=argocd_namespace()))
 
 
-def platform_context(platform: Platform, units: dict[str, Unit]) -> tuple[list[Project], Project]:
-    """The AppProjects: one per domain (its namespaces, repositories and cluster-scoped kinds), and the platform one."""
+def argo_units(platform: Platform, env: str, units: dict[str, Unit]) -> dict[str, Unit]:
+    """Of ``env``'s units, those with an Application there: all, less the GitOps controller where Argo CD does not run (a hub's spokes)."""
+    if runs_argocd(platform, env):
+        return units
+    return {name: u for name, u in units.items() if not u.provides(GITOPS)}
+
+
+def project_name(env: str, domain: str) -> str:
+    return f"{env}-{domain}"
+
+
+def platform_context(platform: Platform, env: str, units: dict[str, Unit]) -> tuple[list[Project], Project]:
+    """One environment's AppProjects: one per domain of ``units`` (the units with an Application there, :func:`argo_units`), and the platform one.
+
+    Per environment, each allowing only that environment's API server, so that a
+    staging Application can never deploy into prod's cluster (issue #15).
+    """
+    server = destination(platform, env)
     by_domain: dict[str, list[Unit]] = {}
     for unit in units.values():
         by_domain.setdefault(unit.domain, []).append(unit)
@@ -94,15 +119,17 @@ def platform_context(platform: Platform, units: dict[str, Unit]) -> tuple[list[P
                 elif isinstance(u.component, GitComponent):
                     repos.add(u.component.git.repo)
         out.append(Project(
-            name=domain,
-            labels=standard_labels(domain, part_of=platform.name),
+            name=project_name(env, domain),
+            labels=standard_labels(project_name(env, domain), part_of=platform.name),
+            server=server,
             members=sorted(u.name for u in members),
             namespaces=sorted({u.namespace for u in members}),
             sourceRepos=sorted(repos),
             clusterResources=[{"group": g, "kind": k} for g, k in sorted(cluster_kinds)],
         ))
+    own_name = project_name(env, PLATFORM_PROJECT)
     own = Project(
-        name=PLATFORM_PROJECT, labels=standard_labels(PLATFORM_PROJECT, part_of=platform.name),
+        name=own_name, labels=standard_labels(own_name, part_of=platform.name), server=server,
         members=[], namespaces=[], sourceRepos=[repo_url(platform)], clusterResources=[],
     )
     return out, own
@@ -137,11 +164,14 @@ def _app(platform: Platform, name: str, *, project: str, destination: dict[str, 
 
 
 def env_apps_context(platform: Platform, env: str) -> tuple[Application, Application]:
-    """One environment's own Applications: the root (applied by hand) and the one syncing platform/<env>/."""
-    cluster = platform.environments[env].cluster
+    """One environment's own Applications: the root (applied by hand) and the one syncing platform/<env>/.
+
+    The root makes Applications and AppProjects, which live beside Argo CD: on the
+    hub (or the environment's own cluster in per-cluster mode), so always in-cluster.
+    """
     root = _app(platform, f"{env}-root", project="default", destination={"server": IN_CLUSTER, "namespace": argocd_namespace()},
                 path=paths.apps_dir(env), wave=None, finalizer=False)
-    basics = _app(platform, f"{env}-platform", project=PLATFORM_PROJECT, destination={"server": cluster},
+    basics = _app(platform, f"{env}-platform", project=project_name(env, PLATFORM_PROJECT), destination={"server": destination(platform, env)},
                   path=paths.platform_dir(env), wave=0, finalizer=True)
     return root, basics
 
@@ -162,8 +192,8 @@ def app_context(platform: Platform, env: str, unit: Unit) -> Application:
         labels=standard_labels(unit.name, part_of=platform.name),
         wave=unit.wave,
         finalizer=not self_managed(unit),  # deleting Argo CD's own Application must not uninstall Argo CD
-        project=unit.domain,
-        destination={"server": platform.environments[env].cluster, "namespace": unit.namespace},
+        project=project_name(env, unit.domain),
+        destination={"server": destination(platform, env), "namespace": unit.namespace},
         syncOptions=list(comp.sync_options) if comp is not None else [],
         delivery=unit.delivery,
         path=paths.overlay_dir(unit.name, env) if has_manifests(unit) else None,
@@ -197,11 +227,13 @@ def ci_context(platform: Platform, tree: Tree) -> CiVariables:
 def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariables:
     """Everything README.md.j2 reads: the platform, its bootstrap steps, hosts, Secrets and CI facts."""
     envs = sorted(platform.environments)
-    inventory = build_inventory(platform, units)
+    inventory = build_inventory(platform, units, spokes=spoke_servers(platform, platform.gitops.hub))
     ordered = sorted(units.values(), key=lambda u: u.name)
     supplied = [(s, k) for s in inventory.secrets for k in sorted(s.keys) if s.keys[k].source == "supply"]
     argocd = provider(units, readme.GITOPS)
-    hub = "prod" if "prod" in platform.environments else envs[0]
+    hub = platform.gitops.hub
+    argo_envs = [e for e in envs if runs_argocd(platform, e)]
+    remote = set(spokes(platform))
     return ReadmeVariables(
         platform=RepoFacts(name=platform.name, branch=platform.gitops.branch, repoURL=repo_url(platform)),
         graph=mermaid(platform, units).rstrip("\n"),
@@ -210,13 +242,16 @@ def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariable
                 name=e,
                 platformDir=paths.platform_dir(e),
                 rootApp=paths.root_app_file(e),
-                cluster=platform.environments[e].cluster,
-                remote=platform.environments[e].cluster != IN_CLUSTER,
+                cluster=destination(platform, e),
+                remote=e in remote,
+                clusterSecret=f"{argocd_namespace()}/{cluster_secret_name(e)}" if e in remote else None,
             )
             for e in envs
         ],
         cni=readme.install_step(provider(units, readme.CNI), envs),
-        gitopsController=readme.install_step(argocd, [hub]) if argocd is not None and readme.chart_facts(argocd) else None,
+        gitopsController=readme.install_step(argocd, argo_envs) if argocd is not None and readme.chart_facts(argocd) else None,
+        gitopsMode=platform.gitops.mode,
+        hub=hub,
         argocdNamespace=argocd_namespace(),
         argocdVersionHint=readme.ARGOCD_VERSION_HINT,
         repoSecret=f"repo-{platform.gitops.repo}".lower().replace("_", "-").replace(".", "-"),
@@ -263,28 +298,29 @@ def _text(root: Path, template: str, context: dict[str, Any], *, yaml: bool = Fa
 
 
 def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Unit], env_units: dict[str, dict[str, Unit]]) -> None:
-    """Add projects/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in.
+    """Add projects/<env>/, platform/<env>/, apps/<env>/, bootstrap/, the CI files and the README; call once the components are in.
 
     ``units`` is every unit some environment runs; ``env_units`` each environment's own (from its view).
     """
     shared = _shared(platform)
-    domains, own_project = platform_context(platform, units)
-    projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", variables(project_variables(shared, p))) for p in domains]
-    projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", variables(project_variables(shared, own_project))))
-    add_docs(tree, paths.PROJECTS_DIR, projects)
     for env in sorted(platform.environments):
         objects = platform_objects(env_view(platform, env), env_units[env])
         basics = [_doc(root, f"{PLATFORM}/{name}.yaml.j2", context) for name, context in objects]
         add_docs(tree, paths.platform_dir(env), basics, namespaced_names=True)
+        deployed = argo_units(platform, env, env_units[env])
+        domains, own_project = platform_context(platform, env, deployed)
+        projects = [_doc(root, f"{ARGO}/appproject.yaml.j2", variables(project_variables(shared, p))) for p in domains]
+        projects.append(_doc(root, f"{ARGO}/platform-project.yaml.j2", variables(project_variables(shared, own_project))))
+        add_docs(tree, paths.projects_dir(env), projects)
         root_app, basics_app = env_apps_context(platform, env)
         apps = [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, basics_app)))]
-        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u)))) for u in env_units[env].values()]
+        apps += [_doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, app_context(platform, env, u)))) for u in deployed.values()]
         names = []
         for app in apps:
             name = paths.app_file(app["metadata"]["name"], env)
             tree.add_doc(f"{paths.apps_dir(env)}/{name}", app)
             names.append(name)
-        tree.add_doc(f"{paths.apps_dir(env)}/{paths.KUSTOMIZATION}", kustomization([f"../../{paths.PROJECTS_DIR}", *sorted(names)]))
+        tree.add_doc(f"{paths.apps_dir(env)}/{paths.KUSTOMIZATION}", kustomization([f"../../{paths.projects_dir(env)}", *sorted(names)]))
         tree.add_doc(paths.root_app_file(env), _doc(root, f"{ARGO}/application.yaml.j2", variables(application_variables(shared, root_app))))
     ci.add_schemas(tree, platform)
     context = variables(ci_context(platform, tree))

@@ -2,9 +2,9 @@
 
 The shape (the generated README's Layout table says the same to its reader)::
 
-    bootstrap/<env>/root-app.yaml        the one Application applied by hand
-    apps/<env>/                          one Application per unit + the platform one
-    projects/                            one AppProject per domain, shared by every environment
+    bootstrap/<env>/root-app.yaml        the one Application applied by hand (on the hub in hub mode)
+    apps/<env>/                          one Application per unit + the platform one; includes projects/<env>/
+    projects/<env>/                      that environment's AppProjects (`<env>-<domain>`), only its cluster
     platform/<env>/                      namespaces, storage, volumes, network policies
     components/<c>/base/, overlays/<env>/  Kustomize base and per-environment overlays
     values/<c>/<env>.yaml                Helm values of chart-delivered components
@@ -22,7 +22,6 @@ MANIFEST_PATH = ".bbgen/manifest.json"
 """The ownership record: which files bbgen wrote, and their hashes."""
 
 README_PATH = "README.md"
-PROJECTS_DIR = "projects"
 VALUES_DIR = "values"
 WORKFLOW_PATH = ".gitea/workflows/validate.yaml"
 SCRIPT_PATH = ".bbgen/validate.sh"
@@ -50,6 +49,11 @@ def is_values_file(path: str) -> bool:
 
 def apps_dir(env: str) -> str:
     return f"apps/{env}"
+
+
+def projects_dir(env: str) -> str:
+    """One environment's AppProjects: included by its apps/<env>/ only, so each has one owner."""
+    return f"projects/{env}"
 
 
 def platform_dir(env: str) -> str:

@@ -234,6 +234,14 @@ class GitOps(SpecModel):
     owner: DnsLabel = Field(description="Gitea user or organisation owning the repository.")
     repo: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = Field(description="Repository name.")
     branch: Branch = Field(default="main", description="Branch Argo CD tracks (a git branch name: no `..`, no part starting with `.`).")
+    mode: Literal["hub", "per-cluster"] = Field(
+        default="hub",
+        description=(
+            "`hub`: one Argo CD, on the `hub` environment's cluster, deploys every environment (its AppProjects and root Applications live there once; "
+            "the other clusters are registered with it). `per-cluster`: every environment's cluster runs its own Argo CD, managing only itself."
+        ),
+    )
+    hub: DnsLabel = Field(default="prod", description="Environment whose cluster runs Argo CD in `hub` mode; its Applications target `https://kubernetes.default.svc`.")
 
 
 class ComponentOverride(SpecModel):

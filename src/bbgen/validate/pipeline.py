@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, kubeconform, nginx, policy, routing
+from bbgen.validate import argo, checks, hub, kubeconform, nginx, policy, routing
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
 from bbgen.validate.resources import (
@@ -267,6 +267,17 @@ def _cross_check(
     return secrets
 
 
+def _hub_checks(resources: list[Resource], targets: list[argo.AppTarget], builds: dict[str, Build], manifest: dict[str, Any]) -> list[Finding]:
+    """One owner per Argo CD object; each Application on its environment's cluster (the manifest's `destinations`)."""
+    by_path: dict[str, list[Resource]] = {}
+    for res in resources:
+        by_path.setdefault(res.origin, []).append(res)
+    deployed = {t.app.identity: by_path.get(t.path, []) for t in targets}
+    raw = manifest.get("destinations")
+    destinations = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return hub.check_owners(resources, set(builds)) + hub.check_destinations(resources, destinations, deployed)
+
+
 def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[Resource]:
     """Services upstream charts create, as the render declared them: routes to them are checked, their pods are not."""
     out: list[Resource] = []
@@ -309,6 +320,7 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, pro
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
     chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
+    findings += _hub_checks(resources, targets, builds, manifest)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs})
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)
