@@ -203,3 +203,46 @@ def test_no_environment_builds_another_environments_facts(tmp_path: Path, tools:
                         if any(_mentions(value).search(d) for d in docs):
                             leaks.append(f"{root.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}'s build")
     assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "hub branch: a spoke's units still hold the GitOps controller; only its Application is dropped "
+    "(render/outputs.py), so the spoke keeps its overlay and Helm values, a Gateway listener for its host, "
+    "platform/<env>/ its namespace and policies, "
+    "and `secrets plan` its repository Secret. Drop it from the spoke's units, then remove this marker."
+))
+def test_a_spoke_holds_nothing_of_what_runs_only_on_the_hub(tmp_path: Path) -> None:
+    """What has an Application on the hub but none on a spoke leaves no host, namespace or Secret on that spoke."""
+    from bbgen import api
+
+    spec = PROFILES["multi-env"]
+    platform = load_platform(spec)
+    out = tmp_path / "out"
+    write_tree(build_tree(platform), out)
+    catalog = load_catalog()
+    hub = platform.gitops.hub
+
+    def applications(env: str) -> set[str]:
+        return {p.stem for p in (out / "apps" / env).glob("*.yaml")} - {"kustomization"}
+
+    traces: list[str] = []
+    for spoke in sorted(set(platform.environments) - {hub}):
+        absent = {n for n in applications(hub) - applications(spoke) if n in catalog}
+        assert absent, f"{spoke} runs everything the hub runs: nothing to check"
+        domain = env_view(platform, spoke).env_domain(spoke)
+        for name in sorted(absent):
+            label = catalog[name].host
+            host = fqdn(label, domain) if label else None
+            for path in _env_files(out, spoke):
+                text = path.read_text(encoding="utf-8")
+                if host and _mentions(host).search(text):
+                    traces.append(f"{path.relative_to(out)}: host {host} of {name}, which does not run in {spoke}")
+            namespace = catalog[name].namespace
+            if (out / "platform" / spoke / f"namespace-{namespace}.yaml").exists() and not any(
+                catalog[other].namespace == namespace for other in applications(spoke) if other in catalog
+            ):
+                traces.append(f"platform/{spoke}/namespace-{namespace}.yaml: only {name} lives there, and it does not run in {spoke}")
+        for secret in api.secrets_plan(spec, spoke).env(spoke).secrets:
+            if secret.used_by and set(secret.used_by) <= absent:
+                traces.append(f"secrets plan {spoke}: {secret.namespace}/{secret.name} used only by {', '.join(secret.used_by)}")
+    assert not traces, "\n".join(traces)
