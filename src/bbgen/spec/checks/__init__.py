@@ -16,6 +16,7 @@ from bbgen.spec.checks._base import CHECKS, Context, check, run
 
 if TYPE_CHECKING:
     from bbgen.catalog import AnyComponent
+    from bbgen.errors import SpecIssue
     from bbgen.spec._positions import LoadedYaml
     from bbgen.spec.models import Platform
 
@@ -36,7 +37,7 @@ def check_platform(platform: Platform, loaded: LoadedYaml, catalog: dict[str, An
 
 def check_environments(contexts: dict[str, Context]) -> None:
     """Raise SpecError listing what clashes between environments (each checked against those before it)."""
-    issues = []
+    issues: list[SpecIssue] = []
     for index, (env, ctx) in enumerate(contexts.items()):
         ctx.earlier = dict(list(contexts.items())[:index])
         issues.extend(run(ctx, "environments"))
