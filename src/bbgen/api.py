@@ -105,7 +105,7 @@ def graph(spec: Path, *, env: str = "prod") -> str:
     """The platform drawn as a Mermaid flowchart (the picture the generated README embeds)."""
     from bbgen.catalog import load_catalog  # lazy
     from bbgen.render.graph import mermaid  # lazy
-    from bbgen.render.units import build_units  # lazy
+    from bbgen.render.units import env_units  # lazy
     from bbgen.spec import load_platform  # lazy
 
     platform = load_platform(spec)
@@ -113,8 +113,8 @@ def graph(spec: Path, *, env: str = "prod") -> str:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
     from bbgen.spec.merge import env_view  # lazy
 
-    view = env_view(platform, env)  # that environment's units: a layer may disable, add or re-host one
-    return mermaid(view, build_units(view, load_catalog()), env)
+    # that environment's units: a layer may disable, add or re-host one; a spoke runs no Argo CD
+    return mermaid(env_view(platform, env), env_units(platform, load_catalog(), env), env)
 
 
 def spec(spec: Path, *, env: str = "prod") -> MergedSpec:

@@ -130,9 +130,9 @@ def test_argocd_application_is_chart_values_and_companion(write_spec: Callable[[
 def test_argocd_values(write_spec: Callable[[str], Path]) -> None:
     tree = _tree(write_spec)
     prod = _doc(tree, "values/argocd/prod.yaml")
-    staging = _doc(tree, "values/argocd/staging.yaml")
     assert prod["global"]["domain"] == "argocd.demo.example.org"
-    assert staging["global"]["domain"] == "argocd.staging.demo.example.org"
+    # hub mode: one Argo CD, on prod; the staging spoke gets none of it (no values, overlay, namespace or Application)
+    assert not [p for p in tree.files if "argocd" in p and "staging" in p]
     assert prod["configs"]["params"]["server.insecure"] is True
     assert prod["server"]["ingress"]["enabled"] is False  # bbgen renders the route
     assert prod["dex"]["enabled"] is False

@@ -14,9 +14,8 @@ import pytest
 import yaml
 
 from bbgen import api
-from bbgen.errors import BbgenError, EXIT_USAGE, OwnershipError, UsageError
+from bbgen.errors import EXIT_USAGE, OwnershipError, UsageError
 from bbgen.secrets.store import ENV_LABEL
-from bbgen.spec.models import Platform
 
 from secretkit import SPEC_WITH_APPS
 from support import ROOT
@@ -133,15 +132,10 @@ def test_plan_is_per_environment(spec: Path) -> None:
 
 
 def test_a_component_disabled_in_one_environment_is_planned_only_where_it_runs(tmp_path: Path) -> None:
-    """Flows through spec.merge.env_view: needs the layered spec (issue 15, item 1) to say `enabled` per environment."""
+    """The plan flows from each environment's view (spec.merge.env_view): a layer disabling qdrant drops its Secrets there."""
     path = tmp_path / "platform.yaml"
     path.write_text(TWO_ENVS + "    components:\n      qdrant: {enabled: false}\n", encoding="utf-8")
-    try:
-        plan = api.secrets_plan(path)
-    except BbgenError as exc:
-        if "enabled" not in str(exc):
-            raise
-        pytest.skip("environments cannot override `enabled` yet (layered spec not merged)")
+    plan = api.secrets_plan(path)
     assert "vec/qdrant-credentials" in {s.ref for s in plan.env("prod").secrets}
     assert not any(s.namespace == "vec" or "qdrant" in s.name for s in plan.env("dev").secrets)
 
@@ -163,21 +157,3 @@ def test_cli_generate_per_environment(spec: Path, tmp_path: Path) -> None:
     assert "Traceback" not in refused.stderr
     helped = _bbgen("secrets", "generate", "--help").stdout
     assert "--env" in helped and "--env staging --out" in helped
-
-
-def test_the_inventory_is_built_from_the_environments_view(spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever env_view says an environment runs is what is planned there (today's view cannot disable a
-    component yet, so this view drops one the way the layered spec will)."""
-    from bbgen.render import inventory
-    from bbgen.spec.merge import env_view
-
-    def view(platform: Platform, env: str) -> Platform:
-        seen = env_view(platform, env)
-        if env != "dev":
-            return seen
-        return seen.model_copy(update={"components": {k: v for k, v in seen.components.items() if k != "qdrant"}})
-
-    monkeypatch.setattr(inventory, "env_view", view)
-    plan = api.secrets_plan(spec)
-    assert "vec/qdrant-credentials" in {s.ref for s in plan.env("prod").secrets}
-    assert not any(s.namespace == "vec" for s in plan.env("dev").secrets)

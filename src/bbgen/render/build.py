@@ -16,7 +16,7 @@ from bbgen.render.context import Scope
 from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
 from bbgen.render.tree import Tree
-from bbgen.render.units import Unit, build_units
+from bbgen.render.units import Unit, build_units, env_units as units_of_env
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import GATEWAY_API, Platform
 
@@ -136,7 +136,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     """Render the whole repository for ``platform`` into memory."""
     root = catalog_root or templates_root()
     catalog: dict[str, AnyComponent] = load_catalog(root)
-    env_units = {env: build_units(env_view(platform, env), catalog) for env in sorted(platform.environments)}
+    env_units = {env: units_of_env(platform, catalog, env) for env in sorted(platform.environments)}
     units = build_units(platform, catalog)
     for per_env in env_units.values():  # every unit some environment runs (a layer may add one)
         for name, unit in per_env.items():

@@ -42,6 +42,7 @@ from bbgen.render.units import (
     SSO_ROLE,
     Unit,
     build_units,
+    env_units,
     http_service_port,
     labels,
     oidc_client_id,
@@ -76,7 +77,7 @@ def build_scope(platform: Platform, catalog: dict[str, AnyComponent], env: str) 
     change here.
     """
     view = env_view(platform, env)
-    units = build_units(view, catalog)
+    units = env_units(platform, catalog, env)
     domain = view.env_domain(env)
     platform_ctx = _platform(view, units, domain)
     gateway = provider(units, EDGE_GATEWAY_ROLE)

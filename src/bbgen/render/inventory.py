@@ -26,7 +26,7 @@ from bbgen.errors import UsageError
 from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
 from bbgen.render.engine import render_string
-from bbgen.render.units import Unit, build_units, oidc_client_id, oidc_secret_name
+from bbgen.render.units import Unit, build_units, env_units, oidc_client_id, oidc_secret_name
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
@@ -375,7 +375,7 @@ def inventory_for(platform: Platform, env: str = DEFAULT_ENV) -> Inventory:
     from bbgen.render.layout import spoke_servers  # lazy: layout reads the catalog
 
     view = env_view(platform, check_environment(platform, env))
-    return build_inventory(view, build_units(view, load_catalog()), environment=env, spokes=spoke_servers(platform, env))
+    return build_inventory(view, env_units(platform, load_catalog(), env), environment=env, spokes=spoke_servers(platform, env))
 
 
 def plan_for(platform: Platform, env: str | None = None) -> SecretsPlan:

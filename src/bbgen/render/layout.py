@@ -55,7 +55,7 @@ def destinations(platform: Platform) -> dict[str, str]:
 
 def runs_argocd(platform: Platform, env: str) -> bool:
     """Whether ``env``'s cluster runs Argo CD (so gets its Application): the hub only, or every cluster in per-cluster mode."""
-    return platform.gitops.mode == "per-cluster" or env == platform.gitops.hub
+    return platform.gitops.runs_controller(env)
 
 
 def spokes(platform: Platform) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bbgen.catalog import AnyComponent, ChartComponent, GitComponent, KustomizeComponent, catalog_roles
 from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL, standard_labels
+from bbgen.spec.merge import env_view
 from bbgen.spec.models import CustomApp, Oidc, Platform, Resources
 
 SSO_ROLE = "sso"
@@ -266,3 +267,20 @@ def http_service_port(unit: Unit) -> int:
     if comp is not None:
         return comp.ports.get("http", 80)
     return 80
+
+
+GITOPS_ROLE = "gitops"
+
+
+def env_units(platform: Platform, catalog: dict[str, AnyComponent], env: str) -> dict[str, Unit]:
+    """The units environment ``env``'s cluster runs: those of its view, less the GitOps controller where it does not run.
+
+    In hub mode one Argo CD, on the hub, deploys every environment, so a spoke gets
+    no Argo CD of its own: no Application, overlay, values, namespace, policies or
+    Secrets. Every stage that needs an environment's units (render, scope, secrets,
+    graph) asks here, so none of them can disagree.
+    """
+    units = build_units(env_view(platform, env), catalog)
+    if platform.gitops.runs_controller(env):
+        return units
+    return {n: u for n, u in units.items() if u.component is None or GITOPS_ROLE not in u.component.provides}

@@ -243,6 +243,10 @@ class GitOps(SpecModel):
     )
     hub: DnsLabel = Field(default="prod", description="Environment whose cluster runs Argo CD in `hub` mode; its Applications target `https://kubernetes.default.svc`.")
 
+    def runs_controller(self, env: str) -> bool:
+        """Whether ``env``'s cluster runs the GitOps controller: only the hub in `hub` mode, every cluster in `per-cluster` mode."""
+        return self.mode == "per-cluster" or env == self.hub
+
 
 class ComponentOverride(SpecModel):
     """What one component or app changes in one environment: any of its fields, merged over the base.
