@@ -6,7 +6,7 @@ last one renders every shipped profile and walks each environment's part of the
 tree (its Applications, overlays, Helm values, platform objects and bootstrap) for
 what is distinctive of another environment: its public hosts, the API server Cilium
 is given, its cluster URL, its TLS issuer, the nodes of its static volumes and the
-Secrets its apps read. What is distinctive comes from the merged specs
+Secrets its apps read; and a hub's spokes hold nothing of what runs only on the hub. What is distinctive comes from the merged specs
 (`env_view`); a value two environments share (the same issuer, the in-cluster
 API server address) is nobody's to leak.
 """
@@ -205,12 +205,6 @@ def test_no_environment_builds_another_environments_facts(tmp_path: Path, tools:
     assert not leaks, "\n".join(leaks)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hub branch: a spoke's units still hold the GitOps controller; only its Application is dropped "
-    "(render/outputs.py), so the spoke keeps its overlay and Helm values, a Gateway listener for its host, "
-    "platform/<env>/ its namespace and policies, "
-    "and `secrets plan` its repository Secret. Drop it from the spoke's units, then remove this marker."
-))
 def test_a_spoke_holds_nothing_of_what_runs_only_on_the_hub(tmp_path: Path) -> None:
     """What has an Application on the hub but none on a spoke leaves no host, namespace or Secret on that spoke."""
     from bbgen import api
