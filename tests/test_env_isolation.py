@@ -2,13 +2,14 @@
 
 The first tests feed the spec checks clashing environments (a dev domain equal to
 prod's, one host written into two environments) and expect a located error. The
-last one renders every shipped profile and walks each environment's part of the
-tree (its Applications, overlays, Helm values, platform objects and bootstrap) for
-what is distinctive of another environment: its public hosts, the API server Cilium
-is given, its cluster URL, its TLS issuer, the nodes of its static volumes and the
-Secrets its apps read; and a hub's spokes hold nothing of what runs only on the hub. What is distinctive comes from the merged specs
-(`env_view`); a value two environments share (the same issuer, the in-cluster
-API server address) is nobody's to leak.
+others render every shipped profile and walk each environment's part of the tree
+(its Applications and AppProjects, overlays, Helm values, platform objects and
+bootstrap; and what its overlays build, bases included) for what is distinctive of
+another environment: its public hosts, the API server Cilium is given, its cluster
+URL, its TLS issuer, the nodes of its static volumes and the Secrets its apps read.
+What is distinctive comes from the merged specs (`env_view`); a value two
+environments share (the same issuer, the in-cluster API server address) is nobody's
+to leak. Last, a hub's spokes hold nothing of what runs only on the hub.
 """
 
 from __future__ import annotations
