@@ -97,7 +97,7 @@ def test_bash_completion_completes_commands_and_choices(tmp_path: Path) -> None:
     assert {"init", "render", "validate", "diff", "push-to-gitea", "components", "schema"} <= set(complete("bbgen", ""))
     assert complete("bbgen", "validate", "--output", "") == ["text", "json", "junit"]
     assert complete("bbgen", "diff", "x.yaml", "--out") == ["--output"]
-    assert complete("bbgen", "init", "--profile", "") == ["betelgeuse", "gpu", "minimal"]
+    assert complete("bbgen", "init", "--profile", "") == ["betelgeuse", "gpu", "minimal", "multi-env"]
 
 
 def _commands() -> list[list[str]]:

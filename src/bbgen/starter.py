@@ -115,6 +115,8 @@ def _round_trip() -> Any:
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a long line the profile author kept on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
+    # A layer's `null` removes a key (README, "Environments are layers"): keep it written, not an empty value.
+    yaml.representer.add_representer(type(None), lambda rep, _none: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     return yaml
 
 

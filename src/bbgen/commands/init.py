@@ -18,7 +18,7 @@ def _profile_names(incomplete: str) -> list[str]:
 
 def init(
     path: Annotated[Path, typer.Argument(help="Spec file to create; a platform.schema.json is written beside it.", metavar="PATH")] = Path("platform.yaml"),
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Shipped profile to start from (minimal, betelgeuse, gpu; an unknown name lists them).", autocompletion=_profile_names)] = "minimal",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Shipped profile to start from (minimal, betelgeuse, gpu, multi-env; an unknown name lists them).", autocompletion=_profile_names)] = "minimal",
     name: Annotated[Optional[str], typer.Option("--name", help="Platform name (a DNS label); also renames the profile's realm and <name>-gitops repository.")] = None,
     domain: Annotated[Optional[str], typer.Option("--domain", help="Base DNS domain; replaces the profile's domain in every value (hosts, URLs, e-mail).")] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing spec (and a platform.schema.json that is not bbgen's).")] = False,

@@ -14,7 +14,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     """Read, validate and cross-check a spec file; raises SpecError with every located problem."""
     from bbgen.catalog import load_catalog  # lazy: importing the spec package stays cheap
     from bbgen.errors import SpecError  # lazy
-    from bbgen.spec.checks import check_platform
+    from bbgen.spec.checks import Context, check_environments, check_platform
     from bbgen.spec.layers import layered_yaml
     from bbgen.spec.loader import read_yaml, validate_model
     from bbgen.spec.merge import remember_layered
@@ -25,11 +25,12 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     catalog = load_catalog(catalog_root)
     issues: dict[SpecIssue, None] = {}  # in check order, prod first; an issue several environments share, once
     prod_issues: set[SpecIssue] = set()
+    checked: dict[str, Context] = {}
     for env in sorted(platform.environments, key=lambda e: (e != "prod", e)):  # each environment's merged spec, whole
         merged_yaml = layered_yaml(loaded, env)
         try:
             merged = validate_model(Platform, merged_yaml)
-            check_platform(merged, merged_yaml, catalog)
+            checked[env] = check_platform(merged, merged_yaml, catalog, env=env)
         except SpecError as err:
             for found in err.issues:
                 if env == "prod":
@@ -41,6 +42,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
         remember_layered(platform, env, merged)
     if issues:
         raise SpecError(issues=list(issues))
+    check_environments(checked)  # what clashes between environments, once each is sound on its own
     return platform
 
 

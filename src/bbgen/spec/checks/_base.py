@@ -4,19 +4,23 @@ A check is a small function ``(ctx) -> Iterable[SpecIssue]`` whose docstring say
 what it guards; ``@check`` adds it to :data:`CHECKS`, in definition order, which
 is also the order its issues are reported in. Checks of the ``names`` phase run
 first: the others may index the catalog by every component the spec names, so
-an unknown name stops the run before they start.
+an unknown name stops the run before they start. Checks of the ``environments``
+phase run last, once per environment, when every environment's merged spec has
+passed its own checks: they compare an environment with the ones before it
+(:attr:`Context.earlier`), for what must differ between clusters.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bbgen.catalog import catalog_roles
 from bbgen.errors import SpecIssue
+from bbgen.kube.names import fqdn
 from bbgen.spec._messages import issue_at
 
 if TYPE_CHECKING:
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from bbgen.spec._positions import LoadedYaml, Path_
     from bbgen.spec.models import ComponentSettings, CustomApp, Platform
 
-Phase = Literal["names", "spec"]
+Phase = Literal["names", "spec", "environments"]
 CheckFn = Callable[["Context"], Iterable[SpecIssue]]
 
 
@@ -58,10 +62,13 @@ def hint(name: str, choices: Iterable[str]) -> str:
 class Context:
     """The validated spec, where its text was, and the catalog, plus facts several checks derive."""
 
-    def __init__(self, platform: Platform, loaded: LoadedYaml, catalog: dict[str, AnyComponent]) -> None:
+    def __init__(self, platform: Platform, loaded: LoadedYaml, catalog: dict[str, AnyComponent], *, env: str = "prod") -> None:
         self.platform = platform
         self.loaded = loaded
         self.catalog = catalog
+        self.env = env  # the environment whose merged spec this is
+        # The environments checked before this one (prod first), by name: set for the `environments` phase.
+        self.earlier: Mapping[str, Context] = {}
 
     # --- reporting ---------------------------------------------------------------------------------
 
@@ -147,6 +154,23 @@ class Context:
             settings = self.platform.components[name]
             return self.catalog[name].host if settings.host is None else (settings.host or None)
         return self.platform.apps[name].host or None
+
+    def public_hosts(self) -> dict[str, str]:
+        """Every public host this environment serves (full DNS name) → the enabled unit claiming it first."""
+        domain = self.platform.env_domain(self.env)
+        out: dict[str, str] = {}
+        for name, _where in sorted(self.enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
+            label = self.host_of(name)
+            if label:
+                out.setdefault(fqdn(label, domain), name)
+        return out
+
+    def host_site(self, name: str, message: str) -> SpecIssue:
+        """An issue about an enabled unit's host: at its `host` when written, else at the unit (its default host)."""
+        where = self.enabled[name]
+        if where[0] == "apps" or self.platform.components[name].host:
+            return self.at((*where, "host"), message)
+        return self.at_key(where, message)
 
     def gpu_pool(self) -> str | None:
         """The GPU node pool GPU workloads are placed on (the first by name), None without one."""
