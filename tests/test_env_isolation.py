@@ -80,6 +80,21 @@ def test_a_host_written_into_two_environments_is_located_at_the_later_layer(tmp_
     assert "host api.shop.example.org is also environment prod's (claimed by 'api' there)" in issue.message
 
 
+def test_a_clash_a_layer_resolves_is_not_reported_for_that_environment(tmp_path: Path) -> None:
+    """Two apps on one host in the base, which staging's layer separates: prod and dev (which inherit it) clash,
+    staging does not (each merged spec is checked on its own domain, not on every environment's)."""
+    text = MULTI.replace(
+        "      api: {image: registry.shop.example.org/shop/api:1.5.0-rc.1}",
+        "      api: {image: registry.shop.example.org/shop/api:1.5.0-rc.1}\n      shop2: {host: api2}",
+    )
+    base_app = text.index("\napps:\n") + len("\napps:\n")
+    text = text[:base_app] + "  shop2: {image: registry.shop.example.org/shop/api:1.4.2, port: 8080, host: api}\n" + text[base_app:]
+    with pytest.raises(SpecError) as caught:
+        load_platform(_spec(tmp_path, text))
+    messages = [str(i) for i in caught.value.issues]
+    assert sorted(re.findall(r"\(environment (\w+)\)", "\n".join(messages))) == ["dev", "prod"], messages
+
+
 def test_the_same_label_on_each_environments_own_domain_is_no_clash() -> None:
     platform = load_platform(PROFILES["multi-env"])
     hosts = {env: fqdn("api", env_view(platform, env).env_domain(env)) for env in platform.environments}

@@ -17,23 +17,22 @@ HTTP_PORTS = {80: "HTTP", 443: "HTTPS"}
 
 @check()
 def unique_hosts(ctx: Context) -> Iterator[SpecIssue]:
-    """One owner per public host in every environment."""
-    platform = ctx.platform
-    for env in sorted(platform.environments):
-        claimed: dict[str, str] = {}
-        for name, where in sorted(ctx.enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
-            label = ctx.host_of(name)
-            if not label:
-                continue
-            host = fqdn(label, platform.env_domain(env))
-            if host not in claimed:
-                claimed[host] = name
-                continue
-            message = f"host {host} is already claimed by {claimed[host]!r} (environment {env})"
-            if where[0] == "apps" or platform.components[name].host:
-                yield ctx.at((*where, "host"), message)
-            else:
-                yield ctx.at_key(where, message)
+    """One owner per public host in this environment (its merged spec, on its own domain; across environments: environments.py)."""
+    platform, env = ctx.platform, ctx.env
+    claimed: dict[str, str] = {}
+    for name, where in sorted(ctx.enabled.items(), key=lambda kv: (kv[1][0] != "components", kv[0])):
+        label = ctx.host_of(name)
+        if not label:
+            continue
+        host = fqdn(label, platform.env_domain(env))
+        if host not in claimed:
+            claimed[host] = name
+            continue
+        message = f"host {host} is already claimed by {claimed[host]!r} (environment {env})"
+        if where[0] == "apps" or platform.components[name].host:
+            yield ctx.at((*where, "host"), message)
+        else:
+            yield ctx.at_key(where, message)
 
 
 @check()
