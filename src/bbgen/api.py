@@ -301,6 +301,7 @@ def push(
 def components(spec: Path | None = None) -> list[dict[str, Any]]:
     """The catalog as rows (with `enabled` when a spec is given)."""
     from bbgen.catalog import ChartComponent, GitComponent, load_catalog  # lazy
+    from bbgen.spec.injected import component_injects  # lazy
 
     enabled: set[str] | None = None
     if spec is not None:
@@ -330,6 +331,8 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
             "oidc": comp.oidc,
             "gpu": comp.gpu,
             "settings": dict(comp.defaults.settings),
+            # The env vars every app depending on it is given (its connection settings), so users know the names.
+            "injects": component_injects(comp),
         }
         if enabled is not None:
             row["enabled"] = name in enabled

@@ -14,11 +14,12 @@ def components(
     output: Annotated[DataFormat, typer.Option("--output", "-o", help="A table, or JSON / YAML for scripts.")] = DataFormat.text,
     quiet: QuietOpt = False,
 ) -> None:
-    """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings.
+    """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings, injected env.
 
     Dependencies in parentheses are optional (wired when enabled); notes say which role a
     component provides (choose with `objectStore:` / `llm:`), whether it takes `oidc: {}`
-    and whether it needs a GPU pool.
+    and whether it needs a GPU pool. `injects` names the env vars every app depending on the
+    component is given (an app's own variable of that name needs `override: true`).
 
     \b
     Examples:
@@ -32,7 +33,7 @@ def components(
     if output is not DataFormat.text:
         emit(rows, output)
         return
-    headers = ["name", "namespace", "delivery", "version", "host", "depends on", "notes", "settings"]
+    headers = ["name", "namespace", "delivery", "version", "host", "depends on", "notes", "settings", "injects"]
     if spec is not None:
         headers.append("enabled")
     table = [headers]
@@ -40,7 +41,7 @@ def components(
         line = [
             row["name"], f"{row['domain']}/{row['namespace']}", row["delivery"], row["version"],
             row["host"] or "-", ", ".join(row["dependsOn"] + [f"({u})" for u in row["uses"]]) or "-", _notes(row),
-            ", ".join(sorted(row["settings"])) or "-",
+            ", ".join(sorted(row["settings"])) or "-", ", ".join(row["injects"]) or "-",
         ]
         if spec is not None:
             line.append("yes" if row["enabled"] else "no")

@@ -53,6 +53,7 @@ from bbgen.render.units import (
     resources,
     selector,
 )
+from bbgen.spec.injected import app_url_env
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
@@ -204,8 +205,7 @@ def exposed_env(unit: Unit, dependant: str, sso: Sso) -> tuple[dict[str, str], d
         secret = {k: SecretKeyRef(secret=v.secret, key=v.key) for k, v in unit.component.expose.secret_env.items()}
         return plain, secret
     assert unit.app is not None
-    prefix = unit.name.upper().replace("-", "_")
-    return {f"{prefix}_URL": f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
+    return {app_url_env(unit.name): f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
 
 
 def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
@@ -282,7 +282,9 @@ def _env_list(unit: Unit, deps: dict[str, Dependency], client: OidcClient | None
             out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client.secret.name, client.secret.key)
     if unit.app is not None:
         for var in unit.app.env:
-            out[var.name] = {"name": var.name, "value": var.value}
+            # The kubelet expands `$(NAME)` and turns `$$` into `$` in every value; doubling each `$` keeps the
+            # spec's text literal (`$(` is written `$$(`).
+            out[var.name] = {"name": var.name, "value": var.value.replace("$", "$$")}
         for ref in unit.app.secret_env:
             out[ref.name] = _secret_ref(ref.name, ref.secret, ref.key)
     return [out[k] for k in sorted(out)]

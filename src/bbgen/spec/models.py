@@ -115,7 +115,8 @@ class EnvVar(SpecModel):
     """A plain environment variable, set literally in the Deployment (so it ends up in git)."""
 
     name: EnvName = Field(description="Variable name.")
-    value: str = Field(description="Literal value. Never a secret: secrets are referenced with `secretRef`.")
+    value: str = Field(description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are referenced with `secretRef`.")
+    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
 
 
 class SecretRef(SpecModel):
@@ -124,6 +125,7 @@ class SecretRef(SpecModel):
     name: EnvName = Field(description="Variable name inside the container.")
     secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
     key: SecretKey = Field(description="Key inside that Secret (letters, digits, `-`, `_`, `.`).")
+    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
 
 
 class CustomApp(SpecModel):
