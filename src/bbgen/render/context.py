@@ -260,6 +260,28 @@ class BasicAuth:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Workload:
+    """What a custom app runs as, and how its container starts and is checked."""
+
+    kind: str
+    """`service` (Deployment + Service), `worker` (Deployment only), `job` (Job) or `cronjob` (CronJob)."""
+    schedule: str | None
+    """The CronJob's schedule (`cronjob`), else none."""
+    command: Sequence[str]
+    """Container `command` (empty: the image's entrypoint)."""
+    args: Sequence[str]
+    """Container `args` (empty: the image's)."""
+    readinessProbe: Kube | None
+    """Kubernetes readiness probe, or none."""
+    livenessProbe: Kube | None
+    """Kubernetes liveness probe, or none."""
+    imagePullSecrets: Sequence[Kube]
+    """Pod `imagePullSecrets` (`[{name: …}]`)."""
+    serviceAccount: str | None
+    """ServiceAccount the pods run as (its token mounted), or none (no token)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class UnitContext:
     """`unit`: the component or app being rendered, every default applied, in this environment."""
 
@@ -315,6 +337,8 @@ class UnitContext:
     """HTTP path of the probes (custom apps), else none."""
     readOnlyRootFilesystem: bool | None
     """Whether the root filesystem is read-only (custom apps), else none."""
+    workload: Workload | None
+    """What a custom app runs as (its kind, command, probes), else none."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

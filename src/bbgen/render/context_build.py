@@ -36,6 +36,7 @@ from bbgen.render.context import (
     StorageClass,
     TcpExposure,
     UnitContext,
+    Workload,
     variables,
 )
 from bbgen.render.units import (
@@ -55,7 +56,7 @@ from bbgen.render.units import (
 )
 from bbgen.spec.injected import app_url_env
 from bbgen.spec.merge import env_view
-from bbgen.spec.models import Platform
+from bbgen.spec.models import CustomApp, Platform, Probes
 
 GATEWAY_NAME = "public"
 EDGE_GATEWAY_ROLE = "edge-gateway"
@@ -254,6 +255,29 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         gpuPool=(pools[0] if pools else None) if comp is not None and comp.gpu else None,
         healthPath=unit.app.health_path if unit.app is not None else None,
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
+        workload=_workload(unit.app) if unit.app is not None else None,
+    )
+
+
+def _workload(app: CustomApp) -> Workload:
+    """An app's kind, start command and probes: a service is probed over HTTP on `healthPath` unless `probes` says otherwise."""
+    probes = app.probes or Probes(type="http" if app.kind == "service" else "none")
+    port: str | int = "http" if app.kind == "service" else app.port  # only a service's pod names its port
+    check: dict[str, Any] | None
+    if probes.type == "http":
+        check = {"httpGet": {"path": probes.path or app.health_path, "port": port}}
+    elif probes.type == "tcp":
+        check = {"tcpSocket": {"port": port}}
+    elif probes.type == "exec":
+        check = {"exec": {"command": list(probes.command)}}
+    else:
+        check = None
+    return Workload(
+        kind=app.kind, schedule=app.schedule, command=list(app.command), args=list(app.args),
+        readinessProbe={**check, "periodSeconds": 10} if check is not None else None,
+        livenessProbe={**check, "initialDelaySeconds": 15, "periodSeconds": 20} if check is not None else None,
+        imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],
+        serviceAccount=app.service_account,
     )
 
 

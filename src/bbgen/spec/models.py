@@ -128,6 +128,14 @@ class SecretRef(SpecModel):
     override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
 
 
+class Probes(SpecModel):
+    """How the kubelet checks an app's container: the same check for readiness and liveness."""
+
+    type: Literal["http", "tcp", "exec", "none"] = Field(description="`http` (GET `path` on the app's port), `tcp` (connect to the port), `exec` (run `command` in the container) or `none`.")
+    path: UrlPath | None = Field(default=None, description="HTTP path (type `http` only); defaults to `healthPath`.")
+    command: list[NonEmpty] = Field(default_factory=list, description="Command run in the container, exit 0 meaning healthy (type `exec` only, required there).")
+
+
 class CustomApp(SpecModel):
     """One of the user's own services, deployed from an image they build."""
 
@@ -138,6 +146,19 @@ class CustomApp(SpecModel):
     replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
     host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
     health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
+    kind: Literal["service", "worker", "job", "cronjob"] = Field(
+        default="service",
+        description=(
+            "`service`: a Deployment behind a Service (and a route with `host`); `worker`: a Deployment without Service or route; "
+            "`job`: a Job run to completion on each sync; `cronjob`: a CronJob on `schedule`, never two runs at once."
+        ),
+    )
+    schedule: NonEmpty | None = Field(default=None, description="When a `cronjob` runs: five cron fields (minute hour day-of-month month day-of-week, e.g. `30 2 * * *`) or `@hourly`/`@daily`/…; only for `cronjob`, and required there.")
+    command: list[NonEmpty] = Field(default_factory=list, description="Replaces the image's entrypoint (Kubernetes `command`).")
+    args: list[str] = Field(default_factory=list, description="Arguments replacing the image's default (Kubernetes `args`).")
+    probes: Probes | None = Field(default=None, description="Readiness and liveness check; defaults to HTTP on `healthPath` for a `service` and none for the other kinds.")
+    image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets (type `kubernetes.io/dockerconfigjson`, in the app's namespace, created out of band) for pulling a private image.")
+    service_account: DnsName | None = Field(default=None, description="An existing ServiceAccount (made out of band) the pods run as; its token is then mounted. Without it the pods get the namespace default and no token.")
     env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
     secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")

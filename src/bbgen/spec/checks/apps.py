@@ -1,13 +1,15 @@
-"""Custom apps: their environment variables, which the kubelet would otherwise take at face value.
+"""Custom apps: their environment variables, and whether their workload kind fits the rest of the entry.
 
 Kubernetes accepts a duplicate env name (the last wins) and lets an app's own
 variable silently replace a connection setting bbgen injects; both are the kind
 of mistake nobody sees until the app talks to the wrong database, so they are
-errors here, at the entry a person would edit.
+errors here, at the entry a person would edit. Likewise a host on a worker or a
+schedule on a Job would render objects that validate and never do what was meant.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from bbgen.errors import SpecIssue
@@ -67,3 +69,54 @@ def _injected(ctx: Context, app: str) -> dict[str, str]:
         for var in OIDC_ENV:
             out.setdefault(var, "oidc")
     return out
+
+
+# One cron field: `*`, a number or name, a range, a list of them, each with an optional `/step`.
+_CRON_ITEM = re.compile(r"^(\*|[0-9]+(-[0-9]+)?|[A-Za-z]{3}(-[A-Za-z]{3})?)(/[0-9]+)?$")
+_CRON_BOUNDS = ((0, 59, "minute"), (0, 23, "hour"), (1, 31, "day of month"), (1, 12, "month"), (0, 7, "day of week"))
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def cron_problem(schedule: str) -> str | None:
+    """What is wrong with a CronJob schedule (five fields or a macro), checked cheaply; None when it looks right."""
+    if schedule.strip() in _CRON_MACROS:
+        return None
+    fields = schedule.split()
+    if len(fields) != 5:
+        return f"has {len(fields)} fields, a schedule has 5 (minute hour day-of-month month day-of-week, e.g. '30 2 * * *')"
+    for text, (low, high, what) in zip(fields, _CRON_BOUNDS):
+        for item in text.split(","):
+            if not _CRON_ITEM.match(item):
+                return f"{what} field {text!r} is not cron syntax (*, N, N-M, a list, each with an optional /step)"
+            for number in re.findall(r"(?<![/0-9])[0-9]+", item):
+                if not low <= int(number) <= high:
+                    return f"{what} {number} is outside {low}-{high}"
+    return None
+
+
+@check()
+def app_workload(ctx: Context) -> Iterator[SpecIssue]:
+    """An app's kind fits the rest of it: only a `service` has a host or is a dependency, `schedule` is set exactly
+    for a `cronjob` (and is a cron schedule), and `probes` carry a path only for `http` and a command exactly for `exec`."""
+    for name, app in sorted(ctx.platform.apps.items()):
+        at = ("apps", name)
+        if app.kind != "service" and app.host:
+            yield ctx.at((*at, "host"), f"a {app.kind} has no Service to route to (only kind: service takes a host)")
+        if app.kind == "cronjob" and app.schedule is None:
+            yield ctx.at((*at, "kind"), "a cronjob needs a schedule (e.g. schedule: '30 2 * * *')")
+        elif app.kind != "cronjob" and app.schedule is not None:
+            yield ctx.at((*at, "schedule"), f"only a cronjob has a schedule (this app is a {app.kind})")
+        elif app.schedule is not None and (problem := cron_problem(app.schedule)) is not None:
+            yield ctx.at((*at, "schedule"), problem)
+        probes = app.probes
+        if probes is not None:
+            if probes.type != "http" and probes.path is not None:
+                yield ctx.at((*at, "probes", "path"), f"a path is for an http probe (this one is {probes.type})")
+            if probes.type == "exec" and not probes.command:
+                yield ctx.at((*at, "probes", "type"), "an exec probe needs a command (e.g. command: [pg_isready])")
+            elif probes.type != "exec" and probes.command:
+                yield ctx.at((*at, "probes", "command"), f"a command is for an exec probe (this one is {probes.type})")
+        for index, dep in enumerate(app.depends_on):
+            target = ctx.platform.apps.get(dep)
+            if target is not None and target.kind != "service" and ctx.enabled.get(dep) == ("apps", dep):
+                yield ctx.at((*at, "dependsOn", index), f"{dep} is a {target.kind}: it has no Service to connect to")
