@@ -166,3 +166,30 @@ def test_a_valid_cron_macro_and_lists_pass(tmp_path: Path) -> None:
         (tmp_path / str(index)).mkdir()
         out = _render(tmp_path / str(index), BASE + f"  a:\n    image: registry.example.org/a:1.0\n    kind: cronjob\n    schedule: '{schedule}'\n")
         assert _objects(out, "a")["CronJob"]["spec"]["schedule"] == schedule
+
+
+def test_an_environment_layer_changes_the_workload(tmp_path: Path) -> None:
+    """`environments.<env>.apps.<name>` may change command, args, schedule, probes, pull secrets and ServiceAccount."""
+    text = ALL_KINDS + """\
+environments:
+  prod: {}
+  staging:
+    domain: staging.example.org
+    cluster: https://staging.example.org:6443
+    apps:
+      nightly: {schedule: "0 4 * * *", args: [report, --dry-run]}
+      queue: {serviceAccount: queue-staging, probes: {type: tcp, command: []}}  # mappings merge: empty the command
+"""
+    (tmp_path / "platform.yaml").write_text(text, encoding="utf-8")
+    from bbgen.spec.merge import env_view
+
+    platform = load_platform(tmp_path / "platform.yaml")
+    staging = env_view(platform, "staging").apps
+    assert staging["nightly"].schedule == "0 4 * * *" and staging["nightly"].args == ["report", "--dry-run"]
+    assert staging["queue"].service_account == "queue-staging" and staging["queue"].probes is not None and staging["queue"].probes.type == "tcp"
+    prod = env_view(platform, "prod").apps
+    assert prod["nightly"].schedule == "30 2 * * 1-5" and prod["queue"].service_account is None
+    out = tmp_path / "out"
+    write_tree(build_tree(platform), out)
+    overlay = "\n".join(p.read_text(encoding="utf-8") for p in sorted((out / "components/nightly/overlays/staging").glob("*.yaml")))
+    assert "0 4 * * *" in overlay and "--dry-run" in overlay

@@ -295,6 +295,12 @@ class ComponentOverride(SpecModel):
     secret_env: list[SecretRef] | None = Field(default=None, description="Variables from Secrets in this environment (the whole list; custom apps).")
     depends_on: list[DnsLabel] | None = Field(default=None, description="Dependencies in this environment (the whole list; custom apps).")
     read_only_root_filesystem: bool | None = Field(default=None, description="Read-only root filesystem in this environment (custom apps).")
+    schedule: NonEmpty | None = Field(default=None, description="CronJob schedule in this environment (custom apps of kind `cronjob`).")
+    command: list[NonEmpty] | None = Field(default=None, description="Container command in this environment (the whole list; custom apps).")
+    args: list[str] | None = Field(default=None, description="Container args in this environment (the whole list; custom apps).")
+    probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
+    image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
+    service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")
 
 
 class StorageOverride(SpecModel):
