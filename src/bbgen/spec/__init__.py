@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     """Read, validate and cross-check a spec file; raises SpecError with every located problem."""
     from bbgen.catalog import load_catalog  # lazy: importing the spec package stays cheap
+    from bbgen.render.patches import remember_source
     from bbgen.errors import SpecError  # lazy
     from bbgen.spec.checks import Context, check_environments, check_platform
     from bbgen.spec.layers import layered_yaml
@@ -40,6 +41,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
                 issues.setdefault(found, None)
             continue
         remember_layered(platform, env, merged)
+        remember_source(platform, env, merged_yaml, path.parent)  # render locates escape-hatch errors with these
     if issues:
         raise SpecError(issues=list(issues))
     check_environments(checked)  # what clashes between environments, once each is sound on its own
