@@ -125,6 +125,8 @@ class Patch(SpecModel):
     """A change to one object bbgen renders, for the setting the catalog does not expose.
 
     Applied in memory before the base/overlay split, so the result is validated like every rendered object.
+    Strategic merge, e.g. `{target: {kind: Deployment, name: web}, patch: {spec: {template: {spec: {terminationGracePeriodSeconds: 45}}}}}`;
+    JSON 6902, e.g. `{target: {kind: Service, name: web}, ops: [{op: add, path: /metadata/annotations, value: {team: web}}]}`.
     """
 
     target: PatchTarget = Field(description="The rendered object to change; one that does not exist is a spec error.")
@@ -145,12 +147,18 @@ class Patch(SpecModel):
         return self
 
 
-PATCHES_DESCRIPTION = "Patches to the objects bbgen renders for it (escape hatch: a setting the catalog does not expose); a target that matches nothing is a spec error."
+PATCHES_DESCRIPTION = (
+    "Patches to the objects bbgen renders for it (escape hatch: a setting the catalog does not expose), strategic merge or "
+    "JSON 6902 (see Patch for an example of each); a target that matches nothing is a spec error."
+)
 MANIFESTS_DESCRIPTION = (
     "Extra manifest files (paths relative to the spec file) added to its Kustomize base and owned by bbgen: Kubernetes objects "
-    "only, no Secret with data. Named `manifests` because `resources` is requests and limits."
+    "only, no Secret with data (e.g. `manifests: [extra/web-configmap.yaml]`). Named `manifests` because `resources` is requests and limits."
 )
-HELM_VALUES_DESCRIPTION = "Helm values deep-merged over the values bbgen renders (chart components only; mappings merge, lists replace)."
+HELM_VALUES_DESCRIPTION = (
+    "Helm values deep-merged over the values bbgen renders, written to this component's values file only "
+    "(chart components only; mappings merge, lists replace; e.g. `helmValues: {podLabels: {team: platform}}`)."
+)
 
 
 class ComponentSettings(SpecModel):
