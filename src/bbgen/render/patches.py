@@ -25,42 +25,15 @@ line that wrote it.
 from __future__ import annotations
 
 import copy
-import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bbgen.errors import SpecError, SpecIssue
-from bbgen.spec._positions import LoadedYaml, Path_
-from bbgen.spec.models import JsonPatchOp, Patch, Platform
+from bbgen.spec._positions import Path_
+from bbgen.spec.models import JsonPatchOp, Patch
+from bbgen.spec.sources import SpecSource, source_of
 
-
-@dataclass(frozen=True)
-class SpecSource:
-    """Where an environment's merged spec came from: its positions and the directory manifests are relative to."""
-
-    loaded: LoadedYaml
-    directory: Path
-
-
-_SOURCES: dict[int, tuple[weakref.ref[Platform], dict[str, SpecSource]]] = {}
-
-
-def remember_source(platform: Platform, env: str, loaded: LoadedYaml, directory: Path) -> None:
-    """Keep environment ``env``'s merged YAML (with positions) for ``platform``, so render errors are located."""
-    key = id(platform)
-    found = _SOURCES.get(key)
-    if found is None or found[0]() is not platform:
-        found = (weakref.ref(platform, lambda _ref: _SOURCES.pop(key, None)), {})
-        _SOURCES[key] = found
-    found[1][env] = SpecSource(loaded, directory)
-
-
-def source_of(platform: Platform, env: str) -> SpecSource | None:
-    found = _SOURCES.get(id(platform))
-    if found is None or found[0]() is not platform:
-        return None
-    return found[1].get(env)
+__all__ = ["HatchError", "SpecSource", "apply_ops", "apply_patches", "deep_merge", "located", "read_manifests", "source_of", "strategic_merge"]
 
 
 class HatchError(Exception):
@@ -73,10 +46,10 @@ class HatchError(Exception):
 
 
 def located(source: SpecSource | None, path: Path_, message: str) -> SpecError:
-    from bbgen.spec.loader import issue  # lazy
+    from bbgen.spec.loader import format_path, issue  # lazy
 
     if source is None:  # a Platform built in code: no file to point at
-        return SpecError(issues=[SpecIssue(file="<spec>", line=1, column=1, path=".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "["), message=message)])
+        return SpecError(issues=[SpecIssue(file="<spec>", line=1, column=1, path=format_path(path), message=message)])
     return SpecError(issues=[issue(source.loaded, path, message)])
 
 

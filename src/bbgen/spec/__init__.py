@@ -13,12 +13,12 @@ if TYPE_CHECKING:
 def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     """Read, validate and cross-check a spec file; raises SpecError with every located problem."""
     from bbgen.catalog import load_catalog  # lazy: importing the spec package stays cheap
-    from bbgen.render.patches import remember_source
     from bbgen.errors import SpecError  # lazy
     from bbgen.spec.checks import Context, check_environments, check_platform
     from bbgen.spec.layers import layered_yaml
     from bbgen.spec.loader import read_yaml, validate_model
     from bbgen.spec.merge import remember_layered
+    from bbgen.spec.sources import remember_source
     from bbgen.spec.models import Platform
 
     loaded = read_yaml(path)
