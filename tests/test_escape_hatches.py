@@ -7,9 +7,8 @@ checked on what kustomize builds for that environment's overlay, so the base/ove
 from __future__ import annotations
 
 import subprocess
-import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -204,3 +203,21 @@ def test_json6902_and_strategic_merge_semantics() -> None:
         "keep": 1,
         "args": ["y"],
     }
+
+
+def test_patches_on_a_chart_without_manifests_are_located(tmp_path: Path) -> None:
+    text = SPEC.replace("      podLabels: {team: platform}\n", "      podLabels: {team: platform}\n    patches: [{target: {kind: Deployment, name: cert-manager}, patch: {}}]\n")
+    with pytest.raises(SpecError) as err:
+        build_tree(load_platform(_spec(tmp_path, text)))
+    (found,) = err.value.issues
+    assert found.path == "components.cert-manager.patches" and "renders no Kustomize manifests" in found.message
+
+
+def test_a_manifest_only_in_a_layer_lands_in_that_overlay(tmp_path: Path) -> None:
+    text = SPEC.replace("    manifests: [extra.yaml]\n", "").replace("    apps:\n      web:\n", "    apps:\n      web:\n        manifests: [extra.yaml]\n", 1)
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(_spec(tmp_path, text))), out)
+    assert not (out / "components/web/base/configmap-web-extra.yaml").exists()
+    assert _load(out / "components/web/overlays/dev/configmap-web-extra.yaml")["data"] == {"greeting": "hello"}
+    assert "configmap-web-extra.yaml" in _load(out / "components/web/overlays/dev/kustomization.yaml")["resources"]
+    assert not (out / "components/web/overlays/prod/configmap-web-extra.yaml").exists()

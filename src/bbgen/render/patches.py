@@ -244,7 +244,12 @@ def apply_patches(docs: list[dict[str, Any]], patches: list[Patch], at: Path_) -
                 result = strategic_merge(out[i], patch.patch)
             if not isinstance(result, dict) or result.get("kind") != out[i].get("kind") or not isinstance(result.get("metadata"), dict):
                 raise HatchError((*at, n), "a patch may not remove or change an object's kind or metadata")
+            if result.get("kind") == "Secret" and (result.get("data") or result.get("stringData")):
+                raise HatchError((*at, n), "the patch gives a Secret data; secrets never enter git (hint: create it out of band and reference it)")
             out[i] = result
+    idents = [(d.get("kind"), (d.get("metadata") or {}).get("namespace"), (d.get("metadata") or {}).get("name")) for d in out]
+    if len(set(idents)) != len(idents):
+        raise HatchError(at, "after patching, two objects share a kind, namespace and name (hint: a patch may not rename onto another object)")
     return out
 
 
