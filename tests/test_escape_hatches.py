@@ -221,3 +221,17 @@ def test_a_manifest_only_in_a_layer_lands_in_that_overlay(tmp_path: Path) -> Non
     assert _load(out / "components/web/overlays/dev/configmap-web-extra.yaml")["data"] == {"greeting": "hello"}
     assert "configmap-web-extra.yaml" in _load(out / "components/web/overlays/dev/kustomization.yaml")["resources"]
     assert not (out / "components/web/overlays/prod/configmap-web-extra.yaml").exists()
+
+
+def test_a_catalog_component_is_patched_and_a_miss_names_what_it_renders(tmp_path: Path) -> None:
+    hit = "  redis:\n    patches: [{target: {kind: Service, name: redis}, patch: {metadata: {annotations: {team: data}}}}]\n"
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(_spec(tmp_path, SPEC.replace("components:\n  cert-manager:", "components:\n" + hit + "  cert-manager:")))), out)
+    (service,) = [p for p in (out / "components/redis/base").glob("service-*.yaml") if _load(p)["metadata"]["name"] == "redis"]
+    assert _load(service)["metadata"]["annotations"] == {"team": "data"}
+    miss = hit.replace("name: redis}", "name: redis-nope}")
+    with pytest.raises(SpecError) as err:
+        build_tree(load_platform(_spec(tmp_path, SPEC.replace("components:\n  cert-manager:", "components:\n" + miss + "  cert-manager:"))))
+    (found,) = err.value.issues
+    assert found.path == "components.redis.patches[0].target" and (found.line, found.column) == (19, 24)  # the `target` value
+    assert "no rendered object matches Service/redis-nope (hint: the unit renders " in found.message and "Service/redis" in found.message
