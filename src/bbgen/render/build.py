@@ -11,7 +11,7 @@ from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_
 from bbgen.errors import TemplateError
 from bbgen.kube import objects, yamlio
 from bbgen.kube.kustomize import kustomization
-from bbgen.render import engine, overlay, paths
+from bbgen.render import engine, overlay, patches, paths
 from bbgen.render.context import Scope
 from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
@@ -72,9 +72,53 @@ def _envs_of(unit: Unit, env_units: EnvUnits) -> list[str]:
     return sorted(env for env, units in env_units.items() if unit.name in units)
 
 
+def _hatches(platform: Platform, env: str, unit: Unit) -> tuple[Any, tuple[str, ...]]:
+    """The unit's entry in environment ``env``'s view (its `patches`, `manifests`, `helmValues`) and its spec path."""
+    view = env_view(platform, env)
+    if unit.kind == "app":
+        return view.apps[unit.name], ("apps", unit.name)
+    return view.components.get(unit.name), ("components", unit.name)
+
+
+def _check_hatches(platform: Platform, unit: Unit, env_units: EnvUnits) -> None:
+    """Each escape hatch only where it means something: a located spec error otherwise."""
+    for env in _envs_of(unit, env_units):
+        entry, at = _hatches(platform, env, unit)
+        if entry is None:
+            continue
+        where = patches.source_of(platform, env)
+        if entry.helm_values and unit.delivery != "chart":
+            raise patches.located(where, (*at, "helmValues"), "only a chart component takes Helm values (hint: use `patches` to change rendered objects)")
+        if (entry.patches or entry.manifests) and not layout.has_manifests(unit):
+            field = "patches" if entry.patches else "manifests"
+            raise patches.located(where, (*at, field), "this component renders no Kustomize manifests of its own (hint: for a chart, use `helmValues`)")
+
+
+def _with_hatches(platform: Platform, env: str, unit: Unit, scope: Scope, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``docs`` with the unit's extra manifests added and its patches applied, for environment ``env``."""
+    entry, at = _hatches(platform, env, unit)
+    if entry is None or not (entry.patches or entry.manifests):
+        return docs
+    where = patches.source_of(platform, env)
+    try:
+        if entry.manifests:
+            extra = patches.read_manifests(where.directory if where else Path.cwd(), list(entry.manifests), (*at, "manifests"))
+            for doc in extra:
+                doc.setdefault("metadata", {}).setdefault("labels", {}).update(scope.units[unit.name].labels)
+            known = {objects.identity(d) for d in docs}
+            for doc in extra:
+                if objects.identity(doc) in known:
+                    raise patches.HatchError((*at, "manifests"), f"{doc['kind']}/{doc['metadata']['name']} is already rendered (hint: patch it instead)")
+                known.add(objects.identity(doc))
+            docs = [*docs, *extra]
+        return patches.apply_patches(docs, list(entry.patches), (*at, "patches"))
+    except patches.HatchError as err:
+        raise patches.located(where, err.path, err.message) from None
+
+
 def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scopes: dict[str, Scope], env_units: EnvUnits) -> None:
     per_env = {
-        env: _render_unit(root, env_view(platform, env), scopes[env], env_units[env][unit.name])
+        env: _with_hatches(platform, env, unit, scopes[env], _render_unit(root, env_view(platform, env), scopes[env], env_units[env][unit.name]))
         for env in _envs_of(unit, env_units)
     }
     base = per_env["prod"] if "prod" in per_env else per_env[min(per_env)]  # the base is prod's, or the first that runs it
@@ -118,7 +162,9 @@ def _add_chart_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, scop
         docs = engine.render_documents(root, unit.component.values_template, scopes[env].variables(unit.name), kubernetes=False)
         if len(docs) != 1 or not isinstance(docs[0], dict):
             raise TemplateError(template=f"templates/{unit.name}/values.yaml.j2", line=None, message="must render one mapping")
-        tree.add_doc(paths.values_file(unit.name, env), docs[0])
+        entry, _ = _hatches(platform, env, unit)
+        values = patches.deep_merge(docs[0], entry.helm_values) if entry is not None and entry.helm_values else docs[0]
+        tree.add_doc(paths.values_file(unit.name, env), values)
 
 
 def _chart_services(units: dict[str, Unit]) -> list[dict[str, Any]]:
@@ -149,6 +195,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     tree = Tree(meta=meta)
     scopes = {env: build_scope(platform, catalog, env) for env in platform.environments}
     for unit in units.values():
+        _check_hatches(platform, unit, env_units)
         if unit.delivery == "chart":
             _add_chart_unit(tree, root, platform, unit, scopes, env_units)
         elif unit.delivery == "git":

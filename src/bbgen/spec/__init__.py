@@ -18,6 +18,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     from bbgen.spec.layers import layered_yaml
     from bbgen.spec.loader import read_yaml, validate_model
     from bbgen.spec.merge import remember_layered
+    from bbgen.spec.sources import remember_source
     from bbgen.spec.models import Platform
 
     loaded = read_yaml(path)
@@ -40,6 +41,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
                 issues.setdefault(found, None)
             continue
         remember_layered(platform, env, merged)
+        remember_source(platform, env, merged_yaml, path.parent)  # render locates escape-hatch errors with these
     if issues:
         raise SpecError(issues=list(issues))
     check_environments(checked)  # what clashes between environments, once each is sound on its own

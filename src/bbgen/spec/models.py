@@ -9,9 +9,9 @@ and their checks live in :mod:`bbgen.spec.scalars`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from bbgen.spec.scalars import (
@@ -96,6 +96,71 @@ class Oidc(SpecModel):
     )
 
 
+class PatchTarget(SpecModel):
+    """Which rendered object a patch changes: one object of the unit, by kind and name."""
+
+    kind: NonEmpty = Field(description="Kind of the object (e.g. `Deployment`).")
+    name: NonEmpty = Field(description="`metadata.name` of the object.")
+    namespace: DnsLabel | None = Field(default=None, description="Namespace of the object; omitted: any (the unit's objects share one).")
+
+
+class JsonPatchOp(SpecModel):
+    """One RFC 6902 operation; `path` and `from` are RFC 6901 pointers (`/spec/template/spec/containers/0/args`)."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(description="The operation.")
+    path: Annotated[str, StringConstraints(pattern=r"^(/.*)?$")] = Field(description="JSON pointer to the place operated on (`\"\"` is the whole object).")
+    value: Any = Field(default=None, description="Value for `add`, `replace` and `test` (required for those).")
+    from_: Annotated[str, StringConstraints(pattern=r"^(/.*)?$")] | None = Field(default=None, alias="from", description="Source pointer for `move` and `copy` (required for those).")
+
+    @model_validator(mode="after")
+    def _operands(self) -> JsonPatchOp:
+        if self.op in ("add", "replace", "test") and "value" not in self.model_fields_set:
+            raise ValueError(f"`{self.op}` needs a `value`")
+        if self.op in ("move", "copy") and self.from_ is None:
+            raise ValueError(f"`{self.op}` needs a `from` pointer")
+        return self
+
+
+class Patch(SpecModel):
+    """A change to one object bbgen renders, for the setting the catalog does not expose.
+
+    Applied in memory before the base/overlay split, so the result is validated like every rendered object.
+    Strategic merge, e.g. `{target: {kind: Deployment, name: web}, patch: {spec: {template: {spec: {terminationGracePeriodSeconds: 45}}}}}`;
+    JSON 6902, e.g. `{target: {kind: Service, name: web}, ops: [{op: add, path: /metadata/annotations, value: {team: web}}]}`.
+    """
+
+    target: PatchTarget = Field(description="The rendered object to change; one that does not exist is a spec error.")
+    patch: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "A strategic-merge patch: mappings merge deeply; lists of mappings with a `name` key (containers, env, ports, "
+            "volumes, ...) merge item by item by name, other lists replace; `null` deletes a key; `$patch: delete` in a "
+            "named list item removes that item."
+        ),
+    )
+    ops: list[JsonPatchOp] | None = Field(default=None, description="A JSON 6902 patch: `add`, `remove`, `replace`, `move`, `copy`, `test`, applied in order.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Patch:
+        if (self.patch is None) == (self.ops is None):
+            raise ValueError("give exactly one of `patch` (strategic merge) or `ops` (JSON 6902)")
+        return self
+
+
+PATCHES_DESCRIPTION = (
+    "Patches to the objects bbgen renders for it (escape hatch: a setting the catalog does not expose), strategic merge or "
+    "JSON 6902 (see Patch for an example of each); a target that matches nothing is a spec error."
+)
+MANIFESTS_DESCRIPTION = (
+    "Extra manifest files (paths relative to the spec file) added to its Kustomize base and owned by bbgen: Kubernetes objects "
+    "only, no Secret with data (e.g. `manifests: [extra/web-configmap.yaml]`). Named `manifests` because `resources` is requests and limits."
+)
+HELM_VALUES_DESCRIPTION = (
+    "Helm values deep-merged over the values bbgen renders, written to this component's values file only "
+    "(chart components only; mappings merge, lists replace; e.g. `helmValues: {podLabels: {team: platform}}`)."
+)
+
+
 class ComponentSettings(SpecModel):
     """Overrides for one catalog component; everything defaults to the catalog's values."""
 
@@ -109,6 +174,9 @@ class ComponentSettings(SpecModel):
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
     oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
     settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
+    patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
+    manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
+    helm_values: dict[str, Any] = Field(default_factory=dict, description=HELM_VALUES_DESCRIPTION)
 
 
 class EnvVar(SpecModel):
@@ -173,6 +241,9 @@ class CustomApp(SpecModel):
         ),
     )
     read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
+    patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
+    manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
+    helm_values: dict[str, Any] = Field(default_factory=dict, description="Not for apps (they are no chart); setting it is a spec error.")
 
 
 class TcpExposure(SpecModel):
@@ -301,6 +372,9 @@ class ComponentOverride(SpecModel):
     probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
     image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
     service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")
+    patches: list[Patch] | None = Field(default=None, description="Patches in this environment (the whole list, replacing the base one).")
+    manifests: list[NonEmpty] | None = Field(default=None, description="Extra manifest files in this environment (the whole list; a file only here lands in this environment's overlay).")
+    helm_values: dict[str, Any] | None = Field(default=None, description="Helm values in this environment, merged deeply over the base `helmValues` (chart components).")
 
 
 class StorageOverride(SpecModel):
