@@ -189,6 +189,9 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
             units.setdefault(name, unit)
     meta: dict[str, Any] = {"kubernetesVersion": platform.kubernetes_version, "environments": sorted(platform.environments), "generator": "bbgen"}
     meta["destinations"] = layout.destinations(platform)  # validate: every Application of an environment targets its cluster
+    versions = {env: env_view(platform, env).kubernetes_version for env in sorted(platform.environments)}
+    if any(v != platform.kubernetes_version for v in versions.values()):  # a layer overrides it: validate each against its own
+        meta["kubernetesVersions"] = versions
     chart_services = _chart_services(units)
     if chart_services:
         meta["chartServices"] = chart_services

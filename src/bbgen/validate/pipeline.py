@@ -88,6 +88,24 @@ def _resolve_version(explicit: str | None, manifest: dict[str, Any], findings: l
     return choice.used
 
 
+def _env_versions(explicit: str | None, manifest: dict[str, Any], base: str, findings: list[Finding]) -> dict[str, str]:
+    """Environment → the Kubernetes version its objects are checked against, where a layer overrides the base one.
+
+    ``--kubernetes-version`` checks everything against one version, as asked.
+    """
+    recorded = manifest.get("kubernetesVersions")
+    if explicit is not None or not isinstance(recorded, dict):
+        return {}
+    out: dict[str, str] = {}
+    for env, wanted in sorted(recorded.items()):
+        if isinstance(env, str) and isinstance(wanted, str) and schemas.parse_version(wanted) is not None:
+            choice = schemas.choose(wanted)
+            if choice.note:
+                findings.append(Finding(check="schema", file=MANIFEST_PATH, resource="", message=f"{env}: {choice.note}", severity="warning"))
+            out[env] = choice.used
+    return {env: used for env, used in out.items() if used != base}
+
+
 def _build_all(dirs: Iterable[str], root: Path, binary: Path, log: Log | None, progress: Progress = nothing) -> dict[str, Build]:
     lock = threading.Lock()
     todo = sorted(set(dirs))
@@ -311,10 +329,15 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, pro
     helm_values = argo.value_files([r for _, r in pairs if r.is_a("Application", checks.ARGO)])
     pairs = [(p, r) for p, r in _apply_defaults(pairs, targets) if not (p.is_file and p.origin in helm_values)]
 
-    units = [kubeconform.ConformDoc(text=p.chunk.text, origin=p.origin, ref=r.ref) for p, r in pairs]
-    progress(f"kubeconform ({len(units)} objects)", 0, 1)
-    findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(version), log=log)
-    progress(f"kubeconform ({len(units)} objects)", 1, 1)
+    by_version: dict[str, list[kubeconform.ConformDoc]] = {}
+    env_versions = _env_versions(kubernetes_version, manifest, version, findings)
+    for p, r in pairs:
+        used = env_versions.get(r.env, version) if r.env else version
+        by_version.setdefault(used, []).append(kubeconform.ConformDoc(text=p.chunk.text, origin=p.origin, ref=r.ref))
+    progress(f"kubeconform ({len(pairs)} objects)", 0, 1)
+    for used, units in sorted(by_version.items()):
+        findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(used), log=log)
+    progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
