@@ -15,6 +15,7 @@ to leak. Last, a hub's spokes hold nothing of what runs only on the hub.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -151,6 +152,16 @@ def _mentions(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\w)")
 
 
+def _foreign_facts(facts: dict[str, dict[str, set[str]]], env: str) -> Iterator[tuple[str, str, str]]:
+    """(other environment, kind, value) for every fact of another environment that ``env`` does not share
+    (shared values are nobody's to leak)."""
+    for other in sorted(facts):
+        if other != env:
+            for kind, values in facts[other].items():
+                for value in sorted(values - facts[env][kind]):
+                    yield other, kind, value
+
+
 def _cluster_issuer_names(path: Path, text: str) -> bool:
     """Whether ``text`` is the ClusterIssuers' own definitions (every cluster has both Let's Encrypt issuers)."""
     return "kind: ClusterIssuer" in text
@@ -167,17 +178,13 @@ def test_no_environment_carries_another_environments_facts(tmp_path: Path, name:
     for env in envs:
         files = {p: p.read_text(encoding="utf-8") for p in _env_files(out, env)}
         assert files, f"environment {env} rendered nothing of its own"
-        for other in envs:
-            if other == env:
-                continue
-            for kind, values in facts[other].items():
-                for value in sorted(values - facts[env][kind]):  # shared values are nobody's to leak
-                    pattern = _mentions(value)
-                    for path, text in files.items():
-                        if kind == "TLS issuer" and _cluster_issuer_names(path, text):
-                            continue
-                        if pattern.search(text):
-                            leaks.append(f"{path.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}")
+        for other, kind, value in _foreign_facts(facts, env):
+            pattern = _mentions(value)
+            for path, text in files.items():
+                if kind == "TLS issuer" and _cluster_issuer_names(path, text):
+                    continue
+                if pattern.search(text):
+                    leaks.append(f"{path.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}")
     assert not leaks, "\n".join(leaks)
 
 
@@ -211,13 +218,11 @@ def test_no_environment_builds_another_environments_facts(tmp_path: Path, tools:
     for env in envs:
         roots = [out / "apps" / env, out / "platform" / env, *sorted(out.glob(f"components/*/overlays/{env}"))]
         built = {root: _built(tools["kustomize"], root) for root in roots}
-        for other in (e for e in envs if e != env):
-            for kind, values in facts[other].items():
-                for value in sorted(values - facts[env][kind]):
-                    for root, text in built.items():
-                        docs = [d for d in text.split("\n---\n") if not (kind == "TLS issuer" and "kind: ClusterIssuer" in d)]
-                        if any(_mentions(value).search(d) for d in docs):
-                            leaks.append(f"{root.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}'s build")
+        for other, kind, value in _foreign_facts(facts, env):
+            for root, text in built.items():
+                docs = [d for d in text.split("\n---\n") if not (kind == "TLS issuer" and "kind: ClusterIssuer" in d)]
+                if any(_mentions(value).search(d) for d in docs):
+                    leaks.append(f"{root.relative_to(out)}: environment {other}'s {kind} {value} in environment {env}'s build")
     assert not leaks, "\n".join(leaks)
 
 
