@@ -271,3 +271,23 @@ environments:
     (tmp_path / "two").mkdir()
     err = _fails(tmp_path / "two", "", tail=layer % "files: [{path: /etc/x, source: gone.txt}]")
     assert "platform.yaml:18:42: environments.dev.apps.a.files[0].source" in err and "cannot read gone.txt" in err, err
+
+
+@pytest.mark.tools
+def test_validate_cross_checks_what_pods_mount(tmp_path: Path, tools: dict[str, str]) -> None:
+    """A patch can break what no schema sees: a mount of an undeclared volume, a ConfigMap key that is gone,
+    a StatefulSet's missing governing Service, a claim on a StorageClass nobody renders."""
+    broken = STORAGE.replace("""      - {name: data, path: /var/lib/store, type: persistent, size: 5Gi}
+""", """      - {name: data, path: /var/lib/store, type: persistent, size: 5Gi}
+    patches:
+      - target: {kind: StatefulSet, name: store}
+        ops:
+          - {op: replace, path: /spec/serviceName, value: nowhere}
+          - {op: replace, path: /spec/volumeClaimTemplates/0/spec/storageClassName, value: other}
+          - {op: remove, path: /spec/template/spec/volumes/0}
+      - target: {kind: ConfigMap, name: store-files}
+        ops: [{op: remove, path: /data/etc_store_store.toml}]
+""")
+    report = api.validate(_render(tmp_path, broken))
+    found = {(f.check, f.resource.split("/")[-1]) for f in report.findings if f.severity == "error"}
+    assert found == {("volume-mount", "store"), ("configmap-key", "store"), ("statefulset-service", "store"), ("storage-class", "store")}, report.findings
