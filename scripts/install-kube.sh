@@ -43,8 +43,8 @@ KINE_MODULE="github.com/k3s-io/kine"
 CACHE_DIR="${BBGEN_KUBE_DIR:-${HOME}/.cache/bbgen/kube}"
 BIN_DIR="${CACHE_DIR}/bin"
 
-# `kube-apiserver --version` prints "Kubernetes v1.37.2"; `kubectl version --client`
-# prints "Client Version: v1.37.2"; kine's version is the module version Go recorded.
+# `kube-apiserver --version` prints "Kubernetes vX.Y.Z"; `kubectl version --client`
+# prints "Client Version: vX.Y.Z"; kine's version is the module version Go recorded.
 apiserver_version() { "$1" --version 2>/dev/null | sed -n 's/^Kubernetes \(v[^ ]*\).*/\1/p' | head -n1; }
 kubectl_version() { "$1" version --client 2>/dev/null | sed -n 's/^Client Version: \(v[^ ]*\).*/\1/p' | head -n1; }
 kine_version() { go version -m "$1" 2>/dev/null | awk -v m="${KINE_MODULE}" '$1 == "mod" && $2 == m { print $3; exit }'; }

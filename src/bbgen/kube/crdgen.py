@@ -129,7 +129,7 @@ class _Converter:
                 out[_PRESERVE] = True
         elif isinstance(extra, dict):
             out["additionalProperties"] = self.node(extra, stack)
-        elif out.get("type") == "object" or "type" not in out:
+        elif out.get("type") == "object" or ("type" not in out and "x-kubernetes-int-or-string" not in out):
             out[_PRESERVE] = True
         return out
 

@@ -205,9 +205,13 @@ def install_bundled_crds(cluster: Cluster) -> None:
     wait_for_kinds(cluster, crds)
 
 
-def dry_run(cluster: Cluster, objects: list[ServerObject], progress: Progress = nothing) -> list[Finding]:
+def dry_run(cluster: Cluster, objects: list[ServerObject], progress: Progress = nothing, log: Log | None = None) -> list[Finding]:
     """Dry-run every object against ``cluster`` (read-only); findings for rejections and for what could not be checked."""
-    return _Run(cluster, _Plan.of(objects), persist=False).all(objects, progress, f"server dry-run ({len(objects)} objects)")
+    findings = _Run(cluster, _Plan.of(objects), persist=False).all(objects, progress, f"server dry-run ({len(objects)} objects)")
+    if log:
+        count = len({(o.file, o.ref, repr(o.doc)) for o in objects})
+        log(f"server dry-run: {count} objects, {sum(f.severity == 'error' for f in findings)} rejected, {sum(f.severity == 'warning' for f in findings)} warnings")
+    return findings
 
 
 def seed(cluster: Cluster, objects: list[ServerObject], progress: Progress = nothing) -> list[Finding]:
@@ -227,7 +231,7 @@ def check(objects: list[ServerObject], options: ServerOptions, *, log: Log | Non
         if log:
             log(f"{cluster.kubectl} proxy" + (f" --context={options.context}" if options.context else "") + (f" --kubeconfig={options.kubeconfig}" if options.kubeconfig else ""))
         with cluster:
-            return dry_run(cluster, objects, progress)
+            return dry_run(cluster, objects, progress, log)
     if options.kubeconfig is not None or options.context is not None:
         raise UsageError(message="--previous dry-runs against a scratch API server bbgen starts itself", hint="drop --context/--kubeconfig, or drop --previous to check a live cluster")
     if previous is None or not options.previous.is_dir():
@@ -241,4 +245,4 @@ def check(objects: list[ServerObject], options: ServerOptions, *, log: Log | Non
         with Cluster(kubeconfig=scratch.kubeconfig, kubectl=binary("kubectl")) as cluster:
             install_bundled_crds(cluster)
             findings = seed(cluster, old, progress)
-            return findings + dry_run(cluster, objects, progress)
+            return findings + dry_run(cluster, objects, progress, log)
