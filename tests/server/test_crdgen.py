@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from bbgen.kube.crdgen import bundled_crds, openapi_schema, plural
+from bbgen.validate.crdgen import bundled_crds, openapi_schema, plural
 from bbgen.kube.schemas import crd_dir
 
 

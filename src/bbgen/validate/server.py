@@ -195,7 +195,7 @@ def wait_for_kinds(cluster: Cluster, crds: Iterable[dict[str, Any]], timeout: fl
 
 def install_bundled_crds(cluster: Cluster) -> None:
     """Store the CRDs generated from bbgen's bundled schemas (a scratch server only) and wait until they are served."""
-    from bbgen.kube.crdgen import bundled_crds  # lazy
+    from bbgen.validate.crdgen import bundled_crds  # lazy
 
     crds = bundled_crds()
     for crd in crds:
