@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bbgen.starter import InitResult
     from bbgen.validate import Report
     from bbgen.validate.install import ToolStatus
+    from bbgen.validate.server import ServerOptions
 
 
 def build(spec: Path) -> Tree:
@@ -59,13 +60,15 @@ def validate(
     kubernetes_version: str | None = None,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    server: ServerOptions | None = None,
 ) -> Report:
     """kustomize build + kubeconform + cross-resource checks over a rendered directory.
 
     The directory must hold a bbgen manifest (``.bbgen/manifest.json``, also in any
     clone of a repository bbgen pushed) and something to check: a CI job pointed at
     the wrong path must fail, not report "checked 0 objects" and pass. An explicit
-    ``kubernetes_version`` must be one bbgen has schemas for.
+    ``kubernetes_version`` must be one bbgen has schemas for. ``server`` adds the
+    server-side dry-run against a live cluster or, with ``previous``, a scratch one.
     """
     from bbgen.render.outdir import JOURNAL_NAME  # lazy
     from bbgen.render.paths import MANIFEST_PATH  # lazy
@@ -90,7 +93,7 @@ def validate(
             require_bundled(kubernetes_version)
         except ValueError as exc:
             raise UsageError(message=f"--kubernetes-version {kubernetes_version}: {exc}") from None
-    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
+    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress, server=server)
     if not report.builds and not report.checked:
         raise UsageError(
             message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
