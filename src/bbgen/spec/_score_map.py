@@ -39,6 +39,10 @@ class _Unresolved(Exception):
     """A placeholder bbgen cannot fill where it is written."""
 
 
+class _Reported(_Unresolved):
+    """A placeholder of a resource already refused at its `type`: not reported again at each use."""
+
+
 @dataclass
 class Mapper:
     """Turns one validated Score workload into app fields (data and positions), collecting located issues."""
@@ -311,7 +315,8 @@ class Mapper:
                 else:
                     pieces.append(self.metadata(ref).replace("$", "$$"))
             except _Unresolved as why:
-                self._fail(path, f"${{{found.group(2)}}}: {why}")
+                if not isinstance(why, _Reported):
+                    self._fail(path, f"${{{found.group(2)}}}: {why}")
                 return None
         pieces.append(value[last:].replace("$", "$$"))
         text = "".join(pieces)
@@ -348,6 +353,8 @@ class Mapper:
             raise _Unresolved(f"no resource {parts[1]!r} (resources: {', '.join(self.workload.resources) or 'none'})")
         providers = self.providers(entry.type)
         if not providers:
+            if entry.type not in self.supported():
+                raise _Reported("already refused at its type")
             raise _Unresolved(f"a {entry.type} resource has no outputs bbgen can pass as a variable")
         outputs = [self.catalog[p].score.outputs for p in providers]  # type: ignore[union-attr]
         names = {o.get(parts[2]) for o in outputs}
