@@ -18,7 +18,7 @@ from bbgen import api
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
-from bbgen.spec._score_map import _has_field
+from bbgen.spec._score_map import has_field as _has_field
 from support import MINIMAL_SPEC, bbgen
 
 BASE = MINIMAL_SPEC + """\

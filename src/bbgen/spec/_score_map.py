@@ -28,11 +28,11 @@ from bbgen.spec._positions import LoadedYaml, Path_, PosNode
 
 if TYPE_CHECKING:
     from bbgen.catalog import AnyComponent
-    from bbgen.spec.score_model import Container, Probe, Workload
+    from bbgen.spec.score_model import Container, Workload
 
 # Score resource types bbgen satisfies itself, beside the catalog's (`score.type` of a component).
 ROUTE, DNS, VOLUME = "route", "dns", "volume"
-_PLACEHOLDER = re.compile(r"\$(\$|\{([^}]*)\})")
+PLACEHOLDER = re.compile(r"\$(\$|\{([^}]*)\})")
 
 
 class _Unresolved(Exception):
@@ -65,7 +65,7 @@ class Mapper:
         pos = (self.score.positions.key(path) if key_of else None) or self.score.positions.locate(path)
         return issue_at(self.score.file, pos, path, message)
 
-    def _fail(self, path: Path_, message: str, *, key_of: bool = False) -> None:
+    def fail(self, path: Path_, message: str, *, key_of: bool = False) -> None:
         self.issues.append(self.error(path, message, key_of=key_of))
 
     def node(self, path: Path_, children: dict[str | int, PosNode] | None = None) -> PosNode:
@@ -96,13 +96,13 @@ class Mapper:
         """The app fields the Score file gives, their positions, and defaults that apply when the spec is silent."""
         w = self.workload
         if w.metadata.name != self.app:
-            self._fail(("metadata", "name"), (
+            self.fail(("metadata", "name"), (
                 f"{w.metadata.name!r} differs from the app's name {self.app!r} in the spec; bbgen names every object "
                 "after the app, so make them equal (another Score tool would name them after metadata.name)"
             ))
         names = list(w.containers)
         if len(names) > 1:
-            self._fail(("containers", names[1]), (
+            self.fail(("containers", names[1]), (
                 f"a bbgen app runs one container, this workload has {len(names)} ({', '.join(names)}); "
                 "split it into one Score file per app"
             ), key_of=True)
@@ -135,9 +135,9 @@ class Mapper:
             name, entry = items[0]
             path: Path_ = ("service", "ports", name, "targetPort" if entry.target_port else "port")
             self.put("port", entry.target_port or entry.port, self.node(path))
-        elif not _has_field("ports"):
+        elif not has_field("ports"):
             first = items[1][0] if len(items) > 1 else items[0][0]
-            self._fail(("service", "ports", first), (
+            self.fail(("service", "ports", first), (
                 "this bbgen serves one TCP port per app (`port`); several or UDP ports need the `ports` field"
             ), key_of=True)
         else:
@@ -189,30 +189,30 @@ class Mapper:
         for name, entry in self.workload.resources.items():
             at = ("resources", name)
             if entry.class_ is not None:
-                self._fail((*at, "class"), "bbgen has one implementation of each type; remove `class`")
+                self.fail((*at, "class"), "bbgen has one implementation of each type; remove `class`")
             if entry.type == ROUTE:
                 routes += 1
                 if routes > 1:
-                    self._fail((*at, "type"), "an app has one public host, so one route")
+                    self.fail((*at, "type"), "an app has one public host, so one route")
                     continue
                 self.route(name)
             elif entry.type in (DNS, VOLUME):
                 unknown = sorted(set(entry.params) - ({"size", "medium"} if entry.type == VOLUME else set()))
                 if unknown:
-                    self._fail((*at, "params", unknown[0]), f"bbgen takes no {unknown[0]!r} for a {entry.type} resource")
+                    self.fail((*at, "params", unknown[0]), f"bbgen takes no {unknown[0]!r} for a {entry.type} resource")
             elif (dep := self.dependency(entry.type)) is not None:
                 if entry.type in seen:
-                    self._fail((*at, "type"), (
+                    self.fail((*at, "type"), (
                         f"resource {seen[entry.type]!r} already asks for {entry.type}; an app gets one of each "
                         f"dependency ({dep}), so use that one's outputs"
                     ))
                     continue
                 seen[entry.type] = name
                 if entry.params:
-                    self._fail((*at, "params"), f"bbgen takes no params for {entry.type} (the platform sizes {dep})")
+                    self.fail((*at, "params"), f"bbgen takes no params for {entry.type} (the platform sizes {dep})")
                 self._deps[name] = dep
             else:
-                self._fail((*at, "type"), (
+                self.fail((*at, "type"), (
                     f"bbgen cannot provide a resource of type {entry.type!r}; types it can: {', '.join(self.supported())}"
                 ))
 
@@ -222,29 +222,29 @@ class Mapper:
         at = ("resources", name, "params")
         params = entry.params
         for key in sorted(set(params) - {"host", "path", "port"}):
-            self._fail((*at, key), f"bbgen's routes take host, path and port, not {key!r}", key_of=True)
+            self.fail((*at, key), f"bbgen's routes take host, path and port, not {key!r}", key_of=True)
         if params.get("path", "/") != "/":
-            self._fail((*at, "path"), "bbgen routes the whole host: the path must be `/`")
+            self.fail((*at, "path"), "bbgen routes the whole host: the path must be `/`")
         ports = {p.port for p in (self.workload.service.ports.values() if self.workload.service else [])}
         port = params.get("port")
         if port not in ports:
             shown = ", ".join(str(p) for p in sorted(ports)) or "none"
-            self._fail((*at, "port") if "port" in params else at, f"must be one of the service ports ({shown})")
+            self.fail((*at, "port") if "port" in params else at, f"must be one of the service ports ({shown})")
         host = params.get("host")
         if not isinstance(host, str) or not host:
-            self._fail(at if host is None else (*at, "host"), "a route needs `host` (a name, or ${resources.<dns>.host})")
+            self.fail(at if host is None else (*at, "host"), "a route needs `host` (a name, or ${resources.<dns>.host})")
             return
-        found = _PLACEHOLDER.fullmatch(host)
+        found = PLACEHOLDER.fullmatch(host)
         if found is not None and found.group(2) is not None:
             parts = found.group(2).split(".")
             dns = self.workload.resources.get(parts[1]) if len(parts) == 3 and parts[0] == "resources" else None
             if dns is None or dns.type != DNS or parts[2] != "host":
-                self._fail((*at, "host"), "the host must be a name or ${resources.<name>.host} of a dns resource")
+                self.fail((*at, "host"), "the host must be a name or ${resources.<name>.host} of a dns resource")
                 return
             # A dns resource asks the platform for a name: the app's name, under each environment's domain.
             self.put("host", self.app, self.node((*at, "host")))
         elif "$" in host:
-            self._fail((*at, "host"), "the host must be a name or ${resources.<name>.host} of a dns resource")
+            self.fail((*at, "host"), "the host must be a name or ${resources.<name>.host} of a dns resource")
         else:
             self.put("host", host, self.node((*at, "host")))
 
@@ -264,13 +264,15 @@ class Mapper:
             out = [self.text((*at, key, i), v) for i, v in enumerate(values)]
             self.put(key, out, self.copied((*at, key)))
         if c.before:
-            self._fail((*at, "before"), "a bbgen app runs one container, so nothing can start before it", key_of=True)
+            self.fail((*at, "before"), "a bbgen app runs one container, so nothing can start before it", key_of=True)
         if c.resources is not None:
             self.put("resources", c.resources.model_dump(exclude_none=True), self.copied((*at, "resources")))
         self.variables(at, c)
-        self.probes(at, c, ports)
-        self.files(at, c)
-        self.volumes(at, c)
+        from bbgen.spec._score_container import files, probes, volumes
+
+        probes(self, at, c, ports)
+        files(self, at, c)
+        volumes(self, at, c)
 
     def variables(self, at: Path_, c: Container) -> None:
         env: list[dict[str, Any]] = []
@@ -290,7 +292,7 @@ class Mapper:
 
     def variable(self, path: Path_, name: str, value: str) -> dict[str, Any] | None:
         """One variable as an `env` entry (None: bbgen injects exactly that already)."""
-        whole = _PLACEHOLDER.fullmatch(value)
+        whole = PLACEHOLDER.fullmatch(value)
         if whole is not None and whole.group(2) is not None:
             try:
                 target = self.output(whole.group(2))
@@ -301,7 +303,7 @@ class Mapper:
         pieces: list[str] = []
         expand = False
         last = 0
-        for found in _PLACEHOLDER.finditer(value):
+        for found in PLACEHOLDER.finditer(value):
             pieces.append(value[last:found.start()].replace("$", "$$"))
             last = found.end()
             if found.group(2) is None:
@@ -316,7 +318,7 @@ class Mapper:
                     pieces.append(self.metadata(ref).replace("$", "$$"))
             except _Unresolved as why:
                 if not isinstance(why, _Reported):
-                    self._fail(path, f"${{{found.group(2)}}}: {why}")
+                    self.fail(path, f"${{{found.group(2)}}}: {why}")
                 return None
         pieces.append(value[last:].replace("$", "$$"))
         text = "".join(pieces)
@@ -332,9 +334,9 @@ class Mapper:
             try:
                 return self.metadata(found.group(2))
             except _Unresolved as why:
-                self._fail(path, f"${{{found.group(2)}}}: {why}")
+                self.fail(path, f"${{{found.group(2)}}}: {why}")
                 return found.group(0)
-        return _PLACEHOLDER.sub(fill, value)
+        return PLACEHOLDER.sub(fill, value)
 
     def metadata(self, ref: str) -> str:
         if ref == "metadata.name":
@@ -363,117 +365,7 @@ class Mapper:
             raise _Unresolved(f"{entry.type} has no output {parts[2]!r}; its outputs: {', '.join(known)}")
         return str(names.pop())
 
-    def probes(self, at: Path_, c: Container, ports: dict[int, tuple[str, int]]) -> None:
-        """Score's two probes as bbgen's one check (both must agree when both are given)."""
-        container_ports = {target for _, target in ports.values()}
-        found: list[tuple[str, dict[str, Any]]] = []
-        for key, probe in (("livenessProbe", c.liveness_probe), ("readinessProbe", c.readiness_probe)):
-            if probe is not None and (converted := self.probe((*at, key), probe, container_ports)) is not None:
-                found.append((key, converted))
-        if not found:
-            return
-        if len(found) == 2 and found[0][1] != found[1][1]:
-            self._fail((*at, "readinessProbe"), "bbgen checks readiness and liveness alike; make this probe equal livenessProbe")
-        which, check = found[0]
-        inner = "exec" if check["type"] == "exec" else "httpGet"
-        node = self.node((*at, which))
-        node.children = {k: self.node((*at, which, inner, k)) for k in check}
-        self.put("probes", check, node)
-
-    def probe(self, path: Path_, probe: Probe, ports: set[int]) -> dict[str, Any] | None:
-        if probe.exec is not None:  # Score: prefer exec when both are given
-            return {"type": "exec", "command": list(probe.exec.command)}
-        http = probe.http_get
-        if http is None:
-            self._fail(path, "a probe needs httpGet or exec")
-            return None
-        at = (*path, "httpGet")
-        for key, unsupported in (("host", http.host), ("httpHeaders", http.http_headers)):
-            if unsupported:
-                self._fail((*at, key), f"bbgen probes the pod itself without extra {key}; remove it", key_of=True)
-        if http.scheme == "HTTPS":
-            self._fail((*at, "scheme"), "bbgen probes over plain HTTP inside the pod")
-        if ports and http.port not in ports:
-            self._fail((*at, "port"), f"bbgen probes the app's port ({', '.join(str(p) for p in sorted(ports))})")
-        return {"type": "http", "path": http.path}
-
-    def files(self, at: Path_, c: Container) -> None:
-        """`files` (target → content/source) as bbgen `files`; a source is read here, relative to the Score file."""
-        if not c.files:
-            return
-        if isinstance(c.files, list):
-            self._fail((*at, "files"), "the list form of files is deprecated in Score: write a mapping of target path to file")
-            return
-        if not _has_field("files"):
-            self._fail((*at, "files"), "this bbgen cannot mount files into an app yet (no `files` field)", key_of=True)
-            return
-        listed: list[dict[str, Any]] = []
-        children: dict[str | int, PosNode] = {}
-        for target, f in c.files.items():
-            path = (*at, "files", target)
-            if f.binary_content is not None or f.target is not None:
-                self._fail(path, "bbgen mounts text files: give `content` or `source`, not binaryContent or target", key_of=True)
-                continue
-            if (f.content is None) == (f.source is None):
-                self._fail(path, "give exactly one of content or source", key_of=True)
-                continue
-            text = f.content if f.content is not None else self.read_source((*path, "source"), f.source or "")
-            if text is None:
-                continue
-            item: dict[str, Any] = {"path": target, "content": text if f.no_expand else self.text(path, text)}
-            if f.mode is not None:
-                item["mode"] = f.mode.rjust(4, "0")
-            children[len(listed)] = self.node(path, {"path": self.node(path), "content": self.node(path)})
-            listed.append(item)
-        if listed:
-            self.put("files", listed, self.node((*at, "files"), children))
-
-    def read_source(self, path: Path_, source: str) -> str | None:
-        file = self.score_dir / source
-        try:
-            return file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self._fail(path, f"{source} not found (relative to the Score file)")
-        except (OSError, UnicodeDecodeError) as exc:
-            self._fail(path, f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}")
-        return None
-
-    def volumes(self, at: Path_, c: Container) -> None:
-        """Mounts of `volume` resources as bbgen `volumes` (emptyDir, or persistent when the resource gives `size`)."""
-        if not c.volumes:
-            return
-        if isinstance(c.volumes, list):
-            self._fail((*at, "volumes"), "the list form of volumes is deprecated in Score: write a mapping of target path to volume")
-            return
-        if not _has_field("volumes"):
-            self._fail((*at, "volumes"), "this bbgen cannot mount volumes into an app yet (no `volumes` field)", key_of=True)
-            return
-        listed: list[dict[str, Any]] = []
-        children: dict[str | int, PosNode] = {}
-        for target, v in c.volumes.items():
-            path = (*at, "volumes", target)
-            found = _PLACEHOLDER.fullmatch(v.source)
-            ref = found.group(2) if found is not None else None
-            name = ref.split(".", 1)[1] if ref and ref.startswith("resources.") and ref.count(".") == 1 else None
-            entry = self.workload.resources.get(name) if name else None
-            if entry is None or entry.type != VOLUME:
-                self._fail((*path, "source"), "must be ${resources.<name>} of a volume resource")
-                continue
-            if v.path is not None or v.read_only or v.target is not None:
-                self._fail(path, "bbgen mounts a whole volume read-write: remove path, readOnly and target", key_of=True)
-                continue
-            item: dict[str, Any] = {"name": name, "path": target, "type": "persistent" if "size" in entry.params else "emptyDir"}
-            if "size" in entry.params:
-                item["size"] = entry.params["size"]
-            if "medium" in entry.params:
-                item["medium"] = entry.params["medium"]
-            children[len(listed)] = self.node(path, {"name": self.node((*path, "source")), "path": self.node(path)})
-            listed.append(item)
-        if listed:
-            self.put("volumes", listed, self.node((*at, "volumes"), children))
-
-
-def _has_field(name: str) -> bool:
+def has_field(name: str) -> bool:
     """Whether custom apps have the spec field ``name`` (YAML spelling) in this bbgen."""
     from bbgen.spec.models import CustomApp
 

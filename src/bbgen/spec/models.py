@@ -229,6 +229,7 @@ class CustomApp(SpecModel):
     model_config = ConfigDict(json_schema_extra=_image_or_score)
 
     enabled: bool = Field(default=True, description="Deploy this app.")
+    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`); required unless `score` gives it.")
     score: NonEmpty | None = Field(
         default=None,
         description=(
@@ -237,7 +238,6 @@ class CustomApp(SpecModel):
             "Base only (not in `environments.<env>.apps`); see the README, \"Score workloads\"."
         ),
     )
-    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
     namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
     port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
     replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
