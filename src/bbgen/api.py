@@ -169,7 +169,7 @@ def promote(
     with tempfile.TemporaryDirectory(prefix="bbgen-promote-") as tmp:
         candidate = Path(tmp) / spec.name
         candidate.write_text(result.after, encoding="utf-8")
-        after = load_platform(candidate)
+        after = load_platform(candidate, directory=spec.parent)  # its Score files and manifests are beside the spec
     envs = sorted(before.environments)
     new = {p: b for p, b in build_tree(after).with_manifest().items() if not belongs_elsewhere(p, target, envs)}
     old = {p: b for p, b in build_tree(before).with_manifest().items() if not belongs_elsewhere(p, target, envs)}
