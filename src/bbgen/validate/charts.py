@@ -25,7 +25,7 @@ from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.validate import argo, kubeconform
 from bbgen.validate.charts_checks import ChartOutput, check_environment, leaks
-from bbgen.validate.charts_render import ChartApp, Rendered, api_versions, chart_apps, template
+from bbgen.validate.charts_render import ChartApp, Rendered, chart_apps, served_apis, template
 from bbgen.validate.charts_source import ChartOptions, Located, Lookup
 from bbgen.validate.charts_values import ChartInterface, load_interface, undeclared
 from bbgen.validate.checks import ARGO, finding
@@ -124,12 +124,12 @@ def _render_all(
     log: Log | None,
     progress: Progress,
 ) -> list[Rendered]:
-    """Render each chart; again, once, where another chart of the environment installs CRDs it could detect."""
+    """Render each chart; again, once, where another chart of the environment serves APIs it could detect."""
 
     def env_apis(env: str | None, extra: list[Rendered]) -> set[str]:
         docs = [r.doc for r in own if r.env in (env, None)]
         docs += [d for r in extra if r.chart_app.app.env in (env, None) for d in _docs(r)]
-        return api_versions(docs)
+        return served_apis(docs)
 
     def one(ca: ChartApp, chart: Located, apis: set[str]) -> Rendered:
         return template(ca, chart, root=root, helm=helm, kube_version=_kube_version(ca.app, manifest, explicit), apis=apis, scratch=scratch, log=log)
