@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
     "tools": ("tools",),  # kustomize + kubeconform + helm
     "gitea_binary": ("gitea",),  # and so `gitea`, which needs it
+    "kube_binaries": ("kube",),  # and so `kube_server`, which needs them
     "mermaid_parser": (),  # node + Mermaid's parser
     "hook_repo": (),  # git + pre-commit
 }

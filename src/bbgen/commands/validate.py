@@ -31,6 +31,27 @@ def validate(
         Format,
         typer.Option("--output", "-o", help="Findings as text lines, a JSON document, or JUnit XML (one test case per object)."),
     ] = Format.text,
+    server: Annotated[
+        bool,
+        typer.Option("--server", help="Also dry-run every object against a real API server (server-side apply, strict field validation); read-only."),
+    ] = False,
+    context: Annotated[
+        Optional[str],
+        typer.Option("--context", help="With --server: the kubeconfig context to use (default: the current one).", show_default=False),
+    ] = None,
+    kubeconfig: Annotated[
+        Optional[Path],
+        typer.Option("--kubeconfig", help="With --server: the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).", show_default=False),
+    ] = None,
+    previous: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--previous",
+            help="With --server: store this previous render on a scratch API server bbgen starts (needs scripts/install-kube.sh) and dry-run DIR against that state, so immutable-field changes are caught.",
+            show_default=False,
+            metavar="PREV",
+        ),
+    ] = None,
     charts: Annotated[
         Optional[Path],
         typer.Option(
@@ -74,15 +95,26 @@ def validate(
       bbgen validate gitops/ -o json | jq '.findings[] | select(.severity == "error")'
       bbgen validate gitops/ --kubernetes-version 1.33            # one of the bundled 1.25 … 1.37
       bbgen validate gitops/ -v                                   # show each kustomize/kubeconform/helm command
+      bbgen validate gitops/ --server --context staging           # dry-run against a live cluster (read-only)
+      bbgen validate gitops/ --server --previous old-gitops/      # immutable changes, on a scratch API server
       bbgen validate gitops/ --charts ~/charts                    # offline: charts unpacked as <chart>-<version>/
       bbgen validate gitops/ --charts ~/charts --chart-version-mismatch allow   # render the versions you have
       bbgen validate gitops/ --no-charts                          # values files only, no helm
     """
     from bbgen import api  # lazy
+    from bbgen.errors import UsageError  # lazy
+
+    options = None
+    if server:
+        from bbgen.validate.server import ServerOptions  # lazy
+
+        options = ServerOptions(kubeconfig=kubeconfig, context=context, previous=previous)
+    elif context is not None or kubeconfig is not None or previous is not None:
+        raise UsageError(message="--context, --kubeconfig and --previous only apply to the server-side dry-run", hint="add --server")
 
     with Console(quiet=quiet, verbose=verbose) as console:
         chart_options = api.chart_options(directory=charts, enabled=not no_charts, allow_other_version=chart_version_mismatch is Mismatch.allow)
-        report = api.validate(directory, kubernetes_version=kubernetes_version, log=console.log, progress=console.progress, charts=chart_options)
+        report = api.validate(directory, kubernetes_version=kubernetes_version, log=console.log, progress=console.progress, charts=chart_options, server=options)
     if output is Format.json:
         from bbgen.validate.output import to_json  # lazy
 

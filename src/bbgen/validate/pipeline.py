@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bbgen.errors import UsageError
 from bbgen.kube import schemas
@@ -29,6 +29,9 @@ from bbgen.validate.resources import (
     sub,
 )
 from bbgen.validate.tools import BUILD_TIMEOUT, Log, require_tool, run, trim_stderr
+
+if TYPE_CHECKING:
+    from bbgen.validate.server import ServerOptions
 
 DEFAULT_KUBERNETES_VERSION = "1.34.0"
 BUILD_WORKERS = 2
@@ -313,7 +316,13 @@ def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[R
 
 
 def validate(
-    root: Path, *, kubernetes_version: str | None, log: Log | None, progress: Progress = nothing, charts: ChartOptions | None = None
+    root: Path,
+    *,
+    kubernetes_version: str | None,
+    log: Log | None,
+    progress: Progress = nothing,
+    server: ServerOptions | None = None,
+    charts: ChartOptions | None = None,
 ) -> Report:
     if not root.is_dir():
         raise UsageError(message=f"{root} is not a directory", hint="pass the root of a rendered tree")
@@ -358,6 +367,10 @@ def validate(
     chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     findings += _hub_checks(resources, targets, builds, manifest)
+    if server is not None:  # --server: the same objects, dry-run against a real API server
+        from bbgen.validate.server_objects import server_findings  # lazy
+
+        findings += server_findings(pairs, server, log=log, progress=progress)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)

@@ -1,0 +1,113 @@
+"""A custom app (`apps.<name>`): one of the user's own workloads, as pydantic v2 models.
+
+Apart from :mod:`bbgen.spec.models` (which re-exports everything here) because the workload model is the
+part of the spec that grows: kinds, probes, ports, files, volumes, autoscaling each add their own model here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
+from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, Host, ImageRef, NonEmpty, Port, SecretKey, UrlPath
+
+# What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
+APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+
+
+class EnvVar(SpecModel):
+    """A plain environment variable, set literally in the Deployment (so it ends up in git)."""
+
+    name: EnvName = Field(description="Variable name.")
+    value: str = Field(description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are referenced with `secretRef`.")
+    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
+    expand: bool = Field(
+        default=False,
+        description=(
+            "The value refers to other variables of the container as `$(NAME)`, which the kubelet substitutes (`$$` is a literal `$`): "
+            "a variable bbgen injects or one of the app's own `env`/`secretEnv` without `expand`. Such variables are listed after all "
+            "others, so every reference is defined before it, and a secret stays a reference (e.g. "
+            "`{name: DATABASE_URL, value: \"postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@$(POSTGRES_HOST)/$(POSTGRES_DB)\", expand: true}`)."
+        ),
+    )
+
+
+class SecretRef(SpecModel):
+    """An environment variable read from a Secret, so the value never appears in git."""
+
+    name: EnvName = Field(description="Variable name inside the container.")
+    secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
+    key: SecretKey = Field(description="Key inside that Secret (letters, digits, `-`, `_`, `.`).")
+    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
+
+
+class Probes(SpecModel):
+    """How the kubelet checks an app's container: the same check for readiness and liveness."""
+
+    type: Literal["http", "tcp", "exec", "none"] = Field(description="`http` (GET `path` on the app's port), `tcp` (connect to the port), `exec` (run `command` in the container) or `none`.")
+    path: UrlPath | None = Field(default=None, description="HTTP path (type `http` only); defaults to `healthPath`.")
+    command: list[NonEmpty] = Field(default_factory=list, description="Command run in the container, exit 0 meaning healthy (type `exec` only, required there).")
+
+
+def _image_or_score(schema: dict[str, Any]) -> None:
+    """For editors: an app needs `image` unless a Score file gives it (the loader fills it in before validation)."""
+    required = [r for r in schema.get("required", []) if r != "image"]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+    schema["anyOf"] = [{"required": ["image"]}, {"required": ["score"]}]
+
+
+class CustomApp(SpecModel):
+    """One of the user's own services, deployed from an image they build."""
+
+    model_config = ConfigDict(json_schema_extra=_image_or_score)
+
+    enabled: bool = Field(default=True, description="Deploy this app.")
+    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`); required unless `score` gives it.")
+    score: NonEmpty | None = Field(
+        default=None,
+        description=(
+            "A Score workload file (`score.dev/v1b1`, path relative to the spec file) giving this app's image, command, args, "
+            "variables, files, volumes, probes, service ports and resource dependencies; the other fields stay here. "
+            "Base only (not in `environments.<env>.apps`); see the README, \"Score workloads\"."
+        ),
+    )
+    namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
+    port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
+    replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
+    host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
+    health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
+    kind: Literal["service", "worker", "job", "cronjob"] = Field(
+        default="service",
+        description=(
+            "`service`: a Deployment behind a Service (and a route with `host`); `worker`: a Deployment without Service or route; "
+            "`job`: a Job run to completion on each sync; `cronjob`: a CronJob on `schedule`, never two runs at once."
+        ),
+    )
+    schedule: NonEmpty | None = Field(default=None, description="When a `cronjob` runs: five cron fields (minute hour day-of-month month day-of-week, e.g. `30 2 * * *`) or `@hourly`/`@daily`/…; only for `cronjob`, and required there.")
+    command: list[NonEmpty] = Field(default_factory=list, description="Replaces the image's entrypoint (Kubernetes `command`).")
+    args: list[str] = Field(default_factory=list, description="Arguments replacing the image's default (Kubernetes `args`).")
+    probes: Probes | None = Field(default=None, description="Readiness and liveness check; defaults to HTTP on `healthPath` for a `service` and none for the other kinds.")
+    image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets (type `kubernetes.io/dockerconfigjson`, in the app's namespace, created out of band) for pulling a private image.")
+    service_account: DnsName | None = Field(default=None, description="An existing ServiceAccount (made out of band) the pods run as; its token is then mounted. Without it the pods get the namespace default and no token.")
+    env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
+    secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
+    depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
+    resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
+    basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    oidc: Oidc | None = Field(
+        default=None,
+        description=(
+            "A Keycloak client for the app: adds it to the realm and gives the app OIDC_ISSUER_URL (public issuer, the tokens' `iss`), "
+            "OIDC_INTERNAL_URL (the same realm through the in-cluster Service, for discovery and JWKS), OIDC_CLIENT_ID and, "
+            "for a confidential client, OIDC_CLIENT_SECRET by secretKeyRef."
+        ),
+    )
+    read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
+    patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
+    manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
+    helm_values: dict[str, Any] = Field(default_factory=dict, description="Not for apps (they are no chart); setting it is a spec error.")
