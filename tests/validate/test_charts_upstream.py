@@ -6,6 +6,7 @@ mismatch and every chart finding must say which version rendered.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,12 +15,18 @@ from pathlib import Path
 
 import yaml
 
+from bbgen import api
 from bbgen.validate import validate_tree
 from bbgen.validate.charts_source import ChartOptions
 
 from support import ROOT, bbgen
 
 CNI_APP = "apps/prod/cilium.yaml"
+
+
+def _options(charts: Path) -> ChartOptions:
+    """As `--charts DIR --chart-version-mismatch allow` makes them, without pulling."""
+    return dataclasses.replace(api.chart_options(directory=charts, allow_other_version=True), pull=False)
 
 
 def _render(tmp_path: Path) -> Path:
@@ -57,7 +64,7 @@ def test_the_cni_chart_needs_its_secrets_namespace_and_the_catalog_admits_it(too
     assert len(said) == 1 and "rendered version 1.20.0" in said[0] and "not the pinned 1.20.2" in said[0]
 
     _as_before_the_fix(out)
-    before = validate_tree(out, charts=ChartOptions(directory=shared_charts, allow_other_version=True, pull=False))
+    before = validate_tree(out, charts=_options(shared_charts))
     denied = sorted(f.resource for f in before.errors if f.check == "app-project" and f.file == CNI_APP)
     assert denied == [
         "Namespace/cilium-secrets",
@@ -74,13 +81,13 @@ def test_the_cni_chart_needs_its_secrets_namespace_and_the_catalog_admits_it(too
 def test_the_workflow_values_carry_only_keys_the_chart_declares(tools: dict[str, str], shared_charts: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert bbgen("render", str(ROOT / "profiles" / "betelgeuse.yaml"), "--out", str(out), "-q").returncode == 0
-    report = validate_tree(out, charts=ChartOptions(directory=shared_charts, allow_other_version=True, pull=False))
+    report = validate_tree(out, charts=_options(shared_charts))
     keys = [str(f) for f in report.findings if f.check == "chart-values"]
     assert keys == [], "\n".join(keys)
     assert not report.errors, "\n".join(map(str, report.errors))
     values = out / "values/argo-workflows/prod.yaml"
     values.write_text(values.read_text(encoding="utf-8") + "useDefaultArtifactRepo: true\n", encoding="utf-8")
-    again = validate_tree(out, charts=ChartOptions(directory=shared_charts, allow_other_version=True, pull=False))
+    again = validate_tree(out, charts=_options(shared_charts))
     (found,) = [f for f in again.findings if f.check == "chart-values"]
     assert found.file == "values/argo-workflows/prod.yaml" and "useDefaultArtifactRepo" in found.message
     assert found.severity == "warning" and "(chart argo-workflows 1.0.18 rendered, not the pinned 2.0.12)" in found.message
