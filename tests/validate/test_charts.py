@@ -187,6 +187,7 @@ def test_renders_like_argo_cd_and_a_clean_chart_passes(
     # the chart's own CRD (--include-crds) is passed back as an API the cluster serves (--api-versions)
     assert (APP_FILE, "CustomResourceDefinition/widgets.widgets.example.org") in checked
     assert (APP_FILE, "ConfigMap/cert-manager/cert-manager-sees-widgets") in checked
+    assert report.charts[0] == {"application": APP_FILE, "chart": "cert-manager", "version": "v1.19.1", "pinned": "v1.19.1", "from": f"chart directory {charts}"}
 
 
 def test_chart_output_meets_project_schema_collision_and_leak_checks(

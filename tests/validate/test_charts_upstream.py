@@ -62,6 +62,8 @@ def test_the_cni_chart_needs_its_secrets_namespace_and_the_catalog_admits_it(too
     assert done.returncode == 0 and report["ok"], done.stdout
     said = [f["message"] for f in report["findings"] if f["check"] == "chart" and f["file"] == CNI_APP]
     assert len(said) == 1 and "rendered version 1.20.0" in said[0] and "not the pinned 1.20.2" in said[0]
+    cni = [c for c in report["charts"] if c["application"] == CNI_APP]
+    assert cni == [{"application": CNI_APP, "chart": "cilium", "version": "1.20.0", "pinned": "1.20.2", "from": f"chart directory {shared_charts}"}]
 
     _as_before_the_fix(out)
     before = validate_tree(out, charts=_options(shared_charts))

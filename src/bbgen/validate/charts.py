@@ -42,6 +42,8 @@ class ChartRun:
 
     findings: list[Finding] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)
+    rendered: list[dict[str, str]] = field(default_factory=list)
+    """What rendered, for the report: application file, chart, version, pinned version, where it came from."""
 
 
 def _kube_version(app: Resource, manifest: dict[str, Any], explicit: str | None) -> str:
@@ -104,6 +106,11 @@ def check_charts(
     with tempfile.TemporaryDirectory(prefix="bbgen-charts-") as tmp:
         rendered = _render_all(ready, own, root, manifest, helm, explicit_version, Path(tmp), log, progress)
     outputs = _outputs(rendered, own, run)
+    run.rendered = [
+        {"application": r.chart_app.app.source, "chart": r.chart_app.ref.name, "version": r.chart.version, "pinned": r.chart_app.ref.version, "from": r.chart.origin}
+        for r in rendered
+        if r.ok
+    ]
     run.findings += _conform(outputs, rendered, conform, log)
     for env in sorted({o.app.env or "" for o in outputs}):
         run.findings += check_environment(env, own, [o for o in outputs if (o.app.env or "") == env])
