@@ -6,15 +6,54 @@ part of the spec that grows: kinds, probes, ports, files, volumes, autoscaling e
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
 from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, Host, ImageRef, NonEmpty, Port, SecretKey, UrlPath
 
 # What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
 APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+
+# The Service port every routed (or first) app port is published as, and its name: what routes and the
+# dependants' `<APP>_URL` (plain `http://<app>.<ns>.svc.cluster.local`) rely on.
+ROUTED_SERVICE_PORT = 80
+ROUTED_PORT_NAME = "http"
+
+# --- ports ------------------------------------------------------------------------------------------
+
+# An IANA service name, what Kubernetes allows as a port name: at most 15 lower-case letters, digits and
+# single '-', at least one letter, no '-' at either end.
+PORT_NAME_RE = re.compile(r"^(?=.{1,15}$)(?=[^a-z]*[a-z])[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _port_name(value: str) -> str:
+    if not PORT_NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a port name (at most 15 lower-case letters, digits and single '-', "
+            "with a letter, not starting or ending with '-'; e.g. metrics, grpc-api)"
+        )
+    return value
+
+
+PortName = Annotated[str, AfterValidator(_port_name), Field(json_schema_extra={"pattern": PORT_NAME_RE.pattern})]
+
+
+class AppPort(SpecModel):
+    """One named port the app listens on, listed on its container and its Service."""
+
+    name: PortName = Field(description="Port name (an IANA service name: at most 15 lower-case letters, digits and `-`, e.g. `metrics`).")
+    port: Port = Field(description="Container port number; the Service exposes it under the same number, except the routed port.")
+    protocol: Literal["TCP", "UDP"] = Field(default="TCP", description="`TCP` or `UDP`.")
+    route: bool = Field(
+        default=False,
+        description=(
+            "The port the public host routes to (at most one; required with a `host` and several ports). The routed port, "
+            "or the first when none is, is the Service's port 80 named `http`, which probes and dependants use."
+        ),
+    )
 
 
 class EnvVar(SpecModel):
@@ -48,7 +87,8 @@ class CustomApp(SpecModel):
     enabled: bool = Field(default=True, description="Deploy this app.")
     image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
     namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
-    port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
+    port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`. For several ports use `ports`.")
+    ports: list[AppPort] = Field(default_factory=list, description="Several named ports instead of `port` (not both): each on the container and the Service; the routed one (`route: true`, or the first) is Service port 80 named `http`.")
     replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
     host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
     health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
@@ -82,3 +122,12 @@ class CustomApp(SpecModel):
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
     manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
     helm_values: dict[str, Any] = Field(default_factory=dict, description="Not for apps (they are no chart); setting it is a spec error.")
+
+    def all_ports(self) -> list[AppPort]:
+        """The app's ports: `ports`, or the one `port` as the routed port named `http`."""
+        return list(self.ports) if self.ports else [AppPort(name=ROUTED_PORT_NAME, port=self.port, route=True)]
+
+    def routed_port(self) -> AppPort:
+        """The port published as the Service's `http` port 80 (and probed): the one marked `route`, else the first."""
+        ports = self.all_ports()
+        return next((p for p in ports if p.route), ports[0])

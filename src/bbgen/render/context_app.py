@@ -1,0 +1,40 @@
+"""The custom-app part of the template contract (`unit.workload`): what an app runs as and how.
+
+Apart from render/context.py (which re-exports it) because the workload model grows
+field by field (ports, autoscaling, migrations, files, volumes); docs/templates.md
+documents these classes like the rest of the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Kube = Mapping[str, Any]  # a Kubernetes-shaped mapping, passed to `| q` whole
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Workload:
+    """What a custom app runs as, and how its container starts and is checked."""
+
+    kind: str
+    """`service` (Deployment + Service), `worker` (Deployment only), `job` (Job) or `cronjob` (CronJob)."""
+    schedule: str | None
+    """The CronJob's schedule (`cronjob`), else none."""
+    command: Sequence[str]
+    """Container `command` (empty: the image's entrypoint)."""
+    args: Sequence[str]
+    """Container `args` (empty: the image's)."""
+    readinessProbe: Kube | None
+    """Kubernetes readiness probe, or none."""
+    livenessProbe: Kube | None
+    """Kubernetes liveness probe, or none."""
+    containerPorts: Sequence[Kube]
+    """The container's `ports` (Kubernetes ContainerPort list): every named port; a service without `ports` has its one port named `http`."""
+    servicePorts: Sequence[Kube]
+    """The Service's `ports` (a service only, else empty): the routed (or first) port as `http` on 80, then every other port under its name and number."""
+    imagePullSecrets: Sequence[Kube]
+    """Pod `imagePullSecrets` (`[{name: …}]`)."""
+    serviceAccount: str | None
+    """ServiceAccount the pods run as (its token mounted), or none (no token)."""

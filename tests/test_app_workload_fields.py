@@ -1,0 +1,207 @@
+"""Custom apps' workload fields beyond the kind: named ports, env from other sources, autoscaling,
+disruption budgets and topology spread, and a migration hook.
+
+The objects are read back from the rendered tree; one spec with every field goes through the real
+kustomize, kubeconform and the cross-resource checks (`api.validate`); every misfit is a located
+spec error (checked in process, and once per field group through the CLI: exit 2, nothing written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bbgen import api
+from bbgen.errors import SpecError
+from bbgen.render.build import build_tree
+from bbgen.render.write import write_tree
+from bbgen.spec import load_platform
+from support import MINIMAL_SPEC, bbgen
+
+BASE = MINIMAL_SPEC + """\
+components:
+  cert-manager: {}
+  cluster-issuers: {}
+  ingress-nginx: {}
+  postgres: {}
+apps:
+"""
+
+PORTS = """\
+  api:
+    image: registry.example.org/api:1.0
+    host: api
+    ports:
+      - {name: metrics, port: 9090}
+      - {name: web, port: 8000, route: true}
+      - {name: gossip, port: 7946, protocol: UDP}
+  sidecar:
+    image: registry.example.org/sidecar:1.0
+    kind: worker
+    ports: [{name: admin, port: 9000}]
+    probes: {type: tcp}
+  caller:
+    image: registry.example.org/caller:1.0
+    namespace: callers
+    dependsOn: [api]
+"""
+
+EVERYTHING = BASE + PORTS
+
+
+def _render(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "platform.yaml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(tmp_path / "platform.yaml")), out)
+    return out
+
+
+def _docs(out: Path, app: str, where: str = "base") -> list[dict[str, Any]]:
+    folder = out / "components" / app / where
+    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml")) if p.name != "kustomization.yaml"]
+
+
+def _objects(out: Path, app: str) -> dict[str, dict[str, Any]]:
+    return {d["kind"]: d for d in _docs(out, app)}
+
+
+def _pod(workload: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def _container(workload: dict[str, Any]) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = _pod(workload)["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    (tmp_path / "platform.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_platform(tmp_path / "platform.yaml")
+    return str(caught.value)
+
+
+def _app(body: str, name: str = "a") -> str:
+    return BASE + f"  {name}:\n    image: registry.example.org/{name}:1.0\n" + body
+
+
+def _policies(out: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted(out.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(doc, dict) and doc.get("kind") == "NetworkPolicy":
+                found.append(doc)
+    return found
+
+
+# --- ports -------------------------------------------------------------------------------------------
+
+
+def test_named_ports_reach_container_service_probes_and_route(tmp_path: Path) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    api_ = _objects(out, "api")
+    c = _container(api_["Deployment"])
+    assert c["ports"] == [
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+        {"name": "web", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "gossip", "containerPort": 7946, "protocol": "UDP"},
+    ]
+    assert api_["Service"]["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "web", "protocol": "TCP"},
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"},
+        {"name": "gossip", "port": 7946, "targetPort": "gossip", "protocol": "UDP"},
+    ]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "web"}
+    backend = api_["Ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "api", "port": {"name": "http"}}
+    # The dependant in another namespace may reach every port, each with its protocol; the edge only the routed one.
+    allow = next(p for p in _policies(out) if p["metadata"]["name"] == "allow-api")
+    ports = [r["ports"] for r in allow["spec"]["ingress"]]
+    assert ports[0] == [{"protocol": "UDP", "port": 7946}, {"protocol": "TCP", "port": 8000}, {"protocol": "TCP", "port": 9090}]
+    assert [{"protocol": "TCP", "port": 8000}] in ports[1:]
+
+    worker = _objects(out, "sidecar")
+    assert set(worker) == {"Deployment"}
+    c = _container(worker["Deployment"])
+    assert c["ports"] == [{"name": "admin", "containerPort": 9000, "protocol": "TCP"}]
+    assert c["readinessProbe"]["tcpSocket"] == {"port": "admin"}
+
+
+def test_one_port_shorthand_is_unchanged(tmp_path: Path) -> None:
+    out = _render(tmp_path, _app("    port: 3000\n"))
+    a = _objects(out, "a")
+    assert _container(a["Deployment"])["ports"] == [{"name": "http", "containerPort": 3000, "protocol": "TCP"}]
+    assert a["Service"]["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+
+
+def test_a_single_port_in_ports_is_routed_without_saying_so(tmp_path: Path) -> None:
+    out = _render(tmp_path, _app("    host: a\n    ports: [{name: web, port: 8000}]\n"))
+    a = _objects(out, "a")
+    assert a["Service"]["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "web", "protocol": "TCP"}]
+
+
+PORT_ERRORS = [
+    ("    port: 9000\n    ports: [{name: web, port: 8000}]\n", "platform.yaml:13:11: apps.a.port", "not both"),
+    ("    kind: job\n    ports: [{name: web, port: 8000}]\n", "apps.a.ports", "a job serves no port"),
+    ("    ports: [{name: web, port: 8000}, {name: web, port: 8001}]\n", "apps.a.ports[1].name", "already used by ports[0]"),
+    ("    ports: [{name: web, port: 8000}, {name: alt, port: 8000}]\n", "apps.a.ports[1].port", "TCP port 8000 is already ports[0]"),
+    ("    ports: [{name: web, port: 8000, route: true}, {name: alt, port: 8001, route: true}]\n", "apps.a.ports[1].route", "only one port is routed"),
+    ("    host: a\n    ports: [{name: web, port: 8000}, {name: alt, port: 8001}]\n", "apps.a.ports", "mark the one the host routes to"),
+    ("    kind: worker\n    ports: [{name: web, port: 8000, route: true}]\n", "apps.a.ports[0].route", "a worker has no Service"),
+    ("    ports: [{name: dns, port: 53, protocol: UDP}]\n", "apps.a.ports[0].protocol", "must be TCP"),
+    ("    ports: [{name: web, port: 8000}, {name: http, port: 8001}]\n", "apps.a.ports[1].name", "rename this one"),
+    ("    ports: [{name: web, port: 8000}, {name: alt, port: 80}]\n", "apps.a.ports[1].port", "use another number"),
+    ("    ports: [{name: Web, port: 8000}]\n", "apps.a.ports[0].name", "not a port name"),
+    ("    ports: [{name: a-very-long-port-name, port: 8000}]\n", "apps.a.ports[0].name", "at most 15"),
+    ("    ports: [{name: '8000', port: 8000}]\n", "apps.a.ports[0].name", "not a port name"),
+    ("    ports: [{name: web, port: 8000, protocol: SCTP}]\n", "apps.a.ports[0].protocol", ""),
+]
+
+
+@pytest.mark.parametrize("body,where,words", PORT_ERRORS)
+def test_port_misfits_are_located_errors(tmp_path: Path, body: str, where: str, words: str) -> None:
+    err = _error(tmp_path, _app(body))
+    assert where in err and words in err, err
+
+
+def test_ports_per_environment(tmp_path: Path) -> None:
+    text = _app("    port: 9000\n") + """\
+environments:
+  prod: {}
+  staging:
+    domain: staging.example.org
+    cluster: https://staging.example.org:6443
+    apps:
+      a: {port: null, ports: [{name: web, port: 8000}, {name: metrics, port: 9090}]}
+"""
+    out = _render(tmp_path, text)
+    assert _container(_objects(out, "a")["Deployment"])["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}]
+    staged = "\n".join(p.read_text(encoding="utf-8") for p in sorted((out / "components/a/overlays/staging").glob("*.yaml")))
+    assert "metrics" in staged and "9090" in staged
+    err = _error(tmp_path, text.replace("a: {port: null, ", "a: {"))
+    assert "platform.yaml:13:11: apps.a.port: give either" in err and "(in environment staging)" in err, err
+
+
+# --- the real tools ------------------------------------------------------------------------------------
+
+
+@pytest.mark.tools
+def test_every_field_validates_with_the_real_tools(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert not errors, "\n".join(errors)
+
+
+def test_the_cli_reports_a_misfit_located_and_writes_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(_app("    port: 9000\n    ports: [{name: web, port: 8000}]\n"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = bbgen("render", str(spec), "--out", str(out), "-q")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    assert "platform.yaml:13:11: apps.a.port: give either" in result.stderr, result.stderr
