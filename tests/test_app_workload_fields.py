@@ -49,7 +49,20 @@ PORTS = """\
     dependsOn: [api]
 """
 
-EVERYTHING = BASE + PORTS
+VALUE_FROM = """\
+  reader:
+    image: registry.example.org/reader:1.0
+    kind: worker
+    env:
+      - {name: LITERAL, value: plain}
+      - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+      - {name: TEAM, valueFrom: {fieldRef: {fieldPath: "metadata.labels['app.kubernetes.io/name']"}}}
+      - {name: FLAGS, valueFrom: {configMapKeyRef: {name: feature-flags, key: flags.json, optional: true}}}
+      - {name: API_TOKEN, valueFrom: {secretKeyRef: {name: reader-api, key: token}}}
+      - {name: EXTRA_TOKEN, valueFrom: {secretKeyRef: {name: reader-api, key: extra, optional: true}}}
+"""
+
+EVERYTHING = BASE + PORTS + VALUE_FROM
 
 
 def _render(tmp_path: Path, text: str) -> Path:
@@ -185,6 +198,57 @@ environments:
     assert "metrics" in staged and "9090" in staged
     err = _error(tmp_path, text.replace("a: {port: null, ", "a: {"))
     assert "platform.yaml:13:11: apps.a.port: give either" in err and "(in environment staging)" in err, err
+
+
+# --- env valueFrom ----------------------------------------------------------------------------------
+
+
+def test_env_value_from_renders_the_kubernetes_shapes(tmp_path: Path) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    env = {e["name"]: e for e in _container(_objects(out, "reader")["Deployment"])["env"]}
+    assert env["LITERAL"] == {"name": "LITERAL", "value": "plain"}
+    assert env["POD_IP"] == {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    assert env["TEAM"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.labels['app.kubernetes.io/name']"}}
+    assert env["FLAGS"]["valueFrom"] == {"configMapKeyRef": {"name": "feature-flags", "key": "flags.json", "optional": True}}
+    assert env["API_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "reader-api", "key": "token"}}
+
+
+def test_a_secret_read_by_value_from_is_in_the_secrets_plan(tmp_path: Path) -> None:
+    (tmp_path / "platform.yaml").write_text(EVERYTHING, encoding="utf-8")
+    from bbgen.render.inventory import inventory_for
+
+    inventory = inventory_for(load_platform(tmp_path / "platform.yaml"), "prod")
+    plan = next(s for s in inventory.secrets if s.ref == "apps/reader-api")
+    assert plan.used_by == ("reader",)
+    assert plan.keys["token"].source == "supply" and not plan.keys["token"].optional
+    assert plan.keys["extra"].optional
+
+
+VALUE_FROM_ERRORS = [
+    ("    env: [{name: A}]\n", "platform.yaml:13:11: apps.a.env[0]", "exactly one of `value`"),
+    ("    env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n", "apps.a.env[0]", "exactly one of `value`"),
+    ("    env: [{name: A, valueFrom: {}}]\n", "apps.a.env[0].valueFrom", "exactly one of `fieldRef`"),
+    ("    env: [{name: A, valueFrom: {fieldRef: {fieldPath: metadata.name}, secretKeyRef: {name: s, key: k}}}]\n",
+     "apps.a.env[0].valueFrom", "exactly one of `fieldRef`"),
+    ("    env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.containers}}}]\n", "apps.a.env[0].valueFrom.fieldRef.fieldPath", "not a pod field"),
+    ("    env: [{name: A, valueFrom: {secretKeyRef: {name: Bad_Name, key: k}}}]\n", "apps.a.env[0].valueFrom.secretKeyRef.name", "not a DNS name"),
+    ("    env: [{name: A, valueFrom: {configMapKeyRef: {name: c, key: 'a b'}}}]\n", "apps.a.env[0].valueFrom.configMapKeyRef.key", "not a Secret key"),
+    ("    dependsOn: [postgres]\n    env: [{name: POSTGRES_HOST, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}]\n",
+     "apps.a.env[0].name", "override: true"),
+]
+
+
+@pytest.mark.parametrize("body,where,words", VALUE_FROM_ERRORS)
+def test_value_from_misfits_are_located_errors(tmp_path: Path, body: str, where: str, words: str) -> None:
+    err = _error(tmp_path, _app(body))
+    assert where in err and words in err, err
+
+
+@pytest.mark.tools
+def test_validate_refuses_a_required_configmap_nobody_renders(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = _render(tmp_path, _app("    env: [{name: A, valueFrom: {configMapKeyRef: {name: nowhere, key: k}}}]\n"))
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert any("ConfigMap 'nowhere'" in e for e in errors), errors
 
 
 # --- the real tools ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 from bbgen.render.context import Dependency, OidcClient, Sso, Workload
 from bbgen.render.units import Unit
 from bbgen.spec.app_models import ROUTED_PORT_NAME, ROUTED_SERVICE_PORT
-from bbgen.spec.models import CustomApp, Probes
+from bbgen.spec.models import CustomApp, EnvSource, Probes
 
 
 def workload(app: CustomApp) -> Workload:
@@ -55,6 +55,15 @@ def _ports(app: CustomApp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return container, service
 
 
+def _value_from(source: EnvSource) -> dict[str, Any]:
+    """A Kubernetes EnvVarSource: the spec's shape, `optional` written only when true."""
+    if source.field_ref is not None:
+        return {"fieldRef": {"fieldPath": source.field_ref.field_path}}
+    kind, ref = ("configMapKeyRef", source.config_map_key_ref) if source.config_map_key_ref is not None else ("secretKeyRef", source.secret_key_ref)
+    assert ref is not None
+    return {kind: {"name": ref.name, "key": ref.key, **({"optional": True} if ref.optional else {})}}
+
+
 def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
@@ -80,6 +89,10 @@ def env_list(unit: Unit, deps: dict[str, Dependency], client: OidcClient | None,
             out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client.secret.name, client.secret.key)
     if unit.app is not None:
         for var in unit.app.env:
+            if var.value_from is not None:
+                out[var.name] = {"name": var.name, "valueFrom": _value_from(var.value_from)}
+                continue
+            assert var.value is not None
             # The kubelet expands `$(NAME)` and turns `$$` into `$` in every value; doubling each `$` keeps the
             # spec's text literal (`$(` is written `$$(`).
             out[var.name] = {"name": var.name, "value": var.value.replace("$", "$$")}

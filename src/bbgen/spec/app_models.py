@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
 from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, Host, ImageRef, NonEmpty, Port, SecretKey, UrlPath
@@ -56,12 +56,77 @@ class AppPort(SpecModel):
     )
 
 
+# --- env from other sources --------------------------------------------------------------------------
+
+# The pod fields the downward API offers to env (Kubernetes refuses any other `fieldPath` there).
+FIELD_PATH_RE = re.compile(
+    r"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?'\]"
+    r"|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs))$"
+)
+
+
+def _field_path(value: str) -> str:
+    if not FIELD_PATH_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a pod field env can read (metadata.name, metadata.namespace, metadata.uid, "
+            "metadata.labels['k'], metadata.annotations['k'], spec.nodeName, spec.serviceAccountName, "
+            "status.hostIP, status.hostIPs, status.podIP, status.podIPs)"
+        )
+    return value
+
+
+FieldPath = Annotated[str, AfterValidator(_field_path), Field(json_schema_extra={"pattern": FIELD_PATH_RE.pattern})]
+
+
+class FieldRef(SpecModel):
+    """A field of the pod itself (the downward API), e.g. `{fieldPath: status.podIP}`."""
+
+    field_path: FieldPath = Field(description="The pod field: `metadata.name`, `metadata.namespace`, `metadata.uid`, `metadata.labels['k']`, `metadata.annotations['k']`, `spec.nodeName`, `spec.serviceAccountName`, `status.hostIP(s)` or `status.podIP(s)`.")
+
+
+class ConfigMapKeyRef(SpecModel):
+    """A key of a ConfigMap in the app's namespace."""
+
+    name: DnsName = Field(description="ConfigMap name: one bbgen renders (e.g. from `manifests`), or one made out of band with `optional: true`.")
+    key: SecretKey = Field(description="Key inside that ConfigMap (letters, digits, `-`, `_`, `.`).")
+    optional: bool = Field(default=False, description="Start the pod even when the ConfigMap or key is missing (the variable is then unset).")
+
+
+class SecretKeyRef(SpecModel):
+    """A key of a Secret in the app's namespace; the value never enters git (`bbgen secrets plan` lists it)."""
+
+    name: DnsName = Field(description="Secret name (created out of band or by bbgen, never in git).")
+    key: SecretKey = Field(description="Key inside that Secret (letters, digits, `-`, `_`, `.`).")
+    optional: bool = Field(default=False, description="Start the pod even when the Secret or key is missing (the variable is then unset).")
+
+
+class EnvSource(SpecModel):
+    """Where a variable's value comes from instead of a literal: exactly one of `fieldRef`, `configMapKeyRef`, `secretKeyRef` (the Kubernetes shapes)."""
+
+    field_ref: FieldRef | None = Field(default=None, description="A field of the pod (downward API).")
+    config_map_key_ref: ConfigMapKeyRef | None = Field(default=None, description="A key of a ConfigMap.")
+    secret_key_ref: SecretKeyRef | None = Field(default=None, description="A key of a Secret.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvSource:
+        if sum(x is not None for x in (self.field_ref, self.config_map_key_ref, self.secret_key_ref)) != 1:
+            raise ValueError("give exactly one of `fieldRef`, `configMapKeyRef` or `secretKeyRef`")
+        return self
+
+
 class EnvVar(SpecModel):
-    """A plain environment variable, set literally in the Deployment (so it ends up in git)."""
+    """An environment variable: a literal `value` (set in the Deployment, so it ends up in git) or `valueFrom` another source."""
 
     name: EnvName = Field(description="Variable name.")
-    value: str = Field(description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are referenced with `secretRef`.")
+    value: str | None = Field(default=None, description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are read with `valueFrom.secretKeyRef` or `secretEnv`.")
+    value_from: EnvSource | None = Field(default=None, description="Read the value from the pod, a ConfigMap or a Secret instead (exactly one of `value` and `valueFrom`).")
     override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
+
+    @model_validator(mode="after")
+    def _one_value(self) -> EnvVar:
+        if (self.value is None) == (self.value_from is None):
+            raise ValueError("give exactly one of `value` (a literal) or `valueFrom` (fieldRef, configMapKeyRef or secretKeyRef)")
+        return self
 
 
 class SecretRef(SpecModel):

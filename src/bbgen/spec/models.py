@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from bbgen.spec.app_models import APP_RESOURCES, AppPort, CustomApp, EnvVar, Probes, SecretRef
+from bbgen.spec.app_models import APP_RESOURCES, AppPort, CustomApp, EnvSource, EnvVar, Probes, SecretRef
 from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
@@ -48,7 +48,7 @@ from bbgen.spec.scalars import (
 
 __all__ = [
     "APP_RESOURCES", "AppPort", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
-    "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvVar", "Environment", "GitOps", "Ingress",
+    "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
     "IngressOverride", "JsonPatchOp", "LocalVolume", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
     "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
     "Taint", "TcpExposure", "Tls",

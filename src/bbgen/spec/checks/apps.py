@@ -44,6 +44,8 @@ def app_env(ctx: Context) -> Iterator[SpecIssue]:
                 yield ctx.at(path, f"{var} is injected by bbgen for {source} (rename it, or add `override: true` to replace it)")
         for index, var_ in enumerate(app.env):
             path = ("apps", name, "env", index, "value")
+            if var_.value is None:
+                continue
             if "\x00" in var_.value:
                 yield ctx.at(path, f"{var_.name} holds a NUL byte (a process cannot receive it in its environment)")
             size = len(var_.value.encode("utf-8"))
