@@ -8,6 +8,7 @@ spec error (checked in process, and once per field group through the CLI: exit 2
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ PORTS = """\
       - {name: metrics, port: 9090}
       - {name: web, port: 8000, route: true}
       - {name: gossip, port: 7946, protocol: UDP}
+    resources: {requests: {cpu: 250m}}
+    autoscale: {min: 2, max: 6, cpu: 70}
   sidecar:
     image: registry.example.org/sidecar:1.0
     kind: worker
@@ -249,6 +252,81 @@ def test_validate_refuses_a_required_configmap_nobody_renders(tmp_path: Path, to
     out = _render(tmp_path, _app("    env: [{name: A, valueFrom: {configMapKeyRef: {name: nowhere, key: k}}}]\n"))
     errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
     assert any("ConfigMap 'nowhere'" in e for e in errors), errors
+
+
+# --- autoscale -----------------------------------------------------------------------------------------
+
+
+def test_autoscale_renders_an_hpa_and_leaves_replicas_to_it(tmp_path: Path) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    api_ = _objects(out, "api")
+    hpa = api_["HorizontalPodAutoscaler"]
+    assert hpa["apiVersion"] == "autoscaling/v2" and hpa["metadata"]["namespace"] == "apps"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    assert "replicas" not in api_["Deployment"]["spec"]
+    assert _objects(out, "sidecar")["Deployment"]["spec"]["replicas"] == 1
+    assert "HorizontalPodAutoscaler" not in _objects(out, "sidecar")
+
+
+def _built(tools: dict[str, str], out: Path, app: str, env: str) -> dict[str, dict[str, Any]]:
+    """The app's objects in ``env`` as the real kustomize builds its overlay."""
+    result = subprocess.run([tools["kustomize"], "build", str(out / "components" / app / "overlays" / env)],
+                            capture_output=True, text=True, timeout=120, check=True)
+    return {d["kind"]: d for d in yaml.safe_load_all(result.stdout) if isinstance(d, dict)}
+
+
+@pytest.mark.tools
+def test_autoscale_per_environment_merges_and_null_removes_it(tmp_path: Path, tools: dict[str, str]) -> None:
+    text = _app("    resources: {requests: {cpu: 250m}}\n    autoscale: {min: 2, max: 4}\n") + """\
+environments:
+  prod: {}
+  staging:
+    domain: staging.example.org
+    cluster: https://staging.example.org:6443
+    apps:
+      a: {autoscale: {max: 10, cpu: 60}}
+  dev:
+    domain: dev.example.org
+    cluster: https://dev.example.org:6443
+    apps:
+      a: {autoscale: null, replicas: 1}
+"""
+    (tmp_path / "platform.yaml").write_text(text, encoding="utf-8")
+    from bbgen.spec.merge import env_view
+
+    platform = load_platform(tmp_path / "platform.yaml")
+    staging = env_view(platform, "staging").apps["a"].autoscale
+    assert staging is not None and (staging.min, staging.max, staging.cpu) == (2, 10, 60)
+    assert env_view(platform, "dev").apps["a"].autoscale is None
+    out = tmp_path / "out"
+    write_tree(build_tree(platform), out)
+    prod = _built(tools, out, "a", "prod")
+    assert prod["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] == 4 and "replicas" not in prod["Deployment"]["spec"]
+    staging_hpa = _built(tools, out, "a", "staging")["HorizontalPodAutoscaler"]["spec"]
+    assert (staging_hpa["minReplicas"], staging_hpa["maxReplicas"]) == (2, 10)
+    assert staging_hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    dev = _built(tools, out, "a", "dev")
+    assert "HorizontalPodAutoscaler" not in dev and dev["Deployment"]["spec"]["replicas"] == 1
+
+
+AUTOSCALE_ERRORS = [
+    ("    resources: {requests: {cpu: 1}}\n    autoscale: {min: 3, max: 2}\n", "platform.yaml:14:16: apps.a.autoscale", "max (2) is below min (3)"),
+    ("    resources: {requests: {cpu: 1}}\n    autoscale: {min: 0, max: 2}\n", "apps.a.autoscale.min", ""),
+    ("    resources: {requests: {cpu: 1}}\n    autoscale: {max: 2, cpu: 101}\n", "apps.a.autoscale.cpu", ""),
+    ("    resources: {requests: {cpu: 1}}\n    autoscale: {min: 2}\n", "apps.a.autoscale.max", ""),
+    ("    autoscale: {max: 3}\n", "platform.yaml:13:16: apps.a.autoscale", "needs resources.requests.cpu"),
+    ("    resources: {limits: {cpu: 1}}\n    autoscale: {max: 3}\n", "apps.a.autoscale", "needs resources.requests.cpu"),
+    ("    kind: job\n    resources: {requests: {cpu: 1}}\n    autoscale: {max: 3}\n", "apps.a.autoscale", "only kind: service or worker"),
+    ("    replicas: 2\n    resources: {requests: {cpu: 1}}\n    autoscale: {max: 3}\n", "platform.yaml:13:15: apps.a.replicas", "drop replicas"),
+]
+
+
+@pytest.mark.parametrize("body,where,words", AUTOSCALE_ERRORS)
+def test_autoscale_misfits_are_located_errors(tmp_path: Path, body: str, where: str, words: str) -> None:
+    err = _error(tmp_path, _app(body))
+    assert where in err and words in err, err
 
 
 # --- the real tools ------------------------------------------------------------------------------------

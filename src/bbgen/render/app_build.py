@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.render.context import Dependency, OidcClient, Sso, Workload
+from bbgen.render.context_app import Autoscale
 from bbgen.render.units import Unit
 from bbgen.spec.app_models import ROUTED_PORT_NAME, ROUTED_SERVICE_PORT
 from bbgen.spec.models import CustomApp, EnvSource, Probes
@@ -34,6 +35,7 @@ def workload(app: CustomApp) -> Workload:
         kind=app.kind, schedule=app.schedule, command=list(app.command), args=list(app.args),
         readinessProbe={**check, "periodSeconds": 10} if check is not None else None,
         livenessProbe={**check, "initialDelaySeconds": 15, "periodSeconds": 20} if check is not None else None,
+        autoscale=Autoscale(min=app.autoscale.min, max=app.autoscale.max, cpu=app.autoscale.cpu) if app.autoscale is not None else None,
         containerPorts=container_ports,
         servicePorts=service_ports,
         imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],

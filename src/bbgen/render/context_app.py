@@ -15,6 +15,18 @@ Kube = Mapping[str, Any]  # a Kubernetes-shaped mapping, passed to `| q` whole
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Autoscale:
+    """The HorizontalPodAutoscaler of an app (autoscaling/v2, on CPU)."""
+
+    min: int
+    """`minReplicas`."""
+    max: int
+    """`maxReplicas`."""
+    cpu: int
+    """Target average CPU utilisation, percent of the CPU request."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Workload:
     """What a custom app runs as, and how its container starts and is checked."""
 
@@ -34,6 +46,8 @@ class Workload:
     """The container's `ports` (Kubernetes ContainerPort list): every named port; a service without `ports` has its one port named `http`."""
     servicePorts: Sequence[Kube]
     """The Service's `ports` (a service only, else empty): the routed (or first) port as `http` on 80, then every other port under its name and number."""
+    autoscale: Autoscale | None
+    """Its autoscaler (a service or worker with `autoscale`; the Deployment then has no `replicas`), else none."""
     imagePullSecrets: Sequence[Kube]
     """Pod `imagePullSecrets` (`[{name: …}]`)."""
     serviceAccount: str | None

@@ -129,6 +129,34 @@ class EnvVar(SpecModel):
         return self
 
 
+# --- autoscaling -------------------------------------------------------------------------------------
+
+Replicas = Annotated[int, Field(ge=1, le=100)]
+CpuPercent = Annotated[int, Field(ge=1, le=100)]
+
+
+class Autoscale(SpecModel):
+    """A HorizontalPodAutoscaler (autoscaling/v2) on the app's Deployment, scaling on average CPU utilisation."""
+
+    min: Replicas = Field(default=1, description="Fewest replicas (1 to 100).")
+    max: Replicas = Field(description="Most replicas (at least `min`, at most 100).")
+    cpu: CpuPercent = Field(default=80, description="Target average CPU utilisation, in percent of `resources.requests.cpu` (1 to 100).")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscale:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class AutoscaleOverride(SpecModel):
+    """What one environment changes in an app's `autoscale`, merged over the base (`null` there: no autoscaler)."""
+
+    min: Replicas | None = Field(default=None, description="Fewest replicas in this environment.")
+    max: Replicas | None = Field(default=None, description="Most replicas in this environment.")
+    cpu: CpuPercent | None = Field(default=None, description="Target average CPU utilisation in this environment.")
+
+
 class SecretRef(SpecModel):
     """An environment variable read from a Secret, so the value never appears in git."""
 
@@ -154,7 +182,8 @@ class CustomApp(SpecModel):
     namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
     port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`. For several ports use `ports`.")
     ports: list[AppPort] = Field(default_factory=list, description="Several named ports instead of `port` (not both): each on the container and the Service; the routed one (`route: true`, or the first) is Service port 80 named `http`.")
-    replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
+    replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count (without `autoscale`).")
+    autoscale: Autoscale | None = Field(default=None, description="Scale a `service` or `worker` between `min` and `max` replicas on CPU (needs `resources.requests.cpu`); the Deployment then leaves `replicas` to the autoscaler.")
     host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
     health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
     kind: Literal["service", "worker", "job", "cronjob"] = Field(

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from bbgen.spec.app_models import APP_RESOURCES, AppPort, CustomApp, EnvSource, EnvVar, Probes, SecretRef
+from bbgen.spec.app_models import APP_RESOURCES, AppPort, Autoscale, AutoscaleOverride, CustomApp, EnvSource, EnvVar, Probes, SecretRef
 from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
@@ -47,7 +47,7 @@ from bbgen.spec.scalars import (
 )
 
 __all__ = [
-    "APP_RESOURCES", "AppPort", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
+    "APP_RESOURCES", "AppPort", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
     "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
     "IngressOverride", "JsonPatchOp", "LocalVolume", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
     "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
@@ -190,6 +190,7 @@ class ComponentOverride(SpecModel):
     port: Port | None = Field(default=None, description="Container port in this environment (custom apps).")
     ports: list[AppPort] | None = Field(default=None, description="Named ports in this environment (the whole list; custom apps).")
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
+    autoscale: AutoscaleOverride | None = Field(default=None, description="Autoscaler bounds in this environment, merged over the base `autoscale` (custom apps).")
     resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
     storage: Size | None = Field(default=None, description="Persistent volume size in this environment (components).")
     host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")

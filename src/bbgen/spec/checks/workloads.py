@@ -61,3 +61,21 @@ def _ports(ctx: Context, name: str, app: CustomApp) -> Iterator[SpecIssue]:
             yield ctx.at((*at, "ports", index, "name"), f"`{ROUTED_PORT_NAME}` names the Service port of the routed (or first) port; rename this one")
         if port.port == ROUTED_SERVICE_PORT and port.protocol == "TCP":
             yield ctx.at((*at, "ports", index, "port"), f"the Service's port {ROUTED_SERVICE_PORT} is the routed (or first) port's; use another number")
+
+
+@check()
+def app_autoscale(ctx: Context) -> Iterator[SpecIssue]:
+    """`autoscale` is for a service or worker, scales on a CPU request the spec sets (the utilisation target is a
+    share of it), and replaces `replicas` rather than fighting it."""
+    for name, app in sorted(ctx.platform.apps.items()):
+        if not app.enabled or app.autoscale is None:
+            continue
+        at = ("apps", name)
+        if app.kind in ("job", "cronjob"):
+            yield ctx.at((*at, "autoscale"), f"a {app.kind} runs to completion; only kind: service or worker is autoscaled")
+            continue
+        requests = app.resources.requests if app.resources is not None else None
+        if requests is None or requests.cpu is None:
+            yield ctx.at((*at, "autoscale"), "autoscaling on CPU needs resources.requests.cpu (the target is a share of it, e.g. requests: {cpu: 250m})")
+        if ctx.written((*at, "replicas")):
+            yield ctx.at((*at, "replicas"), "with autoscale the autoscaler sets the replica count; drop replicas (or autoscale)")
