@@ -65,7 +65,18 @@ VALUE_FROM = """\
       - {name: EXTRA_TOKEN, valueFrom: {secretKeyRef: {name: reader-api, key: extra, optional: true}}}
 """
 
-EVERYTHING = BASE + PORTS + VALUE_FROM
+SPREAD = """\
+  crawler:
+    image: registry.example.org/crawler:1.0
+    kind: worker
+    replicas: 3
+  batch:
+    image: registry.example.org/batch:1.0
+    kind: job
+    replicas: 3
+"""
+
+EVERYTHING = BASE + PORTS + VALUE_FROM + SPREAD
 
 
 def _render(tmp_path: Path, text: str) -> Path:
@@ -329,6 +340,58 @@ def test_autoscale_misfits_are_located_errors(tmp_path: Path, body: str, where: 
     assert where in err and words in err, err
 
 
+# --- disruption budget and topology spread ---------------------------------------------------------------
+
+SPREAD_CONSTRAINT = {
+    "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "NAME", "app.kubernetes.io/instance": "NAME"}},
+}
+
+
+def _spread(name: str) -> list[dict[str, Any]]:
+    text = yaml.safe_dump([SPREAD_CONSTRAINT]).replace("NAME", name)
+    loaded: list[dict[str, Any]] = yaml.safe_load(text)
+    return loaded
+
+
+@pytest.mark.parametrize("app,spread", [("api", True), ("crawler", True), ("sidecar", False), ("reader", False), ("caller", False)])
+def test_several_pods_get_a_budget_and_spread_across_nodes(tmp_path_factory: pytest.TempPathFactory, app: str, spread: bool) -> None:
+    out = _render(tmp_path_factory.mktemp("spread"), EVERYTHING)
+    objects = _objects(out, app)
+    pod = _pod(objects["Deployment"])
+    if not spread:
+        assert "PodDisruptionBudget" not in objects and "topologySpreadConstraints" not in pod
+        return
+    pdb = objects["PodDisruptionBudget"]
+    assert pdb["apiVersion"] == "policy/v1" and pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": app}}
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= objects["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    assert pod["topologySpreadConstraints"] == _spread(app)
+
+
+def test_a_job_with_replicas_gets_no_budget(tmp_path: Path) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    objects = _objects(out, "batch")
+    assert set(objects) == {"Job"} and "topologySpreadConstraints" not in _pod(objects["Job"])
+
+
+@pytest.mark.tools
+def test_the_budget_follows_the_replicas_of_each_environment(tmp_path: Path, tools: dict[str, str]) -> None:
+    text = _app("    replicas: 2\n") + """\
+environments:
+  prod: {}
+  staging:
+    domain: staging.example.org
+    cluster: https://staging.example.org:6443
+    apps:
+      a: {replicas: 1}
+"""
+    out = _render(tmp_path, text)
+    assert "PodDisruptionBudget" in _built(tools, out, "a", "prod")
+    staging = _built(tools, out, "a", "staging")
+    assert "PodDisruptionBudget" not in staging and "topologySpreadConstraints" not in _pod(staging["Deployment"])
+
+
 # --- the real tools ------------------------------------------------------------------------------------
 
 
@@ -337,6 +400,23 @@ def test_every_field_validates_with_the_real_tools(tmp_path: Path, tools: dict[s
     out = _render(tmp_path, EVERYTHING)
     errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
     assert not errors, "\n".join(errors)
+
+
+BROKEN = """\
+    patches:
+      - {target: {kind: HorizontalPodAutoscaler, name: api}, ops: [{op: replace, path: /spec/scaleTargetRef/name, value: nowhere}]}
+      - {target: {kind: PodDisruptionBudget, name: api}, ops: [{op: replace, path: /spec/selector/matchLabels, value: {app: nowhere}}]}
+      - {target: {kind: Service, name: api}, ops: [{op: replace, path: /spec/ports/1/targetPort, value: nowhere}]}
+"""
+
+
+@pytest.mark.tools
+def test_validate_catches_an_autoscaler_budget_or_target_port_pointing_nowhere(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = _render(tmp_path, EVERYTHING.replace("    autoscale: {min: 2, max: 6, cpu: 70}\n", "    autoscale: {min: 2, max: 6, cpu: 70}\n" + BROKEN))
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert any("HorizontalPodAutoscaler/apps/api" in e and "Deployment 'nowhere'" in e for e in errors), errors
+    assert any("PodDisruptionBudget/apps/api" in e and "matches no pod template" in e for e in errors), errors
+    assert any("Service/apps/api" in e and "targets 'nowhere'" in e for e in errors), errors
 
 
 def test_the_cli_reports_a_misfit_located_and_writes_nothing(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from bbgen.spec.app_models import ROUTED_PORT_NAME, ROUTED_SERVICE_PORT
 from bbgen.spec.models import CustomApp, EnvSource, Probes
 
 
-def workload(app: CustomApp) -> Workload:
+def workload(app: CustomApp, replicas: int) -> Workload:
     """An app's kind, start command and probes: a service is probed over HTTP on `healthPath` unless `probes` says otherwise."""
     probes = app.probes or Probes(type="http" if app.kind == "service" else "none")
     container_ports, service_ports = _ports(app)
@@ -36,6 +36,7 @@ def workload(app: CustomApp) -> Workload:
         readinessProbe={**check, "periodSeconds": 10} if check is not None else None,
         livenessProbe={**check, "initialDelaySeconds": 15, "periodSeconds": 20} if check is not None else None,
         autoscale=Autoscale(min=app.autoscale.min, max=app.autoscale.max, cpu=app.autoscale.cpu) if app.autoscale is not None else None,
+        spread=app.kind in ("service", "worker") and (app.autoscale.max if app.autoscale is not None else replicas) > 1,
         containerPorts=container_ports,
         servicePorts=service_ports,
         imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],

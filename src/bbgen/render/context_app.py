@@ -48,6 +48,8 @@ class Workload:
     """The Service's `ports` (a service only, else empty): the routed (or first) port as `http` on 80, then every other port under its name and number."""
     autoscale: Autoscale | None
     """Its autoscaler (a service or worker with `autoscale`; the Deployment then has no `replicas`), else none."""
+    spread: bool
+    """Whether it runs several pods at once (a service or worker with `replicas` > 1 or an autoscaler that may scale past 1): it then gets a PodDisruptionBudget (`maxUnavailable: 1`) and spreads its pods across nodes."""
     imagePullSecrets: Sequence[Kube]
     """Pod `imagePullSecrets` (`[{name: …}]`)."""
     serviceAccount: str | None
