@@ -247,6 +247,7 @@ VALUE_FROM_ERRORS = [
     ("    env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.containers}}}]\n", "apps.a.env[0].valueFrom.fieldRef.fieldPath", "not a pod field"),
     ("    env: [{name: A, valueFrom: {secretKeyRef: {name: Bad_Name, key: k}}}]\n", "apps.a.env[0].valueFrom.secretKeyRef.name", "not a DNS name"),
     ("    env: [{name: A, valueFrom: {configMapKeyRef: {name: c, key: 'a b'}}}]\n", "apps.a.env[0].valueFrom.configMapKeyRef.key", "not a Secret key"),
+    ("    env: [{name: A, valueFrom: {fieldRef: {fieldPath: metadata.name}}, expand: true}]\n", "apps.a.env[0]", "`expand` is for a literal"),
     ("    dependsOn: [postgres]\n    env: [{name: POSTGRES_HOST, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}]\n",
      "apps.a.env[0].name", "override: true"),
 ]

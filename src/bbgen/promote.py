@@ -360,7 +360,7 @@ def _check(
         candidate = Path(tmp) / spec.name
         candidate.write_text(text, encoding="utf-8")
         try:
-            load_platform(candidate)
+            load_platform(candidate, directory=spec.parent)  # its Score files and manifests are beside the spec
         except SpecError as exc:
             issues = "\n".join(str(replace(i, file=str(spec))) for i in exc.issues)
             raise UsageError(message=f"the promoted spec would be invalid, nothing written:\n{issues}") from None

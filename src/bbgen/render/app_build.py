@@ -90,15 +90,20 @@ def env_list(unit: Unit, deps: dict[str, Dependency], client: OidcClient | None,
             out["OIDC_INTERNAL_URL"] = {"name": "OIDC_INTERNAL_URL", "value": sso.internalUrl}
         if client.secret is not None:
             out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client.secret.name, client.secret.key)
+    expanded: dict[str, dict[str, Any]] = {}
     if unit.app is not None:
         for var in unit.app.env:
             if var.value_from is not None:
                 out[var.name] = {"name": var.name, "valueFrom": _value_from(var.value_from)}
                 continue
             assert var.value is not None
+            if var.expand:  # its `$(NAME)` references are meant: written as is, after every variable they may name
+                out.pop(var.name, None)
+                expanded[var.name] = {"name": var.name, "value": var.value}
+                continue
             # The kubelet expands `$(NAME)` and turns `$$` into `$` in every value; doubling each `$` keeps the
             # spec's text literal (`$(` is written `$$(`).
             out[var.name] = {"name": var.name, "value": var.value.replace("$", "$$")}
         for ref in unit.app.secret_env:
             out[ref.name] = _secret_ref(ref.name, ref.secret, ref.key)
-    return [out[k] for k in sorted(out)]
+    return [out[k] for k in sorted(out)] + [expanded[k] for k in sorted(expanded)]

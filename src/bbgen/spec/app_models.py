@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
 from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, Host, ImageRef, NonEmpty, Port, SecretKey, UrlPath
@@ -121,11 +121,22 @@ class EnvVar(SpecModel):
     value: str | None = Field(default=None, description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are read with `valueFrom.secretKeyRef` or `secretEnv`.")
     value_from: EnvSource | None = Field(default=None, description="Read the value from the pod, a ConfigMap or a Secret instead (exactly one of `value` and `valueFrom`).")
     override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
+    expand: bool = Field(
+        default=False,
+        description=(
+            "The value refers to other variables of the container as `$(NAME)`, which the kubelet substitutes (`$$` is a literal `$`): "
+            "a variable bbgen injects or one of the app's own `env`/`secretEnv` without `expand`. Such variables are listed after all "
+            "others, so every reference is defined before it, and a secret stays a reference (e.g. "
+            "`{name: DATABASE_URL, value: \"postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@$(POSTGRES_HOST)/$(POSTGRES_DB)\", expand: true}`)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_value(self) -> EnvVar:
         if (self.value is None) == (self.value_from is None):
             raise ValueError("give exactly one of `value` (a literal) or `valueFrom` (fieldRef, configMapKeyRef or secretKeyRef)")
+        if self.expand and self.value_from is not None:
+            raise ValueError("`expand` is for a literal `value` with `$(NAME)` references, not for `valueFrom`")
         return self
 
 
@@ -174,11 +185,31 @@ class Probes(SpecModel):
     command: list[NonEmpty] = Field(default_factory=list, description="Command run in the container, exit 0 meaning healthy (type `exec` only, required there).")
 
 
+def _image_or_score(schema: dict[str, Any]) -> None:
+    """For editors: an app needs `image` unless a Score file gives it (the loader fills it in before validation)."""
+    required = [r for r in schema.get("required", []) if r != "image"]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+    schema["anyOf"] = [{"required": ["image"]}, {"required": ["score"]}]
+
+
 class CustomApp(SpecModel):
     """One of the user's own services, deployed from an image they build."""
 
+    model_config = ConfigDict(json_schema_extra=_image_or_score)
+
     enabled: bool = Field(default=True, description="Deploy this app.")
-    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
+    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`); required unless `score` gives it.")
+    score: NonEmpty | None = Field(
+        default=None,
+        description=(
+            "A Score workload file (`score.dev/v1b1`, path relative to the spec file) giving this app's image, command, args, "
+            "variables, files, volumes, probes, service ports and resource dependencies; the other fields stay here. "
+            "Base only (not in `environments.<env>.apps`); see the README, \"Score workloads\"."
+        ),
+    )
     namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
     port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`. For several ports use `ports`.")
     ports: list[AppPort] = Field(default_factory=list, description="Several named ports instead of `port` (not both): each on the container and the Service; the routed one (`route: true`, or the first) is Service port 80 named `http`.")
