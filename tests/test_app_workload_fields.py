@@ -76,7 +76,19 @@ SPREAD = """\
     replicas: 3
 """
 
-EVERYTHING = BASE + PORTS + VALUE_FROM + SPREAD
+MIGRATE = """\
+  shop:
+    image: registry.example.org/shop:2.0
+    host: shop
+    replicas: 2
+    dependsOn: [postgres]
+    imagePullSecrets: [registry-pull]
+    serviceAccount: shop-runner
+    env: [{name: MODE, value: production}]
+    migrate: {command: [python, manage.py, migrate], args: [--noinput]}
+"""
+
+EVERYTHING = BASE + PORTS + VALUE_FROM + SPREAD + MIGRATE
 
 
 def _render(tmp_path: Path, text: str) -> Path:
@@ -391,6 +403,69 @@ environments:
     assert "PodDisruptionBudget" in _built(tools, out, "a", "prod")
     staging = _built(tools, out, "a", "staging")
     assert "PodDisruptionBudget" not in staging and "topologySpreadConstraints" not in _pod(staging["Deployment"])
+
+
+# --- migrate -------------------------------------------------------------------------------------------
+
+
+def test_migrate_is_a_presync_hook_job_with_the_apps_image_env_and_identity(tmp_path: Path) -> None:
+    out = _render(tmp_path, EVERYTHING)
+    docs = _docs(out, "shop")
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job["metadata"]["name"] == "shop-migrate"
+    assert job["metadata"]["annotations"] == {"argocd.argoproj.io/hook": "PreSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}
+    pod, deployment = _pod(job), next(d for d in docs if d["kind"] == "Deployment")
+    app_pod, c, app_c = _pod(deployment), _container(job), _container(deployment)
+    assert c["image"] == app_c["image"] == "registry.example.org/shop:2.0"
+    assert c["command"] == ["python", "manage.py", "migrate"] and c["args"] == ["--noinput"]
+    assert c["env"] == app_c["env"] and "POSTGRES_HOST" in {e["name"] for e in c["env"]}
+    assert pod["imagePullSecrets"] == app_pod["imagePullSecrets"] == [{"name": "registry-pull"}]
+    assert pod["serviceAccountName"] == "shop-runner" and pod["restartPolicy"] == "OnFailure"
+    assert "ports" not in c and "readinessProbe" not in c and "topologySpreadConstraints" not in pod
+    # The app's Service and budget select the app's pods, never the migration's.
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    selector = next(d for d in docs if d["kind"] == "Service")["spec"]["selector"]
+    assert not selector.items() <= labels.items()
+    assert labels["app.kubernetes.io/name"] == "shop-migrate"
+
+
+@pytest.mark.tools
+def test_migrate_per_environment(tmp_path: Path, tools: dict[str, str]) -> None:
+    text = _app("    migrate: {command: [migrate], args: [up]}\n") + """\
+environments:
+  prod: {}
+  staging:
+    domain: staging.example.org
+    cluster: https://staging.example.org:6443
+    apps:
+      a: {migrate: {args: [up, --dry-run]}}
+  dev:
+    domain: dev.example.org
+    cluster: https://dev.example.org:6443
+    apps:
+      a: {migrate: null}
+"""
+    out = _render(tmp_path, text)
+    assert _container(_built(tools, out, "a", "prod")["Job"])["args"] == ["up"]
+    staged = _container(_built(tools, out, "a", "staging")["Job"])
+    assert staged["command"] == ["migrate"] and staged["args"] == ["up", "--dry-run"]
+    assert "Job" not in _built(tools, out, "a", "dev")
+
+
+MIGRATE_ERRORS = [
+    ("    migrate: {args: [x]}\n", "platform.yaml:13:5: apps.a.migrate.command", "required"),
+    ("    migrate: {command: []}\n", "apps.a.migrate.command", ""),
+    ("    migrate: {command: ['']}\n", "apps.a.migrate.command[0]", ""),
+    ("    migrate: {command: [x], image: other}\n", "apps.a.migrate.image", ""),
+]
+
+
+@pytest.mark.parametrize("body,where,words", MIGRATE_ERRORS)
+def test_migrate_misfits_are_located_errors(tmp_path: Path, body: str, where: str, words: str) -> None:
+    err = _error(tmp_path, _app(body))
+    assert where in err and words in err, err
 
 
 # --- the real tools ------------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.render.context import Dependency, OidcClient, Sso, Workload
-from bbgen.render.context_app import Autoscale
+from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL
+from bbgen.render.context_app import Autoscale, Migration
 from bbgen.render.units import Unit
 from bbgen.spec.app_models import ROUTED_PORT_NAME, ROUTED_SERVICE_PORT
 from bbgen.spec.models import CustomApp, EnvSource, Probes
 
 
-def workload(app: CustomApp, replicas: int) -> Workload:
+def workload(app: CustomApp, replicas: int, labels: dict[str, str]) -> Workload:
     """An app's kind, start command and probes: a service is probed over HTTP on `healthPath` unless `probes` says otherwise."""
     probes = app.probes or Probes(type="http" if app.kind == "service" else "none")
     container_ports, service_ports = _ports(app)
@@ -37,11 +38,20 @@ def workload(app: CustomApp, replicas: int) -> Workload:
         livenessProbe={**check, "initialDelaySeconds": 15, "periodSeconds": 20} if check is not None else None,
         autoscale=Autoscale(min=app.autoscale.min, max=app.autoscale.max, cpu=app.autoscale.cpu) if app.autoscale is not None else None,
         spread=app.kind in ("service", "worker") and (app.autoscale.max if app.autoscale is not None else replicas) > 1,
+        migrate=_migration(app, labels),
         containerPorts=container_ports,
         servicePorts=service_ports,
         imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],
         serviceAccount=app.service_account,
     )
+
+
+def _migration(app: CustomApp, labels: dict[str, str]) -> Migration | None:
+    if app.migrate is None:
+        return None
+    name = f"{labels[NAME_LABEL]}-migrate"
+    return Migration(name=name, command=list(app.migrate.command), args=list(app.migrate.args),
+                     labels={**labels, NAME_LABEL: name, INSTANCE_LABEL: name})
 
 
 def _ports(app: CustomApp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

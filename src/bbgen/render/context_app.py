@@ -27,6 +27,20 @@ class Autoscale:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Migration:
+    """The app's migration Job, run by Argo CD as a PreSync hook before each sync."""
+
+    name: str
+    """Job name (`<app>-migrate`)."""
+    command: Sequence[str]
+    """Container `command`."""
+    args: Sequence[str]
+    """Container `args` (empty: none)."""
+    labels: Mapping[str, str]
+    """Its pods' labels: the app's, with name and instance `<app>-migrate`, so the app's Service, budget and spread never count them."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Workload:
     """What a custom app runs as, and how its container starts and is checked."""
 
@@ -50,6 +64,8 @@ class Workload:
     """Its autoscaler (a service or worker with `autoscale`; the Deployment then has no `replicas`), else none."""
     spread: bool
     """Whether it runs several pods at once (a service or worker with `replicas` > 1 or an autoscaler that may scale past 1): it then gets a PodDisruptionBudget (`maxUnavailable: 1`) and spreads its pods across nodes."""
+    migrate: Migration | None
+    """Its migration Job (`migrate`), else none."""
     imagePullSecrets: Sequence[Kube]
     """Pod `imagePullSecrets` (`[{name: …}]`)."""
     serviceAccount: str | None

@@ -255,5 +255,5 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         gpuPool=(pools[0] if pools else None) if comp is not None and comp.gpu else None,
         healthPath=unit.app.health_path if unit.app is not None else None,
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
-        workload=workload(unit.app, replicas(view, unit)) if unit.app is not None else None,
+        workload=workload(unit.app, replicas(view, unit), labels(view, unit)) if unit.app is not None else None,
     )

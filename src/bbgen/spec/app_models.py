@@ -168,6 +168,23 @@ class AutoscaleOverride(SpecModel):
     cpu: CpuPercent | None = Field(default=None, description="Target average CPU utilisation in this environment.")
 
 
+# --- migrations --------------------------------------------------------------------------------------
+
+
+class Migrate(SpecModel):
+    """A Job run before every sync (an Argo CD PreSync hook) with the app's image, env, pull secrets and ServiceAccount."""
+
+    command: list[NonEmpty] = Field(min_length=1, description="Command of the migration (e.g. `[python, manage.py, migrate]`); required.")
+    args: list[str] = Field(default_factory=list, description="Its arguments.")
+
+
+class MigrateOverride(SpecModel):
+    """What one environment changes in an app's `migrate`, merged over the base (`null` there: no migration)."""
+
+    command: list[NonEmpty] | None = Field(default=None, min_length=1, description="Migration command in this environment.")
+    args: list[str] | None = Field(default=None, description="Migration arguments in this environment.")
+
+
 class SecretRef(SpecModel):
     """An environment variable read from a Secret, so the value never appears in git."""
 
@@ -227,6 +244,7 @@ class CustomApp(SpecModel):
     schedule: NonEmpty | None = Field(default=None, description="When a `cronjob` runs: five cron fields (minute hour day-of-month month day-of-week, e.g. `30 2 * * *`) or `@hourly`/`@daily`/…; only for `cronjob`, and required there.")
     command: list[NonEmpty] = Field(default_factory=list, description="Replaces the image's entrypoint (Kubernetes `command`).")
     args: list[str] = Field(default_factory=list, description="Arguments replacing the image's default (Kubernetes `args`).")
+    migrate: Migrate | None = Field(default=None, description="A migration Job (`<app>-migrate`) Argo CD runs before each sync (PreSync hook, replaced on the next): the app's image, env, pull secrets and ServiceAccount with this command.")
     probes: Probes | None = Field(default=None, description="Readiness and liveness check; defaults to HTTP on `healthPath` for a `service` and none for the other kinds.")
     image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets (type `kubernetes.io/dockerconfigjson`, in the app's namespace, created out of band) for pulling a private image.")
     service_account: DnsName | None = Field(default=None, description="An existing ServiceAccount (made out of band) the pods run as; its token is then mounted. Without it the pods get the namespace default and no token.")

@@ -15,7 +15,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from bbgen.spec.app_models import APP_RESOURCES, AppPort, Autoscale, AutoscaleOverride, CustomApp, EnvSource, EnvVar, Probes, SecretRef
+from bbgen.spec.app_models import (
+    APP_RESOURCES,
+    AppPort,
+    Autoscale,
+    AutoscaleOverride,
+    CustomApp,
+    EnvSource,
+    EnvVar,
+    Migrate,
+    MigrateOverride,
+    Probes,
+    SecretRef,
+)
 from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
@@ -49,7 +61,7 @@ from bbgen.spec.scalars import (
 __all__ = [
     "APP_RESOURCES", "AppPort", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
     "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
-    "IngressOverride", "JsonPatchOp", "LocalVolume", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
+    "IngressOverride", "JsonPatchOp", "LocalVolume", "Migrate", "MigrateOverride", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
     "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
     "Taint", "TcpExposure", "Tls",
 ]
@@ -205,6 +217,7 @@ class ComponentOverride(SpecModel):
     schedule: NonEmpty | None = Field(default=None, description="CronJob schedule in this environment (custom apps of kind `cronjob`).")
     command: list[NonEmpty] | None = Field(default=None, description="Container command in this environment (the whole list; custom apps).")
     args: list[str] | None = Field(default=None, description="Container args in this environment (the whole list; custom apps).")
+    migrate: MigrateOverride | None = Field(default=None, description="Migration Job in this environment, merged over the base `migrate` (custom apps).")
     probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
     image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
     service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")
