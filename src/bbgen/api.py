@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bbgen.spec.show import MergedSpec
     from bbgen.render.inventory import SecretsPlan
     from bbgen.starter import InitResult
-    from bbgen.validate import Report
+    from bbgen.validate import Finding, Report
     from bbgen.validate.charts_source import ChartOptions
     from bbgen.validate.install import ToolStatus
     from bbgen.validate.server import ServerOptions
@@ -114,9 +114,13 @@ def validate(
 
 def chart_options(*, directory: Path | None = None, enabled: bool = True, allow_other_version: bool = False) -> ChartOptions:
     """How `validate` finds upstream charts: ``directory`` (else $BBGEN_CHARTS), the cache, then `helm pull`."""
+    from bbgen.secrets import guard  # lazy
     from bbgen.validate.charts_source import ChartOptions  # lazy
 
-    return ChartOptions(enabled=enabled, directory=directory, allow_other_version=allow_other_version)
+    def leak_scan(path: str, docs: list[Any]) -> list[Finding]:
+        return guard.findings(guard.scan_rendered(path, docs))
+
+    return ChartOptions(enabled=enabled, directory=directory, allow_other_version=allow_other_version, leak_scan=leak_scan)
 
 
 def graph(spec: Path, *, env: str = "prod") -> str:

@@ -8,6 +8,7 @@ upstream one; what it renders is chosen per test.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bbgen import api
 from bbgen.validate import Report
 from bbgen.validate.charts_source import ChartOptions
 
@@ -147,8 +149,9 @@ def charts(tmp_path: Path) -> Path:
 
 
 def options(directory: Path, tmp_path: Path, **extra: Any) -> ChartOptions:
-    """Chart options that never pull (unless asked) and keep the cache in tmp_path."""
-    return ChartOptions(directory=directory, cache=tmp_path / "cache", pull=extra.pop("pull", False), **extra)
+    """Chart options as the api makes them (leak guard included) that never pull (unless asked) and keep the cache in tmp_path."""
+    made = api.chart_options(directory=directory)
+    return dataclasses.replace(made, cache=tmp_path / "cache", pull=extra.pop("pull", False), **extra)
 
 
 def _values(files: Files, env: str, values: dict[str, Any]) -> Files:

@@ -107,7 +107,7 @@ def check_charts(
     run.findings += _conform(outputs, rendered, conform, log)
     for env in sorted({o.app.env or "" for o in outputs}):
         run.findings += check_environment(env, own, [o for o in outputs if (o.app.env or "") == env])
-    run.findings += leaks(outputs)
+    run.findings += leaks(outputs, options.leak_scan)
     run.findings += _values_findings(ready, root)
     run.checked = sorted({(r.source, r.ref) for o in outputs for r in o.objects})
     return run

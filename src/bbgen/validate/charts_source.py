@@ -21,10 +21,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bbgen.kube import yamlio
+from bbgen.validate.findings import Finding
 from bbgen.validate.tools import Log, run, trim_stderr
 
 CHARTS_ENV = "BBGEN_CHARTS"
@@ -44,6 +47,9 @@ class ChartOptions:
     allow_other_version: bool = False
     """Render a version other than the pinned one when only that one is at hand."""
     pull: bool = True
+    leak_scan: Callable[[str, list[Any]], list[Finding]] | None = None
+    """The leak guard over objects rendered outside the repository (path, docs) -> findings; the api passes
+    ``bbgen.secrets.guard``'s, which sits above validate (it reports validate findings)."""
 
     def chart_dir(self) -> Path | None:
         if self.directory is not None:
