@@ -495,6 +495,21 @@ def test_validate_catches_an_autoscaler_budget_or_target_port_pointing_nowhere(t
     assert any("Service/apps/api" in e and "targets 'nowhere'" in e for e in errors), errors
 
 
+@pytest.mark.tools
+def test_validate_sees_an_autoscaled_deployment_with_replicas_or_without_a_cpu_request(tmp_path: Path, tools: dict[str, str]) -> None:
+    patch = """\
+    patches:
+      - target: {kind: Deployment, name: a}
+        ops:
+          - {op: add, path: /spec/replicas, value: 3}
+          - {op: remove, path: /spec/template/spec/containers/0/resources/requests/cpu}
+"""
+    out = _render(tmp_path, _app("    resources: {requests: {cpu: 250m}}\n    autoscale: {max: 3}\n" + patch))
+    findings = [f for f in api.validate(out).findings if f.check == "hpa-target"]
+    assert any(f.severity == "warning" and "sets replicas" in str(f) for f in findings), findings
+    assert any(f.severity == "error" and "requests no CPU" in str(f) for f in findings), findings
+
+
 def test_the_cli_reports_a_misfit_located_and_writes_nothing(tmp_path: Path) -> None:
     spec = tmp_path / "platform.yaml"
     spec.write_text(_app("    port: 9000\n    ports: [{name: web, port: 8000}]\n"), encoding="utf-8")

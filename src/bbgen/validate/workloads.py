@@ -15,7 +15,7 @@ from typing import Any
 from bbgen.kube.objects import containers, pod_template
 from bbgen.validate.checks import EnvView, finding
 from bbgen.validate.findings import Finding
-from bbgen.validate.resources import Resource, dicts, sub
+from bbgen.validate.resources import Resource, dicts, group_of, sub
 from bbgen.validate.routing import selects
 
 
@@ -34,7 +34,7 @@ def _port_names(pod_spec: dict[str, Any]) -> set[str]:
 
 
 def check_service_target_ports(view: EnvView) -> list[Finding]:
-    """A Service's named `targetPort` is a container port name in every workload its selector matches."""
+    """A Service's named `targetPort` is a container port name of some workload its selector matches (else it has no endpoints)."""
     out: list[Finding] = []
     for service in view.of("Service", ""):
         selector = service.spec.get("selector")
@@ -46,10 +46,11 @@ def check_service_target_ports(view: EnvView) -> list[Finding]:
             target = port.get("targetPort")
             if not isinstance(target, str) or target.isdigit():
                 continue
-            for res, spec in matched:
-                if target not in _port_names(spec):
-                    message = f"port {port.get('name') or port.get('port')} targets {target!r}, which no container of {res.kind} {res.name} names"
-                    out.append(finding(service, "target-port", message))
+            # Endpoints come from the selected pods that name the port; a Job's pods beside them need not.
+            if matched and not any(target in _port_names(spec) for _, spec in matched):
+                shown = ", ".join(f"{res.kind} {res.name}" for res, _ in matched)
+                message = f"port {port.get('name') or port.get('port')} targets {target!r}, which no container of the pods it selects names ({shown})"
+                out.append(finding(service, "target-port", message))
     return out
 
 
@@ -60,7 +61,7 @@ def check_autoscalers(view: EnvView) -> list[Finding]:
     for hpa in view.of("HorizontalPodAutoscaler", "autoscaling"):
         ref = sub(hpa.spec, "scaleTargetRef")
         kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-        target = view.find(kind, hpa.namespace, name, "apps")
+        target = view.find(kind, hpa.namespace, name, group_of(str(ref.get("apiVersion") or "apps/v1")))
         if target is None:
             out.append(finding(hpa, "hpa-target", f"scales {kind} {name!r}, which is not rendered in namespace {hpa.namespace}"))
             continue
