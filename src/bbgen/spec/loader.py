@@ -113,7 +113,7 @@ def validate_model(model: type[M], loaded: LoadedYaml) -> M:
 
 def load_spec(path: Path) -> Platform:
     """Read and validate a platform spec file (its Score files read too; no cross-field checks)."""
-    from bbgen.catalog import load_catalog
+    from bbgen.catalog import load_catalog  # lazy
     from bbgen.spec.models import Platform
     from bbgen.spec.score import expand_scores
 

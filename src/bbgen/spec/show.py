@@ -94,7 +94,7 @@ def merged_spec(path: Path, env: str) -> MergedSpec:
     platform = load_platform(path)
     if env not in platform.environments:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
-    from bbgen.catalog import load_catalog
+    from bbgen.catalog import load_catalog  # lazy
     from bbgen.spec.score import expand_scores
 
     merged = layered_yaml(expand_scores(read_yaml(path), path.parent, load_catalog()), env)
