@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 # fixture → the marks (besides `integration`) a test using it gets.
 _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
-    "tools": ("tools",),  # kustomize + kubeconform
+    "tools": ("tools",),  # kustomize + kubeconform + helm
     "gitea_binary": ("gitea",),  # and so `gitea`, which needs it
+    "kube_binaries": ("kube",),  # and so `kube_server`, which needs them
     "mermaid_parser": (),  # node + Mermaid's parser
     "hook_repo": (),  # git + pre-commit
 }
@@ -76,8 +77,8 @@ def _tool(name: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def tools() -> dict[str, str]:
-    """The real kustomize and kubeconform; CI installs them, so missing means skip only locally."""
-    found = {name: _tool(name) for name in ("kustomize", "kubeconform")}
+    """The real kustomize, kubeconform and helm; CI installs them, so missing means skip only locally."""
+    found = {name: _tool(name) for name in ("kustomize", "kubeconform", "helm")}
     missing = [n for n, p in found.items() if p is None]
     if missing:
         if os.environ.get("CI"):

@@ -115,6 +115,6 @@ def load_spec(path: Path) -> Platform:
     """Read and validate a platform spec file (its Score files read too; no cross-field checks)."""
     from bbgen.catalog import load_catalog  # lazy
     from bbgen.spec.models import Platform
-    from bbgen.spec.score import expand_scores
+    from bbgen.spec.score import expand_scores  # lazy
 
     return validate_model(Platform, expand_scores(read_yaml(path), path.parent, load_catalog()))

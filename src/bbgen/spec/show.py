@@ -95,7 +95,7 @@ def merged_spec(path: Path, env: str) -> MergedSpec:
     if env not in platform.environments:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
     from bbgen.catalog import load_catalog  # lazy
-    from bbgen.spec.score import expand_scores
+    from bbgen.spec.score import expand_scores  # lazy
 
     merged = layered_yaml(expand_scores(read_yaml(path), path.parent, load_catalog()), env)
     data = dict(merged.data)  # a copy: only this environment is listed
