@@ -254,3 +254,53 @@ def test_the_score_app_validates_with_the_real_tools(tmp_path: Path, tools: dict
     write_tree(build_tree(load_platform(_write(tmp_path, FROM_SCORE))), out)
     errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
     assert not errors, "\n".join(errors)
+
+
+def test_cross_field_checks_and_layers_are_located_where_each_value_was_written(tmp_path: Path) -> None:
+    score = SCORE.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: info\n      REDIS_PORT: \"6380\"\n", 1)
+    layer = FROM_SCORE + (
+        "environments:\n  prod: {}\n  dev:\n    cluster: https://dev.example.org:6443\n"
+        "    apps:\n      web:\n        resources: {requests: {cpu: lots}}\n"
+    )
+    lines = _fails(tmp_path, layer, score)
+    at_layer = f"platform.yaml:{_line(BASE + layer, 'cpu: lots')}:"
+    assert any(line.startswith(at_layer) and "environments.dev.apps.web.resources.requests.cpu" in line for line in lines), lines
+    lines = _fails(tmp_path, FROM_SCORE, score)  # valid values: now the cross-field checks run
+    at_score = f"app/score.yaml:{_line(score, 'REDIS_PORT')}:7: containers.main.variables.REDIS_PORT: REDIS_PORT is injected by bbgen"
+    assert any(line.startswith(at_score) for line in lines), lines
+
+
+@pytest.mark.skipif(_has_field("ports"), reason="ports are supported: mapped instead")
+def test_several_service_ports_without_the_ports_field_are_refused(tmp_path: Path) -> None:
+    score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
+    lines = _fails(tmp_path, FROM_SCORE, score)
+    assert any(line.startswith(f"app/score.yaml:{_line(score, 'metrics:')}:5: service.ports.metrics: ") for line in lines), lines
+
+
+@pytest.mark.skipif(not _has_field("ports"), reason="needs the `ports` field (wl-a)")
+def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp_path: Path) -> None:
+    score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
+    app = load_platform(_write(tmp_path, FROM_SCORE, score)).apps["web"]
+    ports = [p.model_dump(exclude_defaults=True) for p in app.ports]  # type: ignore[attr-defined]
+    assert ports == [{"name": "web", "port": 3000, "route": True}, {"name": "metrics", "port": 9090}]
+
+
+VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.tmp}\"}\n    resources:\n", 1) + (
+    "  data:\n    type: volume\n    params: {size: 5Gi}\n  tmp:\n    type: volume\n"
+)
+
+
+@pytest.mark.skipif(_has_field("volumes"), reason="volumes are supported: mapped instead")
+def test_volumes_without_the_volumes_field_are_refused_at_their_line(tmp_path: Path) -> None:
+    lines = _fails(tmp_path, FROM_SCORE, VOLUMES)
+    assert any(line.startswith(f"app/score.yaml:{_line(VOLUMES, 'volumes:')}:") for line in lines), lines
+
+
+@pytest.mark.skipif(not _has_field("volumes"), reason="needs the `volumes` field (wl-b)")
+def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
+    app = load_platform(_write(tmp_path, FROM_SCORE, VOLUMES)).apps["web"]
+    volumes = [v.model_dump(exclude_none=True) for v in app.volumes]  # type: ignore[attr-defined]
+    assert volumes == [
+        {"name": "data", "path": "/var/lib/web", "type": "persistent", "size": "5Gi"},
+        {"name": "tmp", "path": "/scratch", "type": "emptyDir"},
+    ]
