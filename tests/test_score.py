@@ -47,6 +47,7 @@ containers:
       DATABASE_URL: "postgresql://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.database}"
       CACHE: "redis://:${resources.cache.password}@${resources.cache.host}"
       PRICE: "5$ or $${X}"
+      MIXED: "$$HOME-${resources.db.host}-5$"
     resources:
       requests: {cpu: 250m, memory: 256Mi}
       limits: {memory: 512Mi}
@@ -92,6 +93,7 @@ WRITTEN = """\
         expand: true
       - {name: CACHE, value: "redis://:$(REDIS_PASSWORD)@$(REDIS_HOST)", expand: true}
       - {name: PRICE, value: "5$ or ${X}"}
+      - {name: MIXED, value: "$$HOME-$(POSTGRES_HOST)-5$$", expand: true}
     resources:
       requests: {cpu: 250m, memory: 256Mi}
       limits: {memory: 512Mi}
@@ -141,12 +143,13 @@ def test_placeholders_become_references_to_what_bbgen_injects(tmp_path: Path) ->
     c = _container(out)
     env = [e["name"] for e in c["env"]]
     # References come after every variable they may name, so the kubelet has each one defined first.
-    assert env[-3:] == ["CACHE", "DATABASE_URL", "DB_HOST"]
+    assert env[-4:] == ["CACHE", "DATABASE_URL", "DB_HOST", "MIXED"]
     values = {e["name"]: e for e in c["env"]}
     assert values["DB_HOST"]["value"] == "$(POSTGRES_HOST)"
     assert values["DATABASE_URL"]["value"].startswith("postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@")
     assert env.index("DATABASE_URL") > env.index("POSTGRES_PASSWORD") and env.index("CACHE") > env.index("REDIS_PASSWORD")
     assert values["PRICE"]["value"] == "5$$ or $${X}", "a literal `$` stays literal for the kubelet"
+    assert values["MIXED"]["value"] == "$$HOME-$(POSTGRES_HOST)-5$$", "beside a reference too"
     assert env.count("POSTGRES_HOST") == 1, "a variable that is exactly the injected one is bbgen's own"
     assert values["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "postgres-credentials"
     assert c["args"] == ["-m", "web", "--name", "web", "${HOME}"]
@@ -304,3 +307,15 @@ def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
         {"name": "data", "path": "/var/lib/web", "type": "persistent", "size": "5Gi"},
         {"name": "tmp", "path": "/scratch", "type": "emptyDir"},
     ]
+
+
+def test_a_catalog_score_output_must_be_a_variable_the_component_injects() -> None:
+    from pydantic import ValidationError
+
+    from bbgen.catalog import KustomizeComponent
+
+    base = {"name": "db", "description": "d", "domain": "db", "namespace": "db", "delivery": "kustomize",
+            "expose": {"env": {"DB_HOST": "db"}}}
+    KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"host": "DB_HOST"}}})
+    with pytest.raises(ValidationError, match="score.outputs names \\['DB_PORT'\\]"):
+        KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"port": "DB_PORT"}}})
