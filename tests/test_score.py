@@ -319,3 +319,17 @@ def test_a_catalog_score_output_must_be_a_variable_the_component_injects() -> No
     KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"host": "DB_HOST"}}})
     with pytest.raises(ValidationError, match="score.outputs names \\['DB_PORT'\\]"):
         KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"port": "DB_PORT"}}})
+
+
+def test_the_spec_may_add_dependencies_and_variables_beside_score(tmp_path: Path) -> None:
+    apps = FROM_SCORE + "    dependsOn: [redis, api]\n    env:\n      - {name: TEAM, value: shop}\n      - {name: LOG_LEVEL, value: debug}\n"
+    apps += "  api:\n    image: registry.example.org/api:1.0\n"
+    lines = _fails(tmp_path, apps)
+    # LOG_LEVEL is the Score file's too: reported at the spec's entry, under the path written there.
+    expected = f"platform.yaml:{_line(BASE + apps, 'LOG_LEVEL')}:"
+    assert [line for line in lines if line.startswith(expected)], lines
+    assert all("apps.web.env[1].name: LOG_LEVEL is already set by env[0]" in line for line in lines), lines
+    spec = _write(tmp_path, apps.replace("      - {name: LOG_LEVEL, value: debug}\n", ""))
+    app = load_platform(spec).apps["web"]
+    assert app.depends_on == ["postgres", "redis", "api"]
+    assert [e.name for e in app.env][-1] == "TEAM"
