@@ -188,7 +188,7 @@ def _line(text: str, needle: str) -> int:
 
 
 @pytest.mark.parametrize(("change", "needle", "where", "message"), [
-    (("type: redis", "type: mongodb"), "type: mongodb", "resources.cache.type", "bbgen cannot provide a resource of type 'mongodb'; types it can: dns, postgres, redis, route, s3, volume"),
+    (("type: redis", "type: mongodb"), "type: mongodb", "resources.cache.type", "bbgen cannot provide a resource of type 'mongodb'; types it can: dns, llm-model, postgres, redis, route, s3, volume"),
     (("score.dev/v1b1", "score.dev/v1"), "apiVersion", "apiVersion", "'score.dev/v1' is not a Score version bbgen reads; use score.dev/v1b1"),
     (("service:\n", "  side:\n    image: busybox:1.37\nservice:\n"), "  side:", "containers.side", "a bbgen app runs one container, this workload has 2 (main, side)"),
     (("${resources.db.host}\n", "${resources.db.hostname}\n"), "DB_HOST", "containers.main.variables.DB_HOST", "postgres has no output 'hostname'; its outputs: database, host, name, password, port, username"),
@@ -333,3 +333,16 @@ def test_the_spec_may_add_dependencies_and_variables_beside_score(tmp_path: Path
     app = load_platform(spec).apps["web"]
     assert app.depends_on == ["postgres", "redis", "api"]
     assert [e.name for e in app.env][-1] == "TEAM"
+
+
+def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_path: Path) -> None:
+    score = (
+        "apiVersion: score.dev/v1b1\nmetadata: {name: web}\ncontainers:\n  main:\n    image: registry.example.org/w:1\n"
+        "    variables: {MODEL: \"${resources.llm.model}\", LLM_BASE_URL: \"${resources.llm.url}\"}\n"
+        "resources:\n  llm: {type: llm-model}\n"
+    )
+    spec = _write(tmp_path, FROM_SCORE, score)
+    spec.write_text(spec.read_text(encoding="utf-8").replace("  redis: {}\n", "  redis: {}\n  ollama: {}\n"), encoding="utf-8")
+    app = load_platform(spec).apps["web"]
+    assert app.depends_on == ["llm"], "the role, so the spec's `llm:` choice decides which provider"
+    assert [(e.name, e.value, e.expand) for e in app.env] == [("MODEL", "$(LLM_MODEL)", True)]
