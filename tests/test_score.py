@@ -286,6 +286,9 @@ def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp
     app = load_platform(_write(tmp_path, FROM_SCORE, score)).apps["web"]
     ports = [p.model_dump(exclude_defaults=True) for p in app.ports]  # type: ignore[attr-defined]
     assert ports == [{"name": "web", "port": 3000, "route": True}, {"name": "metrics", "port": 9090}]
+    other = score.replace("{path: /ready, port: 3000}", "{path: /ready, port: 9090}")
+    lines = _fails(tmp_path, FROM_SCORE, other)
+    assert any(": containers.main.readinessProbe.httpGet.port: bbgen probes the app's routed (or first) port, 3000" in line for line in lines), lines
 
 
 VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.tmp}\"}\n    resources:\n", 1) + (
