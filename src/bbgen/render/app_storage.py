@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.render import patches
-from bbgen.render.context import AppFiles
+from bbgen.render.context_app import AppFiles
 from bbgen.spec.models import AppFile, CustomApp
 from bbgen.spec.sources import SpecSource
 
@@ -62,6 +62,7 @@ class Mounts:
     files: AppFiles | None
     volumes: list[dict[str, Any]]
     volumeMounts: list[dict[str, Any]]
+    claimMounts: list[dict[str, Any]]
     volumeClaimTemplates: list[dict[str, Any]]
     headlessService: str | None
 
@@ -108,10 +109,11 @@ def mounts(name: str, app: CustomApp, storage_class: str, source: SpecSource | N
         raise patches.located(source, err.path, err.message) from None
     volumes: list[dict[str, Any]] = []
     volume_mounts: list[dict[str, Any]] = []
+    claim_mounts: list[dict[str, Any]] = []
     claims: list[dict[str, Any]] = []
     for volume in app.volumes:
-        volume_mounts.append({"name": volume.name, "mountPath": volume.path})
         if volume.type == "persistent":
+            claim_mounts.append({"name": volume.name, "mountPath": volume.path})
             claims.append({
                 "metadata": {"name": volume.name},
                 "spec": {
@@ -121,6 +123,7 @@ def mounts(name: str, app: CustomApp, storage_class: str, source: SpecSource | N
                 },
             })
             continue
+        volume_mounts.append({"name": volume.name, "mountPath": volume.path})
         empty: dict[str, Any] = {}
         if volume.medium is not None:
             empty["medium"] = volume.medium
@@ -143,6 +146,7 @@ def mounts(name: str, app: CustomApp, storage_class: str, source: SpecSource | N
         files=files,
         volumes=volumes,
         volumeMounts=volume_mounts,
+        claimMounts=claim_mounts,
         volumeClaimTemplates=claims,
         headlessService=headless_service(name) if kind == "StatefulSet" else None,
     )

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-Kube = Mapping[str, Any]  # a Kubernetes-shaped mapping, passed to `| q` whole
+# The custom-app part of the contract (`unit.workload`) lives in context_app.py.
+from bbgen.render.context_app import Kube as Kube, Workload as Workload
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -257,54 +258,6 @@ class BasicAuth:
     """Secret holding the htpasswd line (key `auth`)."""
     realm: str
     """Realm the browser shows."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AppFiles:
-    """A custom app's `files`: the one ConfigMap holding them, and the checksum that rolls its pods when one changes."""
-
-    configMap: str
-    """ConfigMap name (`<app>-files`)."""
-    data: Mapping[str, str]
-    """Its data: each file's text under its key (the mount path without its leading `/`, `/` written `_`)."""
-    checksum: str
-    """SHA-256 of the data, the pod template's `checksum/files` annotation."""
-    serverSideApply: bool
-    """Too big for the annotation Argo CD's client-side apply keeps (over 200 KiB): applied server-side."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Workload:
-    """What a custom app runs as, and how its container starts and is checked."""
-
-    kind: str
-    """`service` (Deployment + Service), `worker` (Deployment only), `job` (Job) or `cronjob` (CronJob)."""
-    schedule: str | None
-    """The CronJob's schedule (`cronjob`), else none."""
-    command: Sequence[str]
-    """Container `command` (empty: the image's entrypoint)."""
-    args: Sequence[str]
-    """Container `args` (empty: the image's)."""
-    readinessProbe: Kube | None
-    """Kubernetes readiness probe, or none."""
-    livenessProbe: Kube | None
-    """Kubernetes liveness probe, or none."""
-    imagePullSecrets: Sequence[Kube]
-    """Pod `imagePullSecrets` (`[{name: …}]`)."""
-    serviceAccount: str | None
-    """ServiceAccount the pods run as (its token mounted), or none (no token)."""
-    controller: str
-    """Kind of the object running the pods: `Deployment`, `StatefulSet` (a service or worker with a persistent volume), `Job` or `CronJob`."""
-    files: AppFiles | None
-    """Its mounted files' ConfigMap, or none without `files`."""
-    volumes: Sequence[Kube]
-    """Pod volumes besides the writable /tmp (Kubernetes Volume list): each emptyDir, then the files' ConfigMap."""
-    volumeMounts: Sequence[Kube]
-    """Container mounts besides /tmp (Kubernetes VolumeMount list): each volume, then each file (subPath, read-only)."""
-    volumeClaimTemplates: Sequence[Kube]
-    """A StatefulSet's claim templates, one per persistent volume, on the platform's StorageClass."""
-    headlessService: str | None
-    """The headless Service giving a StatefulSet's pods stable names (`<app>-headless`), else none."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, hub, kubeconform, nginx, policy, routing, workloads
+from bbgen.validate import argo, checks, hub, kubeconform, mounts, nginx, policy, routing, workloads
 from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -273,11 +273,14 @@ def _cross_check(
                 deployed.setdefault(t.app.identity, []).extend(r for r in by_path.get(t.path, []) if r.env in (view.env, None))
         findings += checks.check_service_refs(view)
         findings += checks.check_selectors(view)
+        findings += workloads.check_service_target_ports(view)
+        findings += workloads.check_autoscalers(view)
+        findings += workloads.check_disruption_budgets(view)
         config_findings, needed = checks.check_config_refs(view)
         findings += config_findings
         secrets |= needed
-        findings += workloads.check_pod_volumes(view)
-        findings += workloads.check_stateful_sets(view)
+        findings += mounts.check_pod_volumes(view)
+        findings += mounts.check_stateful_sets(view)
         findings += checks.check_namespaces(view)
         findings += routing.check_route_conflicts(view)
         findings += checks.check_tls_sources(view)
@@ -353,6 +356,7 @@ def validate(
         findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(used), log=log)
     progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
     chart_checked: list[tuple[str, str]] = []
+    chart_rendered: list[dict[str, str]] = []
     if charts is not None:  # what Argo CD renders from the upstream charts (bbgen.validate.charts)
         from bbgen.validate.charts import check_charts
 
@@ -362,7 +366,7 @@ def validate(
             explicit_version=kubernetes_version, log=log, progress=progress,
         )
         findings += chart_run.findings
-        chart_checked = chart_run.checked
+        chart_checked, chart_rendered = chart_run.checked, chart_run.rendered
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
@@ -375,4 +379,4 @@ def validate(
         findings += server_findings(pairs, server, log=log, progress=progress)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
-    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)
+    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)
