@@ -88,6 +88,20 @@ def tools() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def shared_charts() -> Path:
+    """The upstream chart trees CI renders offline: $BBGEN_CHARTS, else ../shared/charts beside the repository.
+
+    They are reference inputs kept outside the repository (never copied in); without
+    them a test that needs the real charts skips, saying where it looked.
+    """
+    explicit = os.environ.get("BBGEN_CHARTS")
+    found = Path(explicit) if explicit else ROOT.parent / "shared" / "charts"
+    if not found.is_dir():
+        pytest.skip(f"no upstream chart trees at {found}: set BBGEN_CHARTS to a directory of <chart>-<version>/ trees")
+    return found
+
+
+@pytest.fixture(scope="session")
 def reference_files() -> Mapping[str, bytes]:
     """The reference profile rendered in memory (with its manifest), once per session: read-only."""
     from bbgen.render.build import build_tree

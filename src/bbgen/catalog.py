@@ -38,6 +38,9 @@ class Chart(_Meta):
     name: str
     version: str
     release_name: str | None = Field(default=None, alias="releaseName")
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces the chart creates and writes into itself, beside the component's own: its AppProject admits them
+    (the Namespace kind itself goes in `clusterResources`). `bbgen validate` renders the chart and reports any other."""
 
 
 class SecretRefMeta(_Meta):

@@ -9,6 +9,10 @@ upstream one; what it renders is chosen per test.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +24,8 @@ from bbgen import api
 from bbgen.validate import Report
 from bbgen.validate.charts_source import ChartOptions
 
-from treekit import Files, baseline, meta
+from support import ROOT
+from treekit import Files, baseline, meta, write_tree
 
 APP_FILE = "apps/prod/cert-manager.yaml"
 
@@ -187,6 +192,7 @@ def test_renders_like_argo_cd_and_a_clean_chart_passes(
     # the chart's own CRD (--include-crds) is passed back as an API the cluster serves (--api-versions)
     assert (APP_FILE, "CustomResourceDefinition/widgets.widgets.example.org") in checked
     assert (APP_FILE, "ConfigMap/cert-manager/cert-manager-sees-widgets") in checked
+    assert report.charts[0] == {"application": APP_FILE, "chart": "cert-manager", "version": "v1.19.1", "pinned": "v1.19.1", "from": f"chart directory {charts}"}
 
 
 def test_chart_output_meets_project_schema_collision_and_leak_checks(
@@ -280,3 +286,27 @@ def test_network_policies_are_judged_against_the_charts_pods(
     # the policies admit port 80, which the chart's pods declare: no port warning (before, chart pods were unknown)
     assert not _mine(report, "network-policy", "warning")
 
+
+
+def test_cli_options(tools: dict[str, str], charts: Path, tmp_path: Path) -> None:
+    """`--charts DIR` (a missing one is a usage error), $BBGEN_CHARTS, `--no-charts`, and the JSON report's charts."""
+    tree = write_tree(tmp_path / "tree", _values(baseline(), "prod", {"server": {"typo": 1}}))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HOME": str(tmp_path / "home")}
+    env.pop("BBGEN_CHARTS", None)
+
+    def validate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bbgen", "validate", str(tree), *args], capture_output=True, text=True, env=env, timeout=300)
+
+    missing = validate("--charts", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and f"--charts {tmp_path / 'nowhere'}: no such directory" in missing.stderr
+    done = validate("--charts", str(charts), "-o", "json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and [c["chart"] for c in report["charts"]] == ["cert-manager"]
+    assert [f["check"] for f in report["findings"] if f["severity"] == "error"] == ["chart-values"]
+    assert "rendered 1 charts" in done.stderr
+    via_env = subprocess.run(
+        [sys.executable, "-m", "bbgen", "validate", str(tree), "-o", "json"], capture_output=True, text=True, env={**env, "BBGEN_CHARTS": str(charts)}, timeout=300
+    )
+    assert json.loads(via_env.stdout)["charts"] == report["charts"]
+    skipped = validate("--charts", str(charts), "--no-charts", "-o", "json")
+    assert skipped.returncode == 0 and json.loads(skipped.stdout)["charts"] == []

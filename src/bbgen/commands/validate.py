@@ -127,7 +127,9 @@ def validate(
         for finding in report.findings:
             sys.stdout.write(f"{finding.severity}: {finding.located()}\n")
     console.status(
-        f"built {len(report.builds)} kustomizations, checked {len(report.checked)} objects; "
+        f"built {len(report.builds)} kustomizations, "
+        + (f"rendered {len(report.charts)} charts, " if report.charts else "")
+        + f"checked {len(report.checked)} objects; "
         f"{len(report.errors)} errors, {len(report.warnings)} warnings"
     )
     if not report.ok:

@@ -25,7 +25,7 @@ from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.validate import argo, kubeconform
 from bbgen.validate.charts_checks import ChartOutput, check_environment, leaks
-from bbgen.validate.charts_render import ChartApp, Rendered, api_versions, chart_apps, template
+from bbgen.validate.charts_render import ChartApp, Rendered, chart_apps, served_apis, template
 from bbgen.validate.charts_source import ChartOptions, Located, Lookup
 from bbgen.validate.charts_values import ChartInterface, load_interface, undeclared
 from bbgen.validate.checks import ARGO, finding
@@ -42,6 +42,8 @@ class ChartRun:
 
     findings: list[Finding] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)
+    rendered: list[dict[str, str]] = field(default_factory=list)
+    """What rendered, for the report: application file, chart, version, pinned version, where it came from."""
 
 
 def _kube_version(app: Resource, manifest: dict[str, Any], explicit: str | None) -> str:
@@ -104,6 +106,11 @@ def check_charts(
     with tempfile.TemporaryDirectory(prefix="bbgen-charts-") as tmp:
         rendered = _render_all(ready, own, root, manifest, helm, explicit_version, Path(tmp), log, progress)
     outputs = _outputs(rendered, own, run)
+    run.rendered = [
+        {"application": r.chart_app.app.source, "chart": r.chart_app.ref.name, "version": r.chart.version, "pinned": r.chart_app.ref.version, "from": r.chart.origin}
+        for r in rendered
+        if r.ok
+    ]
     run.findings += _conform(outputs, rendered, conform, log)
     for env in sorted({o.app.env or "" for o in outputs}):
         run.findings += check_environment(env, own, [o for o in outputs if (o.app.env or "") == env])
@@ -124,12 +131,12 @@ def _render_all(
     log: Log | None,
     progress: Progress,
 ) -> list[Rendered]:
-    """Render each chart; again, once, where another chart of the environment installs CRDs it could detect."""
+    """Render each chart; again, once, where another chart of the environment serves APIs it could detect."""
 
     def env_apis(env: str | None, extra: list[Rendered]) -> set[str]:
         docs = [r.doc for r in own if r.env in (env, None)]
         docs += [d for r in extra if r.chart_app.app.env in (env, None) for d in _docs(r)]
-        return api_versions(docs)
+        return served_apis(docs)
 
     def one(ca: ChartApp, chart: Located, apis: set[str]) -> Rendered:
         return template(ca, chart, root=root, helm=helm, kube_version=_kube_version(ca.app, manifest, explicit), apis=apis, scratch=scratch, log=log)

@@ -12,12 +12,14 @@ the charts' own output) installs.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbgen.kube import schemas
 from bbgen.validate.argo import normalize_repo, sources
 from bbgen.validate.charts_source import ChartRef, Located, helm_env
 from bbgen.validate.checks import finding
@@ -125,6 +127,40 @@ def api_versions(docs: Iterable[dict[str, Any]]) -> set[str]:
         for version in dicts(spec.get("versions")):
             if version.get("name") and version.get("served", True):
                 out |= {f"{group}/{version['name']}", f"{group}/{version['name']}/{kind}"}
+    return out
+
+
+def served_apis(docs: Iterable[dict[str, Any]]) -> set[str]:
+    """What the environment's cluster serves once the tree is synced, as ``--api-versions`` entries.
+
+    The CRDs the tree (and the charts) install; every custom ``group/version/Kind`` its
+    objects use (an object of a kind nobody serves could not sync); and, for each such
+    group, the kinds bbgen bundles schemas for, since a CRD bundle installs its group as
+    a whole (a tree with Gateways has GatewayClasses served, even when the CRDs come
+    from another repository).
+    """
+    items = list(docs)
+    out = api_versions(items)
+    groups: set[str] = set()
+    for doc in items:
+        api, kind = str(doc.get("apiVersion") or ""), str(doc.get("kind") or "")
+        if "/" in api and "." in api.partition("/")[0] and kind:
+            out |= {api, f"{api}/{kind}"}
+            groups.add(api.partition("/")[0])
+    return out | _bundled(frozenset(groups))
+
+
+@functools.cache
+def _bundled(groups: frozenset[str]) -> set[str]:
+    out: set[str] = set()
+    for group in groups:
+        for path in sorted((schemas.crd_dir() / group).glob("*_*.json")):
+            try:
+                kinds = json.loads(path.read_text(encoding="utf-8"))["properties"]["kind"]["enum"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            version = path.stem.rpartition("_")[2]
+            out |= {f"{group}/{version}"} | {f"{group}/{version}/{k}" for k in kinds if isinstance(k, str)}
     return out
 
 

@@ -31,7 +31,7 @@ from bbgen.validate.findings import Finding
 from bbgen.validate.tools import Log, run, trim_stderr
 
 CHARTS_ENV = "BBGEN_CHARTS"
-PULL_TIMEOUT = 120.0
+PULL_TIMEOUT = 60.0
 _NUMBERS = re.compile(r"\d+")
 
 

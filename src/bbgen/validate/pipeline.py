@@ -354,6 +354,7 @@ def validate(
         findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(used), log=log)
     progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
     chart_checked: list[tuple[str, str]] = []
+    chart_rendered: list[dict[str, str]] = []
     if charts is not None:  # what Argo CD renders from the upstream charts (bbgen.validate.charts)
         from bbgen.validate.charts import check_charts
 
@@ -363,7 +364,7 @@ def validate(
             explicit_version=kubernetes_version, log=log, progress=progress,
         )
         findings += chart_run.findings
-        chart_checked = chart_run.checked
+        chart_checked, chart_rendered = chart_run.checked, chart_run.rendered
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
@@ -376,4 +377,4 @@ def validate(
         findings += server_findings(pairs, server, log=log, progress=progress)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
-    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)
+    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)
