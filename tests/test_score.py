@@ -47,6 +47,7 @@ containers:
       DATABASE_URL: "postgresql://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.database}"
       CACHE: "redis://:${resources.cache.password}@${resources.cache.host}"
       PRICE: "5$ or $${X}"
+      MIXED: "$$HOME-${resources.db.host}-5$"
     resources:
       requests: {cpu: 250m, memory: 256Mi}
       limits: {memory: 512Mi}
@@ -92,6 +93,7 @@ WRITTEN = """\
         expand: true
       - {name: CACHE, value: "redis://:$(REDIS_PASSWORD)@$(REDIS_HOST)", expand: true}
       - {name: PRICE, value: "5$ or ${X}"}
+      - {name: MIXED, value: "$$HOME-$(POSTGRES_HOST)-5$$", expand: true}
     resources:
       requests: {cpu: 250m, memory: 256Mi}
       limits: {memory: 512Mi}
@@ -141,12 +143,13 @@ def test_placeholders_become_references_to_what_bbgen_injects(tmp_path: Path) ->
     c = _container(out)
     env = [e["name"] for e in c["env"]]
     # References come after every variable they may name, so the kubelet has each one defined first.
-    assert env[-3:] == ["CACHE", "DATABASE_URL", "DB_HOST"]
+    assert env[-4:] == ["CACHE", "DATABASE_URL", "DB_HOST", "MIXED"]
     values = {e["name"]: e for e in c["env"]}
     assert values["DB_HOST"]["value"] == "$(POSTGRES_HOST)"
     assert values["DATABASE_URL"]["value"].startswith("postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@")
     assert env.index("DATABASE_URL") > env.index("POSTGRES_PASSWORD") and env.index("CACHE") > env.index("REDIS_PASSWORD")
     assert values["PRICE"]["value"] == "5$$ or $${X}", "a literal `$` stays literal for the kubelet"
+    assert values["MIXED"]["value"] == "$$HOME-$(POSTGRES_HOST)-5$$", "beside a reference too"
     assert env.count("POSTGRES_HOST") == 1, "a variable that is exactly the injected one is bbgen's own"
     assert values["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "postgres-credentials"
     assert c["args"] == ["-m", "web", "--name", "web", "${HOME}"]
@@ -185,7 +188,7 @@ def _line(text: str, needle: str) -> int:
 
 
 @pytest.mark.parametrize(("change", "needle", "where", "message"), [
-    (("type: redis", "type: mongodb"), "type: mongodb", "resources.cache.type", "bbgen cannot provide a resource of type 'mongodb'; types it can: dns, postgres, redis, route, s3, volume"),
+    (("type: redis", "type: mongodb"), "type: mongodb", "resources.cache.type", "bbgen cannot provide a resource of type 'mongodb'; types it can: dns, llm-model, postgres, redis, route, s3, volume"),
     (("score.dev/v1b1", "score.dev/v1"), "apiVersion", "apiVersion", "'score.dev/v1' is not a Score version bbgen reads; use score.dev/v1b1"),
     (("service:\n", "  side:\n    image: busybox:1.37\nservice:\n"), "  side:", "containers.side", "a bbgen app runs one container, this workload has 2 (main, side)"),
     (("${resources.db.host}\n", "${resources.db.hostname}\n"), "DB_HOST", "containers.main.variables.DB_HOST", "postgres has no output 'hostname'; its outputs: database, host, name, password, port, username"),
@@ -254,3 +257,95 @@ def test_the_score_app_validates_with_the_real_tools(tmp_path: Path, tools: dict
     write_tree(build_tree(load_platform(_write(tmp_path, FROM_SCORE))), out)
     errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
     assert not errors, "\n".join(errors)
+
+
+def test_cross_field_checks_and_layers_are_located_where_each_value_was_written(tmp_path: Path) -> None:
+    score = SCORE.replace("      LOG_LEVEL: info\n", "      LOG_LEVEL: info\n      REDIS_PORT: \"6380\"\n", 1)
+    layer = FROM_SCORE + (
+        "environments:\n  prod: {}\n  dev:\n    cluster: https://dev.example.org:6443\n"
+        "    apps:\n      web:\n        resources: {requests: {cpu: lots}}\n"
+    )
+    lines = _fails(tmp_path, layer, score)
+    at_layer = f"platform.yaml:{_line(BASE + layer, 'cpu: lots')}:"
+    assert any(line.startswith(at_layer) and "environments.dev.apps.web.resources.requests.cpu" in line for line in lines), lines
+    lines = _fails(tmp_path, FROM_SCORE, score)  # valid values: now the cross-field checks run
+    at_score = f"app/score.yaml:{_line(score, 'REDIS_PORT')}:7: containers.main.variables.REDIS_PORT: REDIS_PORT is injected by bbgen"
+    assert any(line.startswith(at_score) for line in lines), lines
+
+
+@pytest.mark.skipif(_has_field("ports"), reason="ports are supported: mapped instead")
+def test_several_service_ports_without_the_ports_field_are_refused(tmp_path: Path) -> None:
+    score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
+    lines = _fails(tmp_path, FROM_SCORE, score)
+    assert any(line.startswith(f"app/score.yaml:{_line(score, 'metrics:')}:5: service.ports.metrics: ") for line in lines), lines
+
+
+@pytest.mark.skipif(not _has_field("ports"), reason="needs the `ports` field (wl-a)")
+def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp_path: Path) -> None:
+    score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
+    app = load_platform(_write(tmp_path, FROM_SCORE, score)).apps["web"]
+    ports = [p.model_dump(exclude_defaults=True) for p in app.ports]  # type: ignore[attr-defined]
+    assert ports == [{"name": "web", "port": 3000, "route": True}, {"name": "metrics", "port": 9090}]
+    other = score.replace("{path: /ready, port: 3000}", "{path: /ready, port: 9090}")
+    lines = _fails(tmp_path, FROM_SCORE, other)
+    assert any(": containers.main.readinessProbe.httpGet.port: bbgen probes the app's routed (or first) port, 3000" in line for line in lines), lines
+
+
+VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.tmp}\"}\n    resources:\n", 1) + (
+    "  data:\n    type: volume\n    params: {size: 5Gi}\n  tmp:\n    type: volume\n"
+)
+
+
+@pytest.mark.skipif(_has_field("volumes"), reason="volumes are supported: mapped instead")
+def test_volumes_without_the_volumes_field_are_refused_at_their_line(tmp_path: Path) -> None:
+    lines = _fails(tmp_path, FROM_SCORE, VOLUMES)
+    assert any(line.startswith(f"app/score.yaml:{_line(VOLUMES, 'volumes:')}:") for line in lines), lines
+
+
+@pytest.mark.skipif(not _has_field("volumes"), reason="needs the `volumes` field (wl-b)")
+def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
+    app = load_platform(_write(tmp_path, FROM_SCORE, VOLUMES)).apps["web"]
+    volumes = [v.model_dump(exclude_none=True) for v in app.volumes]  # type: ignore[attr-defined]
+    assert volumes == [
+        {"name": "data", "path": "/var/lib/web", "type": "persistent", "size": "5Gi"},
+        {"name": "tmp", "path": "/scratch", "type": "emptyDir"},
+    ]
+
+
+def test_a_catalog_score_output_must_be_a_variable_the_component_injects() -> None:
+    from pydantic import ValidationError
+
+    from bbgen.catalog import KustomizeComponent
+
+    base = {"name": "db", "description": "d", "domain": "db", "namespace": "db", "delivery": "kustomize",
+            "expose": {"env": {"DB_HOST": "db"}}}
+    KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"host": "DB_HOST"}}})
+    with pytest.raises(ValidationError, match="score.outputs names \\['DB_PORT'\\]"):
+        KustomizeComponent.model_validate({**base, "score": {"type": "postgres", "outputs": {"port": "DB_PORT"}}})
+
+
+def test_the_spec_may_add_dependencies_and_variables_beside_score(tmp_path: Path) -> None:
+    apps = FROM_SCORE + "    dependsOn: [redis, api]\n    env:\n      - {name: TEAM, value: shop}\n      - {name: LOG_LEVEL, value: debug}\n"
+    apps += "  api:\n    image: registry.example.org/api:1.0\n"
+    lines = _fails(tmp_path, apps)
+    # LOG_LEVEL is the Score file's too: reported at the spec's entry, under the path written there.
+    expected = f"platform.yaml:{_line(BASE + apps, 'LOG_LEVEL')}:"
+    assert [line for line in lines if line.startswith(expected)], lines
+    assert all("apps.web.env[1].name: LOG_LEVEL is already set by env[0]" in line for line in lines), lines
+    spec = _write(tmp_path, apps.replace("      - {name: LOG_LEVEL, value: debug}\n", ""))
+    app = load_platform(spec).apps["web"]
+    assert app.depends_on == ["postgres", "redis", "api"]
+    assert [e.name for e in app.env][-1] == "TEAM"
+
+
+def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_path: Path) -> None:
+    score = (
+        "apiVersion: score.dev/v1b1\nmetadata: {name: web}\ncontainers:\n  main:\n    image: registry.example.org/w:1\n"
+        "    variables: {MODEL: \"${resources.llm.model}\", LLM_BASE_URL: \"${resources.llm.url}\"}\n"
+        "resources:\n  llm: {type: llm-model}\n"
+    )
+    spec = _write(tmp_path, FROM_SCORE, score)
+    spec.write_text(spec.read_text(encoding="utf-8").replace("  redis: {}\n", "  redis: {}\n  ollama: {}\n"), encoding="utf-8")
+    app = load_platform(spec).apps["web"]
+    assert app.depends_on == ["llm"], "the role, so the spec's `llm:` choice decides which provider"
+    assert [(e.name, e.value, e.expand) for e in app.env] == [("MODEL", "$(LLM_MODEL)", True)]

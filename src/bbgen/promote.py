@@ -75,9 +75,11 @@ class PromoteResult:
 def fields_for(kind: str, what: list[str], *, settings: bool) -> list[str]:
     """The YAML field names promoted for an entry of ``kind``; an unknown one is a usage error listing the known."""
     from bbgen.spec.models import ComponentSettings, CustomApp  # lazy
+    from bbgen.spec.score import SCORE_KEY  # lazy
 
     model = ComponentSettings if kind == "component" else CustomApp
-    known = [f.alias or n for n, f in model.model_fields.items()]
+    # A Score file is the base's only (an environment layer cannot name one), so it is nothing to promote.
+    known = [f.alias or n for n, f in model.model_fields.items() if (f.alias or n) != SCORE_KEY]
     wanted = list(what) + (["settings"] if settings else [])
     out: list[str] = []
     for name in wanted:

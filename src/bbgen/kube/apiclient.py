@@ -99,7 +99,7 @@ class Cluster:
         self.stop()
 
     def start(self) -> None:
-        argv = [str(self.kubectl), "proxy", "--port=0", "--address=127.0.0.1", r"--accept-hosts=^(127\.0\.0\.1|localhost)$"]
+        argv = [str(self.kubectl), "proxy", "--port=0", "--address=127.0.0.1"]  # kubectl's default --accept-hosts: loopback only
         if self.kubeconfig is not None:
             argv.append(f"--kubeconfig={self.kubeconfig}")
         if self.context:

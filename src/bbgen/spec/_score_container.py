@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 def probes(m: Mapper, at: Path_, c: Container, ports: dict[int, tuple[str, int]]) -> None:
     """Score's two probes as bbgen's one check (both must agree when both are given)."""
-    container_ports = {target for _, target in ports.values()}
+    # bbgen probes one port: the routed one, else the first (a probe of another port would silently check the wrong one).
+    routed = m.routed_port()
+    probed = ports[routed][1] if routed in ports else next(iter(ports.values()))[1] if ports else None
+    container_ports = {probed} if probed is not None else set()
     found: list[tuple[str, dict[str, Any]]] = []
     for key, given in (("livenessProbe", c.liveness_probe), ("readinessProbe", c.readiness_probe)):
         if given is not None and (converted := _check(m, (*at, key), given, container_ports)) is not None:
@@ -49,7 +52,7 @@ def _check(m: Mapper, path: Path_, probe: Probe, ports: set[int]) -> dict[str, A
     if http.scheme == "HTTPS":
         m.fail((*at, "scheme"), "bbgen probes over plain HTTP inside the pod")
     if ports and http.port not in ports:
-        m.fail((*at, "port"), f"bbgen probes the app's port ({', '.join(str(p) for p in sorted(ports))})")
+        m.fail((*at, "port"), f"bbgen probes the app's routed (or first) port, {', '.join(str(p) for p in sorted(ports))}")
     return {"type": "http", "path": http.path}
 
 

@@ -141,7 +141,7 @@ class Mapper:
                 "this bbgen serves one TCP port per app (`port`); several or UDP ports need the `ports` field"
             ), key_of=True)
         else:
-            routed = self._routed_port()
+            routed = self.routed_port()
             listed: list[dict[str, Any]] = []
             children: dict[str | int, PosNode] = {}
             for index, (name, entry) in enumerate(items):
@@ -157,7 +157,7 @@ class Mapper:
             self.put("ports", listed, self.node(("service", "ports"), children))
         return out
 
-    def _routed_port(self) -> int | None:
+    def routed_port(self) -> int | None:
         for entry in self.workload.resources.values():
             if entry.type == ROUTE and isinstance(entry.params.get("port"), int):
                 return int(entry.params["port"])

@@ -15,7 +15,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from bbgen.spec.app_models import APP_RESOURCES, CustomApp, EnvVar, Probes, SecretRef
+from bbgen.spec.app_models import (
+    APP_RESOURCES,
+    AppPort,
+    Autoscale,
+    AutoscaleOverride,
+    CustomApp,
+    EnvSource,
+    EnvVar,
+    Migrate,
+    MigrateOverride,
+    Probes,
+    SecretRef,
+)
 from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
@@ -47,9 +59,9 @@ from bbgen.spec.scalars import (
 )
 
 __all__ = [
-    "APP_RESOURCES", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
-    "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvVar", "Environment", "GitOps", "Ingress",
-    "IngressOverride", "JsonPatchOp", "LocalVolume", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
+    "APP_RESOURCES", "AppPort", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
+    "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
+    "IngressOverride", "JsonPatchOp", "LocalVolume", "Migrate", "MigrateOverride", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
     "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
     "Taint", "TcpExposure", "Tls",
 ]
@@ -188,7 +200,9 @@ class ComponentOverride(SpecModel):
     version: NonEmpty | None = Field(default=None, description="Image tag or chart version in this environment (components).")
     image: ImageRef | None = Field(default=None, description="Image reference in this environment (custom apps).")
     port: Port | None = Field(default=None, description="Container port in this environment (custom apps).")
+    ports: list[AppPort] | None = Field(default=None, description="Named ports in this environment (the whole list; custom apps).")
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
+    autoscale: AutoscaleOverride | None = Field(default=None, description="Autoscaler bounds in this environment, merged over the base `autoscale` (custom apps).")
     resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
     storage: Size | None = Field(default=None, description="Persistent volume size in this environment (components).")
     host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")
@@ -203,6 +217,7 @@ class ComponentOverride(SpecModel):
     schedule: NonEmpty | None = Field(default=None, description="CronJob schedule in this environment (custom apps of kind `cronjob`).")
     command: list[NonEmpty] | None = Field(default=None, description="Container command in this environment (the whole list; custom apps).")
     args: list[str] | None = Field(default=None, description="Container args in this environment (the whole list; custom apps).")
+    migrate: MigrateOverride | None = Field(default=None, description="Migration Job in this environment, merged over the base `migrate` (custom apps).")
     probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
     image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
     service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")

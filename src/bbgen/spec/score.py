@@ -12,8 +12,9 @@ What the Score file says wins; fields Score has no say in (namespace, replicas, 
 resources of the platform, ...) stay in the spec beside ``score:``. ``image`` and
 ``host`` may be given there too and then win: Score's ``image: .`` means "the image
 this repository builds", which only the platform knows, and host names are the
-platform's. Any other field set on both sides is an error, so nothing is silently
-overridden. The mapping of each Score part lives in :mod:`bbgen.spec._score_map`.
+platform's. ``dependsOn`` and ``env`` given there are added after the Score file's (a
+dependency on another app, a variable Score cannot express). Any other field set on
+both sides is an error, so nothing is silently overridden. The mapping of each Score part lives in :mod:`bbgen.spec._score_map`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ SCORE_KEY = "score"
 
 # Fields the spec may set beside `score:` although the Score file also gives them: the spec's value wins.
 PLATFORM_WINS = ("image", "host")
+# Lists the spec may extend beside `score:` (a dependency or variable Score cannot express): the Score file's first.
+PLATFORM_ADDS = ("dependsOn", "env")
 
 
 def expand_scores(loaded: LoadedYaml, directory: Path, catalog: dict[str, AnyComponent]) -> LoadedYaml:
@@ -98,10 +101,14 @@ def _expand_app(
     data: dict[str, Any] = {}
     pos = PosNode(key=entry_pos.key, value=entry_pos.value, source=entry_pos.source, file=entry_pos.file)
     for key, value in entry.items():  # the spec's own fields, in its order
+        if key in generated and key in PLATFORM_ADDS and isinstance(value, list):
+            generated[key], gen_pos[key] = _extended(
+                generated[key], gen_pos[key], value, entry_pos.children.get(key), ("apps", name, key))
+            continue
         if key in generated and key not in PLATFORM_WINS:
             issues.append(_spec_issue(loaded, ("apps", name, key), (
                 f"is given by the Score file {display}; set it there or remove it here (beside `score:` only "
-                f"{', '.join(PLATFORM_WINS)} may override the Score file)"
+                f"{', '.join(PLATFORM_WINS)} may override the Score file, and {', '.join(PLATFORM_ADDS)} add to it)"
             ), key_of=True))
             continue
         data[key] = value
@@ -123,6 +130,24 @@ def _expand_app(
     if issues:
         raise SpecError(issues=issues)
     return data, pos
+
+
+def _extended(
+    score: list[Any], score_pos: PosNode, spec: list[Any], spec_pos: PosNode | None, at: Path_,
+) -> tuple[list[Any], PosNode]:
+    """The Score file's list followed by the spec's items (a duplicate is left to the checks, located on both sides)."""
+    out = [*score, *(item for item in spec if item not in score)]
+    node = PosNode(key=score_pos.key, value=score_pos.value, children=dict(score_pos.children), source=score_pos.source, file=score_pos.file)
+    index = len(score)
+    for i, item in enumerate(spec):
+        if item in score:
+            continue
+        if spec_pos is not None and i in spec_pos.children:
+            # Re-numbered in the merged list, so it remembers where the spec wrote it (source, in the spec's own file).
+            item_pos = spec_pos.children[i]
+            node.children[index] = PosNode(key=item_pos.key, value=item_pos.value, children=item_pos.children, source=(*at, i))
+        index += 1
+    return out, node
 
 
 def _spec_issue(loaded: LoadedYaml, path: Path_, message: str, *, key_of: bool = False) -> SpecIssue:

@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, hub, kubeconform, nginx, policy, routing
+from bbgen.validate import argo, checks, hub, kubeconform, nginx, policy, routing, workloads
 from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -273,6 +273,9 @@ def _cross_check(
                 deployed.setdefault(t.app.identity, []).extend(r for r in by_path.get(t.path, []) if r.env in (view.env, None))
         findings += checks.check_service_refs(view)
         findings += checks.check_selectors(view)
+        findings += workloads.check_service_target_ports(view)
+        findings += workloads.check_autoscalers(view)
+        findings += workloads.check_disruption_budgets(view)
         config_findings, needed = checks.check_config_refs(view)
         findings += config_findings
         secrets |= needed

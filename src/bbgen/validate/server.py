@@ -119,6 +119,7 @@ class _Run:
         self.persist = persist
         self.check = check
         self.namespaces = cluster.namespaces()
+        cluster.resources()  # discovery once, before the worker threads read it
 
     def finding(self, obj: ServerObject, message: str, severity: Severity = "error") -> Finding:
         return Finding(check=self.check, file=obj.file, resource=obj.ref, message=message, severity=severity)

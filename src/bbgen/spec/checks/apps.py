@@ -44,6 +44,8 @@ def app_env(ctx: Context) -> Iterator[SpecIssue]:
                 yield ctx.at(path, f"{var} is injected by bbgen for {source} (rename it, or add `override: true` to replace it)")
         for index, var_ in enumerate(app.env):
             path = ("apps", name, "env", index, "value")
+            if var_.value is None:
+                continue
             if "\x00" in var_.value:
                 yield ctx.at(path, f"{var_.name} holds a NUL byte (a process cannot receive it in its environment)")
             size = len(var_.value.encode("utf-8"))
@@ -68,7 +70,7 @@ def app_env_references(ctx: Context) -> Iterator[SpecIssue]:
             continue
         defined = set(_injected(ctx, name)) | {e.name for e in app.env if not e.expand} | {r.name for r in app.secret_env}
         for index, var in enumerate(app.env):
-            if not var.expand:
+            if not var.expand or var.value is None:
                 continue
             for ref in env_references(var.value):
                 if ref not in defined:
