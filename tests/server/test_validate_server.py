@@ -35,7 +35,9 @@ def test_every_profile_passes_a_server_dry_run(profile: str, renders: dict[str, 
     checked = _CHECKED.search(err)
     assert checked, err
     assert int(checked.group(1)) >= payload["summary"]["objects"] > 50
-    assert server_findings(payload, "warning") == []  # every kind is served: nothing left unchecked
+    # every kind is served and every namespace known or created: nothing left unchecked; what the
+    # server itself warns about (Argo CD's finalizer name has no "/") is passed on as a warning
+    assert [f for f in server_findings(payload, "warning") if not f["message"].startswith("server warning: ")] == []
 
 
 def test_server_run_is_read_only(renders: dict[str, Path], kube_server: Any, kube_binaries: Path) -> None:
@@ -140,4 +142,4 @@ def test_previous_catches_an_immutable_statefulset_change(renders: dict[str, Pat
     assert code == 1, err
     found = server_findings(payload)
     assert {(f["file"], f["resource"].split("/")[0]) for f in found} == {(str(target.relative_to(tree)), "StatefulSet")}, found
-    assert all("Forbidden" in f["message"] and "volumeClaimTemplates" in f["message"] for f in found), found
+    assert all("spec.volumeClaimTemplates" in f["message"] and "field is immutable" in f["message"] for f in found), found

@@ -77,6 +77,11 @@ def _meta(doc: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _shorten(message: str, keep: int = 300) -> str:
+    """The API server quotes whole structs in some messages ("Invalid value: [{...}]"); keep the start and the verdict."""
+    return message if len(message) <= 2 * keep + 20 else f"{message[:keep]} … {message[-keep:]}"
+
+
 def _group(api_version: str) -> str:
     return api_version.split("/", 1)[0] if "/" in api_version else ""
 
@@ -153,7 +158,7 @@ class _Run:
         answer = self.cluster.apply(self.cluster.object_path(api_version, resource, namespace, name), doc, persist=self.persist)
         out = [self.finding(obj, f"server warning: {w}", "warning") for w in answer.warnings]
         if not answer.ok:
-            out.append(self.finding(obj, f"{'not stored' if self.persist else 'rejected'}: {answer.message}{note}"))
+            out.append(self.finding(obj, f"{'not stored' if self.persist else 'rejected'}: {_shorten(answer.message)}{note}"))
         elif self.persist and kind == "Namespace":
             self.namespaces.add(name)
         return out
@@ -221,7 +226,8 @@ def seed(cluster: Cluster, objects: list[ServerObject], progress: Progress = not
     run = _Run(cluster, plan, persist=True, check="server-previous")
     stub = [ServerObject(doc={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, file="(previous render)", ref=f"Namespace/{ns}") for ns in sorted(plan.namespaces)]
     findings = run.all(stub + objects, progress, f"storing the previous render ({len(objects)} objects)")
-    return [Finding(check=f.check, file=f.file, resource=f.resource, message=f"previous render: {f.message}", severity="warning") for f in findings]
+    kept = [f for f in findings if not f.message.startswith("server warning: ")]  # the new render's own run reports those
+    return [Finding(check=f.check, file=f.file, resource=f.resource, message=f"previous render: {f.message}", severity="warning") for f in kept]
 
 
 def check(objects: list[ServerObject], options: ServerOptions, *, log: Log | None = None, progress: Progress = nothing, previous: Callable[[Path], list[ServerObject]] | None = None) -> list[Finding]:
