@@ -237,6 +237,22 @@ class ResourceSettings(_Meta):
     """Settings sizing memory-backed volumes (`/dev/shm`): counted against, so at most, the memory limit."""
 
 
+class PodSecurity(_Meta):
+    """Why the component's pods cannot pass the restricted Pod Security profile.
+
+    Every Namespace enforces `restricted` unless a component in it declares this;
+    a namespace shared by several takes the least strict level they declare, and
+    says who needs it and why (the Namespace's `bbgen.dev/pod-security` annotation).
+    """
+
+    level: Literal["baseline", "privileged"]
+    """The level the component's pods need (`privileged` for host namespaces, hostPath or host ports)."""
+    why: str = Field(min_length=1)
+    """What the pods do that the stricter level forbids, for the person reviewing the exception."""
+    when_setting: str | None = Field(default=None, alias="whenSetting")
+    """Only while this setting (one of defaults.settings) is true; otherwise the pods pass restricted."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -287,6 +303,8 @@ class _ComponentBase(_Meta):
     """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
     storage_rule: SettingRule | None = Field(default=None, alias="storageRule")
     """What the spec's `storage` must look like beyond a Kubernetes quantity (a pattern), when the templates compute with it."""
+    pod_security: PodSecurity | None = Field(default=None, alias="podSecurity")
+    """Only for a component whose pods need more than the restricted Pod Security profile: which level, and why."""
     storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
     """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     folder: Path = Field(default=Path("."), exclude=True)
@@ -321,6 +339,8 @@ class _ComponentBase(_Meta):
         if self.storage_rule is not None and self.defaults.storage is not None:
             if (why := self.storage_rule.problem(self.defaults.storage)) is not None:
                 raise ValueError(f"storageRule: the default {why}")
+        if self.pod_security is not None and self.pod_security.when_setting not in (None, *self.defaults.settings):
+            raise ValueError(f"podSecurity.whenSetting names {self.pod_security.when_setting!r}, which is not one of defaults.settings")
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self
