@@ -253,6 +253,22 @@ class PodSecurity(_Meta):
     """Only while this setting (one of defaults.settings) is true; otherwise the pods pass restricted."""
 
 
+class Login(_Meta):
+    """How the component authenticates callers of its public host by itself.
+
+    Every public host needs an authentication decision (basic auth, OIDC through
+    the platform's sign-in server, this, or the spec's `public: true`); a
+    component declaring its own login is the one that needs nothing in front.
+    """
+
+    kind: Literal["builtin", "token"]
+    """`builtin`: its own accounts and a sign-in page; `token`: every request must carry a key or bearer token."""
+    what: str = Field(min_length=1)
+    """What a caller signs in with (shown in the generated README's list of public hosts)."""
+    when: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Only while each named setting (of defaults.settings) has this value: otherwise the host has no login of its own."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -303,6 +319,8 @@ class _ComponentBase(_Meta):
     """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
     storage_rule: SettingRule | None = Field(default=None, alias="storageRule")
     """What the spec's `storage` must look like beyond a Kubernetes quantity (a pattern), when the templates compute with it."""
+    login: Login | None = None
+    """The component's own authentication on its public host (a host without it needs basic auth, OIDC or `public: true`)."""
     pod_security: PodSecurity | None = Field(default=None, alias="podSecurity")
     """Only for a component whose pods need more than the restricted Pod Security profile: which level, and why."""
     storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
@@ -341,6 +359,9 @@ class _ComponentBase(_Meta):
                 raise ValueError(f"storageRule: the default {why}")
         if self.pod_security is not None and self.pod_security.when_setting not in (None, *self.defaults.settings):
             raise ValueError(f"podSecurity.whenSetting names {self.pod_security.when_setting!r}, which is not one of defaults.settings")
+        unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
+        if unknown_when:
+            raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self

@@ -161,6 +161,12 @@ HELM_VALUES_DESCRIPTION = (
 )
 
 
+PUBLIC_DESCRIPTION = (
+    "Serve the public host without any authentication, on purpose (a public website or an API that checks its own keys): "
+    "without it a host whose component has no login of its own needs `basicAuth` or `oidc`; with it, render and validate warn, listing the host."
+)
+
+
 class ComponentSettings(SpecModel):
     """Overrides for one catalog component; everything defaults to the catalog's values."""
 
@@ -172,6 +178,7 @@ class ComponentSettings(SpecModel):
     storage: Size | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class (above zero; only components that keep one, see `bbgen components`).")
     host: Host | None = Field(default=None, description="Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name, never an IP address; only for components serving HTTP. Empty string: not exposed.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
     oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
     settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
@@ -232,6 +239,7 @@ class CustomApp(SpecModel):
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
     resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
     oidc: Oidc | None = Field(
         default=None,
         description=(
@@ -360,6 +368,7 @@ class ComponentOverride(SpecModel):
     host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")
     health_path: UrlPath | None = Field(default=None, description="Probe path in this environment (custom apps).")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth in this environment.")
+    public: bool | None = Field(default=None, description="Serve the public host without authentication in this environment (see the base field).")
     oidc: Oidc | None = Field(default=None, description="Keycloak client in this environment.")
     settings: dict[str, ScalarValue | list[ScalarValue] | None] | None = Field(default=None, description="Component settings in this environment, merged key by key (`null` drops one back to its default).")
     env: list[EnvVar] | None = Field(default=None, description="Plain environment variables in this environment (the whole list; custom apps).")

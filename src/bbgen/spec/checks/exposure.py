@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check, hint
 from bbgen.kube.names import fqdn
-from bbgen.spec.models import GATEWAY_API
+from bbgen.spec.auth import decide
+from bbgen.spec.models import GATEWAY_API, ComponentSettings
 
 # The catalog role whose provider implements each `ingress.provider` (the spec's own words, not component names).
 PROVIDER_ROLE = {"nginx": "ingress", GATEWAY_API: "edge-gateway"}
@@ -89,3 +90,35 @@ def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
                 "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
                 f"put the host behind {sso} (`oidc`) instead"
             ))
+
+
+@check()
+def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
+    """Every public host has an authentication decision: basic auth, OIDC, the component's own login, or `public: true`."""
+    domain = ctx.platform.env_domain(ctx.env)
+    sso = ctx.providers_text("sso")
+    gateway = ctx.platform.ingress.provider == GATEWAY_API
+    for name, where in sorted(ctx.enabled.items()):
+        owner = ctx.owner(name)
+        label = ctx.host_of(name)
+        if not label:
+            if owner.public:
+                yield ctx.at((*where, "public"), f"{name!r} has no public host, so `public: true` opens nothing: give it a `host` or remove `public`")
+            continue
+        component = ctx.catalog[name] if where[0] == "components" else None
+        settings = {**(component.defaults.settings if component is not None else {}), **(owner.settings if isinstance(owner, ComponentSettings) else {})}
+        decision = decide(
+            basic=owner.basic_auth is not None and owner.basic_auth.enabled, oidc=owner.oidc is not None,
+            login=component.login if component is not None else None, settings=settings, public=owner.public,
+        )
+        if decision is not None:
+            continue
+        ways = [] if gateway else ["`basicAuth: {enabled: true}`"]
+        if component is None or component.oidc:
+            ways.append(f"`oidc: {{}}` (sign-in through {sso})")
+        login = component.login if component is not None else None
+        off = f"; its own login needs {', '.join(f'settings.{k}: {v}' for k, v in login.when.items())}" if login is not None else ""
+        yield ctx.host_site(name, (
+            f"host {fqdn(label, domain)} serves {name!r} with no authentication{off}: "
+            f"put {' or '.join(ways) or 'an authenticating proxy'} on it, or `public: true` to serve it open on purpose"
+        ))

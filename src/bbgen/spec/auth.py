@@ -1,0 +1,40 @@
+"""The authentication decision of a public host: what stands between the internet and the unit.
+
+Every public host must have one (issue #17): basic auth or OIDC set in the spec,
+a login the component declares in its component.yaml (`login`), or the spec's
+explicit `public: true`. The spec checks refuse a host without any, the render
+writes the decision on the route (`bbgen.dev/auth`) and `bbgen validate` reads it
+back, so the three can never disagree about which hosts are open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from bbgen.catalog import Login
+
+Decision = Literal["basic", "oidc", "builtin", "token", "public"]
+ANNOTATION = "bbgen.dev/auth"
+"""The route annotation carrying the decision."""
+DECISIONS: tuple[Decision, ...] = ("basic", "oidc", "builtin", "token", "public")
+
+
+def login_applies(login: Login | None, settings: Mapping[str, Any]) -> bool:
+    """Whether the component's own login is on with these (merged) settings."""
+    return login is not None and all(settings.get(key) == value for key, value in login.when.items())
+
+
+def decide(*, basic: bool, oidc: bool, login: Login | None, settings: Mapping[str, Any], public: bool) -> Decision | None:
+    """The outermost protection of the host, or None: no decision, a spec error.
+
+    Basic auth and an OIDC sign-in sit in front of whatever the unit does itself, so
+    they win over its own login; `public: true` counts only when nothing protects it.
+    """
+    if basic:
+        return "basic"
+    if oidc:
+        return "oidc"
+    if login is not None and login_applies(login, settings):
+        return login.kind
+    return "public" if public else None
