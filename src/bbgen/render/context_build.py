@@ -228,7 +228,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
     basic = owner.basic_auth
     auth = decide(
         basic=basic is not None and basic.enabled, oidc=owner.oidc is not None,
-        login=comp.login if comp is not None else None, settings=unit.settings, public=owner.public,
+        login=comp.login if comp is not None else None, settings=unit.settings, public=owner.public, app=unit.app is not None,
     ) if unit.host_label else None
     route = comp.route if comp is not None else None
     chart = comp.chart if isinstance(comp, ChartComponent) else None

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from bbgen.catalog import Login
 
-Decision = Literal["basic", "oidc", "builtin", "token", "public"]
+Decision = Literal["basic", "oidc", "builtin", "token", "app", "public"]
 ANNOTATION = "bbgen.dev/auth"
 """The route annotation carrying the decision."""
-DECISIONS: tuple[Decision, ...] = ("basic", "oidc", "builtin", "token", "public")
+DECISIONS: tuple[Decision, ...] = ("basic", "oidc", "builtin", "token", "app", "public")
 
 
 def login_applies(login: Login | None, settings: Mapping[str, Any]) -> bool:
@@ -25,11 +25,13 @@ def login_applies(login: Login | None, settings: Mapping[str, Any]) -> bool:
     return login is not None and all(settings.get(key) == value for key, value in login.when.items())
 
 
-def decide(*, basic: bool, oidc: bool, login: Login | None, settings: Mapping[str, Any], public: bool) -> Decision | None:
+def decide(*, basic: bool, oidc: bool, login: Login | None, settings: Mapping[str, Any], public: bool, app: bool = False) -> Decision | None:
     """The outermost protection of the host, or None: no decision, a spec error.
 
     Basic auth and an OIDC sign-in sit in front of whatever the unit does itself, so
     they win over its own login; `public: true` counts only when nothing protects it.
+    A custom app's own code may authenticate its callers in ways bbgen cannot see, so
+    an app without any of these is `app` (validate lists it as a warning), never an error.
     """
     if basic:
         return "basic"
@@ -37,4 +39,6 @@ def decide(*, basic: bool, oidc: bool, login: Login | None, settings: Mapping[st
         return "oidc"
     if login is not None and login_applies(login, settings):
         return login.kind
-    return "public" if public else None
+    if public:
+        return "public"
+    return "app" if app else None

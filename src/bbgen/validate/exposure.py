@@ -57,4 +57,9 @@ def check_route_auth(view: EnvView) -> list[Finding]:
             out.append(finding(route, CHECK, f"{ANNOTATION}=basic on an HTTPRoute: bbgen renders no basic auth for the Gateway API, so {shown} is open"))
         elif decision == "public":
             out.append(finding(route, CHECK, f"serves {shown} without authentication (`public: true` in the spec)", "warning"))
+        elif decision == "app":
+            out.append(finding(route, CHECK, (
+                f"serves {shown} with only the custom app's own authentication, which bbgen cannot check: "
+                "put `oidc` or `basicAuth` on the app, or `public: true` if it is open on purpose"
+            ), "warning"))
     return out

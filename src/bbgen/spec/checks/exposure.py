@@ -106,19 +106,22 @@ def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
                 yield ctx.at((*where, "public"), f"{name!r} has no public host, so `public: true` opens nothing: give it a `host` or remove `public`")
             continue
         component = ctx.catalog[name] if where[0] == "components" else None
+        if component is not None and "http" not in component.ports:
+            continue  # no HTTP to serve: ignored_fields refuses the host itself
         settings = {**(component.defaults.settings if component is not None else {}), **(owner.settings if isinstance(owner, ComponentSettings) else {})}
         decision = decide(
             basic=owner.basic_auth is not None and owner.basic_auth.enabled, oidc=owner.oidc is not None,
-            login=component.login if component is not None else None, settings=settings, public=owner.public,
+            login=component.login if component is not None else None, settings=settings, public=owner.public, app=component is None,
         )
         if decision is not None:
             continue
-        ways = [] if gateway else ["`basicAuth: {enabled: true}`"]
-        if component is None or component.oidc:
-            ways.append(f"`oidc: {{}}` (sign-in through {sso})")
         login = component.login if component is not None else None
-        off = f"; its own login needs {', '.join(f'settings.{k}: {v}' for k, v in login.when.items())}" if login is not None else ""
+        ways = [f"set {', '.join(f'settings.{k}: {v}' for k, v in login.when.items())} (its own login)"] if login is not None else []
+        if not gateway:
+            ways.append("put `basicAuth: {enabled: true}` on it")
+        if component is None or component.oidc:
+            ways.append(f"put `oidc: {{}}` on it (sign-in through {sso})")
+        ways.append("set `public: true` to serve it open on purpose")
         yield ctx.host_site(name, (
-            f"host {fqdn(label, domain)} serves {name!r} with no authentication{off}: "
-            f"put {' or '.join(ways) or 'an authenticating proxy'} on it, or `public: true` to serve it open on purpose"
+            f"host {fqdn(label, domain)} serves {name!r} with no authentication: {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}{ways[-1]}"
         ))
