@@ -9,7 +9,7 @@ back, so the three can never disagree about which hosts are open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from bbgen.catalog import Login
@@ -42,3 +42,21 @@ def decide(*, basic: bool, oidc: bool, login: Login | None, settings: Mapping[st
     if public:
         return "public"
     return "app" if app else None
+
+
+
+def unguarded(docs: Iterable[Any], env: str) -> list[str]:
+    """What `bbgen render` warns about: each route of ``env`` whose host is open on purpose or left to an app's own code."""
+    out: set[str] = set()
+    for doc in docs:
+        meta = doc.get("metadata") if isinstance(doc, dict) else None
+        notes = meta.get("annotations") if isinstance(meta, dict) else None
+        decision = notes.get(ANNOTATION) if isinstance(notes, dict) else None
+        if decision not in ("public", "app") or not isinstance(meta, dict):
+            continue
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        hosts = spec.get("hostnames") or [r.get("host") for r in spec.get("rules") or [] if isinstance(r, dict)]
+        why = "without authentication (public: true)" if decision == "public" else "with only the custom app's own authentication"
+        route = f"{doc.get('kind')}/{meta.get('namespace')}/{meta.get('name')}"
+        out.update(f"environment {env}: host {h} ({route}) is served {why}" for h in hosts if isinstance(h, str) and h)
+    return sorted(out)
