@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install the pinned kustomize and kubeconform binaries `bbgen validate` runs.
+# Install the pinned kustomize, kubeconform and helm binaries `bbgen validate` runs.
 #
 # Delegates to `bbgen tools install`, so the pins live in one place
-# (src/bbgen/validate/tools.py): both are built from their Go modules with
+# (src/bbgen/kube/pins.py): each is built from its Go module with
 # `go install` (no prebuilt downloads, GOTOOLCHAIN=local) into
 # ${BBGEN_TOOLS_DIR:-$HOME/.cache/bbgen/tools}/bin, one of the places bbgen looks
 # for them (after $BBGEN_TOOLS_DIR/bin and PATH).

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 # fixture → the marks (besides `integration`) a test using it gets.
 _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
-    "tools": ("tools",),  # kustomize + kubeconform
+    "tools": ("tools",),  # kustomize + kubeconform + helm
     "gitea_binary": ("gitea",),  # and so `gitea`, which needs it
+    "kube_binaries": ("kube",),  # and so `kube_server`, which needs them
     "mermaid_parser": (),  # node + Mermaid's parser
     "hook_repo": (),  # git + pre-commit
 }
@@ -76,14 +77,28 @@ def _tool(name: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def tools() -> dict[str, str]:
-    """The real kustomize and kubeconform; CI installs them, so missing means skip only locally."""
-    found = {name: _tool(name) for name in ("kustomize", "kubeconform")}
+    """The real kustomize, kubeconform and helm; CI installs them, so missing means skip only locally."""
+    found = {name: _tool(name) for name in ("kustomize", "kubeconform", "helm")}
     missing = [n for n, p in found.items() if p is None]
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"missing tools in CI: {missing}; run `bbgen tools install`")
         pytest.skip(f"missing tools: {missing}; run `bbgen tools install`")
     return {k: v for k, v in found.items() if v}
+
+
+@pytest.fixture(scope="session")
+def shared_charts() -> Path:
+    """The upstream chart trees CI renders offline: $BBGEN_CHARTS, else ../shared/charts beside the repository.
+
+    They are reference inputs kept outside the repository (never copied in); without
+    them a test that needs the real charts skips, saying where it looked.
+    """
+    explicit = os.environ.get("BBGEN_CHARTS")
+    found = Path(explicit) if explicit else ROOT.parent / "shared" / "charts"
+    if not found.is_dir():
+        pytest.skip(f"no upstream chart trees at {found}: set BBGEN_CHARTS to a directory of <chart>-<version>/ trees")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from bbgen.spec.show import MergedSpec
     from bbgen.render.inventory import SecretsPlan
     from bbgen.starter import InitResult
-    from bbgen.validate import Report
+    from bbgen.validate import Finding, Report
+    from bbgen.validate.charts_source import ChartOptions
     from bbgen.validate.install import ToolStatus
+    from bbgen.validate.server import ServerOptions
 
 
 def build(spec: Path) -> Tree:
@@ -61,13 +63,19 @@ def validate(
     kubernetes_version: str | None = None,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    server: ServerOptions | None = None,
+    charts: ChartOptions | None = None,
 ) -> Report:
     """kustomize build + kubeconform + cross-resource checks over a rendered directory.
+
+    With ``charts`` (:func:`chart_options`), the chart-delivered components are rendered
+    with helm and their output checked too; ``None`` checks only their values files.
 
     The directory must hold a bbgen manifest (``.bbgen/manifest.json``, also in any
     clone of a repository bbgen pushed) and something to check: a CI job pointed at
     the wrong path must fail, not report "checked 0 objects" and pass. An explicit
-    ``kubernetes_version`` must be one bbgen has schemas for.
+    ``kubernetes_version`` must be one bbgen has schemas for. ``server`` adds the
+    server-side dry-run against a live cluster or, with ``previous``, a scratch one.
     """
     from bbgen.render.outdir import JOURNAL_NAME  # lazy
     from bbgen.render.paths import MANIFEST_PATH  # lazy
@@ -92,7 +100,9 @@ def validate(
             require_bundled(kubernetes_version)
         except ValueError as exc:
             raise UsageError(message=f"--kubernetes-version {kubernetes_version}: {exc}") from None
-    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress)
+    if charts is not None and charts.directory is not None and not charts.directory.is_dir():
+        raise UsageError(message=f"--charts {charts.directory}: no such directory", hint="pass a directory of unpacked `<chart>-<version>/` trees")
+    report = validate_tree(directory, kubernetes_version=kubernetes_version, log=log, progress=progress, charts=charts, server=server)
     if not report.builds and not report.checked:
         raise UsageError(
             message=f"{directory}: no kustomization and no Kubernetes object found; nothing to validate",
@@ -102,6 +112,17 @@ def validate(
 
     report.findings = sorted(set(report.findings) | set(guard.findings(guard.scan_directory(directory))), key=lambda f: f.sort_key())
     return report
+
+
+def chart_options(*, directory: Path | None = None, enabled: bool = True, allow_other_version: bool = False) -> ChartOptions:
+    """How `validate` finds upstream charts: ``directory`` (else $BBGEN_CHARTS), the cache, then `helm pull`."""
+    from bbgen.secrets import guard  # lazy
+    from bbgen.validate.charts_source import ChartOptions  # lazy
+
+    def leak_scan(path: str, docs: list[Any]) -> list[Finding]:
+        return guard.findings(guard.scan_rendered(path, docs))
+
+    return ChartOptions(enabled=enabled, directory=directory, allow_other_version=allow_other_version, leak_scan=leak_scan)
 
 
 def graph(spec: Path, *, env: str = "prod") -> str:
@@ -154,7 +175,7 @@ def promote(
     with tempfile.TemporaryDirectory(prefix="bbgen-promote-") as tmp:
         candidate = Path(tmp) / spec.name
         candidate.write_text(result.after, encoding="utf-8")
-        after = load_platform(candidate)
+        after = load_platform(candidate, directory=spec.parent)  # its Score files and manifests are beside the spec
     envs = sorted(before.environments)
     new = {p: b for p, b in build_tree(after).with_manifest().items() if not belongs_elsewhere(p, target, envs)}
     old = {p: b for p, b in build_tree(before).with_manifest().items() if not belongs_elsewhere(p, target, envs)}

@@ -38,6 +38,9 @@ class Chart(_Meta):
     name: str
     version: str
     release_name: str | None = Field(default=None, alias="releaseName")
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces the chart creates and writes into itself, beside the component's own: its AppProject admits them
+    (the Namespace kind itself goes in `clusterResources`). `bbgen validate` renders the chart and reports any other."""
 
 
 class SecretRefMeta(_Meta):
@@ -269,6 +272,20 @@ class Login(_Meta):
     """Only while each named setting (of defaults.settings) has this value: otherwise the host has no login of its own."""
 
 
+class ScoreResource(_Meta):
+    """Which Score resource type depending on this component satisfies, and what that resource's outputs are.
+
+    A Score workload (``apps.<name>.score``) names what it needs by type (`postgres`, `redis`, ...) and reads
+    outputs as ``${resources.<name>.<output>}``; the catalog says which component fills a type and which of the
+    variables it injects (its ``expose``) each output is, so the Score reader needs no component names.
+    """
+
+    type: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]$")
+    """The Score resource type (e.g. `postgres`)."""
+    outputs: dict[str, str] = Field(default_factory=dict)
+    """Score output key → the name of one of this component's ``expose`` variables holding that value."""
+
+
 class Defaults(_Meta):
     replicas: int = 1
     resources: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -325,6 +342,8 @@ class _ComponentBase(_Meta):
     """Only for a component whose pods need more than the restricted Pod Security profile: which level, and why."""
     storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
     """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
+    score: ScoreResource | None = None
+    """The Score resource type this component satisfies for Score workloads, and its outputs."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
@@ -362,6 +381,11 @@ class _ComponentBase(_Meta):
         unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
         if unknown_when:
             raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
+        if self.score is not None:
+            exposed = {*self.expose.env, *self.expose.secret_env}
+            unknown = sorted(v for v in self.score.outputs.values() if v not in exposed)
+            if unknown:
+                raise ValueError(f"score.outputs names {unknown}, which are not among expose.env/secretEnv {sorted(exposed)}")
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self

@@ -178,3 +178,12 @@ class StaleBranchError(BbgenError):
             f"{where} {now}, not at the expected {expected[:12]}: it moved since you compared; nothing was pushed "
             "(run `bbgen diff --remote` again, review, then push with the commit it prints)"
         )
+
+
+class ServerError(BbgenError):
+    """A Kubernetes API server bbgen needs (a live one via kubectl, or its scratch one) cannot be reached or started."""
+
+    def __init__(self, *, what: str, message: str, hint: str | None = None) -> None:
+        self.what = what
+        self.hint = hint
+        super().__init__(f"{what}: {message}" + (f" ({hint})" if hint else ""))

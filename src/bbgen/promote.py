@@ -75,9 +75,11 @@ class PromoteResult:
 def fields_for(kind: str, what: list[str], *, settings: bool) -> list[str]:
     """The YAML field names promoted for an entry of ``kind``; an unknown one is a usage error listing the known."""
     from bbgen.spec.models import ComponentSettings, CustomApp  # lazy
+    from bbgen.spec.score import SCORE_KEY  # lazy
 
     model = ComponentSettings if kind == "component" else CustomApp
-    known = [f.alias or n for n, f in model.model_fields.items()]
+    # A Score file is the base's only (an environment layer cannot name one), so it is nothing to promote.
+    known = [f.alias or n for n, f in model.model_fields.items() if (f.alias or n) != SCORE_KEY]
     wanted = list(what) + (["settings"] if settings else [])
     out: list[str] = []
     for name in wanted:
@@ -360,7 +362,7 @@ def _check(
         candidate = Path(tmp) / spec.name
         candidate.write_text(text, encoding="utf-8")
         try:
-            load_platform(candidate)
+            load_platform(candidate, directory=spec.parent)  # its Score files and manifests are beside the spec
         except SpecError as exc:
             issues = "\n".join(str(replace(i, file=str(spec))) for i in exc.issues)
             raise UsageError(message=f"the promoted spec would be invalid, nothing written:\n{issues}") from None

@@ -201,7 +201,7 @@ def test_gateway_mode_wires_cert_manager_and_cilium(gateway: Path) -> None:
     cilium = _load(gateway / "values/cilium/prod.yaml")
     assert cilium["gatewayAPI"]["enabled"] is True
     assert cilium["kubeProxyReplacement"] is True and cilium["k8sServiceHost"] == "10.0.0.10" and cilium["k8sServicePort"] == 6443
-    # The TLS Secrets Cilium syncs stay in kube-system: the networking AppProject allows nothing else.
+    # The Gateway TLS Secrets Cilium syncs stay in kube-system, beside the agent (not in cilium-secrets).
     assert cilium["gatewayAPI"]["secretsNamespace"] == {"create": False, "name": "kube-system", "sync": True}
 
 
@@ -269,6 +269,10 @@ def test_cilium_values(nginx: Path) -> None:
     assert not list((nginx / "platform/prod").glob("networkpolicy-kube-system-*"))
     app = _load(nginx / "apps/prod/cilium.yaml")
     assert app["spec"]["project"] == "prod-networking" and app["spec"]["destination"]["namespace"] == "kube-system"
+    # The chart's own secrets namespace (tls.secretsNamespace, with its Roles) is admitted, or Argo CD refuses the sync.
+    project = _one(_docs(nginx / "projects" / "prod"), "AppProject", "prod-networking")
+    assert {d["namespace"] for d in project["spec"]["destinations"]} == {"kube-system", "cilium-secrets"}
+    assert {"group": "", "kind": "Namespace"} in project["spec"]["clusterResourceWhitelist"]
     readme = (nginx / "README.md").read_text(encoding="utf-8")
     assert "helm upgrade --install cilium cilium --repo https://helm.cilium.io --version 1.20.2" in readme
 

@@ -159,7 +159,8 @@ def test_argo_application_is_the_pinned_chart_with_values(write_spec: Callable[[
 def test_artifact_repository_is_the_object_stores_artifacts_bucket(write_spec: Callable[[str], Path]) -> None:
     tree = _tree(write_spec)
     values = _doc(tree, "values/argo-workflows/prod.yaml")
-    assert values["useDefaultArtifactRepo"] is True and values["useStaticCredentials"] is True
+    # artifactRepository is the default repository once set (the chart has no useDefaultArtifactRepo switch)
+    assert "useDefaultArtifactRepo" not in values and values["useStaticCredentials"] is True
     s3 = values["artifactRepository"]["s3"]
     host, port = _service_port(tree, "minio", "s3")
     assert s3["endpoint"] == f"{host}:{port}"  # host:port, no scheme

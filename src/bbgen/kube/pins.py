@@ -26,11 +26,15 @@ class Pinned:
 PINNED: tuple[Pinned, ...] = (
     Pinned(name="kustomize", package="sigs.k8s.io/kustomize/kustomize/v5", module="sigs.k8s.io/kustomize/kustomize/v5", version="v5.8.1", version_args=("version",)),
     Pinned(name="kubeconform", package="github.com/yannh/kubeconform/cmd/kubeconform", module="github.com/yannh/kubeconform", version="v0.8.0", version_args=("-v",)),
+    # A `go install`ed helm prints only "v3.22" (its patch comes from release ldflags): the version Go recorded decides.
+    Pinned(name="helm", package="helm.sh/helm/v3/cmd/helm", module="helm.sh/helm/v3", version="v3.22.0", version_args=("version", "--template", "{{.Version}}")),
 )
-"""Adding helm later is one more entry here."""
+"""helm renders the chart-delivered components in ``bbgen validate``; the generated repository's CI does not
+need it (its ``validate.sh`` checks the tree offline, and charts are pulled from their repositories)."""
 PINS = {tool.name: tool for tool in PINNED}
 
 KUSTOMIZE_VERSION = PINS["kustomize"].version
 KUBECONFORM_VERSION = PINS["kubeconform"].version
 KUSTOMIZE_PACKAGE = PINS["kustomize"].package
 KUBECONFORM_PACKAGE = PINS["kubeconform"].package
+HELM_VERSION = PINS["helm"].version

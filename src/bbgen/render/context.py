@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-Kube = Mapping[str, Any]  # a Kubernetes-shaped mapping, passed to `| q` whole
+# The custom-app part of the contract (`unit.workload`) lives in context_app.py.
+from bbgen.render.context_app import Kube as Kube, Workload as Workload
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -257,28 +258,6 @@ class BasicAuth:
     """Secret holding the htpasswd line (key `auth`)."""
     realm: str
     """Realm the browser shows."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Workload:
-    """What a custom app runs as, and how its container starts and is checked."""
-
-    kind: str
-    """`service` (Deployment + Service), `worker` (Deployment only), `job` (Job) or `cronjob` (CronJob)."""
-    schedule: str | None
-    """The CronJob's schedule (`cronjob`), else none."""
-    command: Sequence[str]
-    """Container `command` (empty: the image's entrypoint)."""
-    args: Sequence[str]
-    """Container `args` (empty: the image's)."""
-    readinessProbe: Kube | None
-    """Kubernetes readiness probe, or none."""
-    livenessProbe: Kube | None
-    """Kubernetes liveness probe, or none."""
-    imagePullSecrets: Sequence[Kube]
-    """Pod `imagePullSecrets` (`[{name: …}]`)."""
-    serviceAccount: str | None
-    """ServiceAccount the pods run as (its token mounted), or none (no token)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -15,6 +15,7 @@ from bbgen.catalog import AnyComponent, ChartComponent
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
 from bbgen.render import engine
+from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
     BasicAuth,
     Dependency,
@@ -36,9 +37,9 @@ from bbgen.render.context import (
     StorageClass,
     TcpExposure,
     UnitContext,
-    Workload,
     variables,
 )
+from bbgen.render.app_build import env_list, workload
 from bbgen.render.units import (
     SSO_ROLE,
     Unit,
@@ -57,7 +58,8 @@ from bbgen.render.units import (
 from bbgen.spec.auth import decide
 from bbgen.spec.injected import app_url_env
 from bbgen.spec.merge import env_view
-from bbgen.spec.models import CustomApp, Platform, Probes
+from bbgen.spec.models import Platform
+from bbgen.spec.sources import SpecSource, source_of
 
 GATEWAY_NAME = "public"
 EDGE_GATEWAY_ROLE = "edge-gateway"
@@ -94,7 +96,8 @@ def build_scope(platform: Platform, catalog: dict[str, AnyComponent], env: str) 
         acmeEmail=view.tls.acme_email,
         kubernetesVersion=view.kubernetes_version,
     )
-    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain) for name, unit in units.items()}
+    source = source_of(platform, env)  # where a file an app mounts is read from, and its errors located
+    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain, source) for name, unit in units.items()}
     return Scope(platform=platform_ctx, env=env_ctx, units=unit_ctxs)
 
 
@@ -218,7 +221,7 @@ def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
     )
 
 
-def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str) -> UnitContext:
+def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
     sso = platform_ctx.sso
@@ -250,7 +253,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         selector=selector(unit),
         basicAuth=BasicAuth(secret=basic.secret_name or f"{unit.name}-basic-auth", realm=basic.realm) if basic is not None and basic.enabled else None,
         auth=auth,
-        env=_env_list(unit, deps, client, sso),
+        env=env_list(unit, deps, client, sso),
         # Each dependency again under the role it fills (`object-store`, `llm`).
         deps={**deps, **{role: deps[name] for role, name in unit.roles.items() if name in deps}},
         dependants=sorted(u.name for u in units.values() if unit.name in u.depends_on),
@@ -262,60 +265,5 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         gpuPool=(pools[0] if pools else None) if comp is not None and comp.gpu else None,
         healthPath=unit.app.health_path if unit.app is not None else None,
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
-        workload=_workload(unit.app) if unit.app is not None else None,
+        workload=workload(unit.app, replicas(view, unit), labels(view, unit), mounts(unit.name, unit.app, view.storage.class_name, source)) if unit.app is not None else None,
     )
-
-
-def _workload(app: CustomApp) -> Workload:
-    """An app's kind, start command and probes: a service is probed over HTTP on `healthPath` unless `probes` says otherwise."""
-    probes = app.probes or Probes(type="http" if app.kind == "service" else "none")
-    port: str | int = "http" if app.kind == "service" else app.port  # only a service's pod names its port
-    check: dict[str, Any] | None
-    if probes.type == "http":
-        check = {"httpGet": {"path": probes.path or app.health_path, "port": port}}
-    elif probes.type == "tcp":
-        check = {"tcpSocket": {"port": port}}
-    elif probes.type == "exec":
-        check = {"exec": {"command": list(probes.command)}}
-    else:
-        check = None
-    return Workload(
-        kind=app.kind, schedule=app.schedule, command=list(app.command), args=list(app.args),
-        readinessProbe={**check, "periodSeconds": 10} if check is not None else None,
-        livenessProbe={**check, "initialDelaySeconds": 15, "periodSeconds": 20} if check is not None else None,
-        imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],
-        serviceAccount=app.service_account,
-    )
-
-
-def _secret_ref(name: str, secret: str, key: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
-
-def _env_list(unit: Unit, deps: dict[str, Dependency], client: OidcClient | None, sso: Sso) -> list[dict[str, Any]]:
-    """Container env (Kubernetes EnvVar list): dependency connection settings, the OIDC client, then the app's own."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in unit.depends_on:
-        if name not in deps:
-            continue
-        dep = deps[name]
-        for key in sorted(dep.env):
-            out[key] = {"name": key, "value": dep.env[key]}
-        for key in sorted(dep.secretEnv):
-            out[key] = _secret_ref(key, dep.secretEnv[key].secret, dep.secretEnv[key].key)
-    if unit.app is not None and client is not None:
-        out["OIDC_CLIENT_ID"] = {"name": "OIDC_CLIENT_ID", "value": client.clientId}
-        if sso.issuer:
-            out["OIDC_ISSUER_URL"] = {"name": "OIDC_ISSUER_URL", "value": sso.issuer}
-        if sso.internalUrl:
-            out["OIDC_INTERNAL_URL"] = {"name": "OIDC_INTERNAL_URL", "value": sso.internalUrl}
-        if client.secret is not None:
-            out["OIDC_CLIENT_SECRET"] = _secret_ref("OIDC_CLIENT_SECRET", client.secret.name, client.secret.key)
-    if unit.app is not None:
-        for var in unit.app.env:
-            # The kubelet expands `$(NAME)` and turns `$$` into `$` in every value; doubling each `$` keeps the
-            # spec's text literal (`$(` is written `$$(`).
-            out[var.name] = {"name": var.name, "value": var.value.replace("$", "$$")}
-        for ref in unit.app.secret_env:
-            out[ref.name] = _secret_ref(ref.name, ref.secret, ref.key)
-    return [out[k] for k in sorted(out)]

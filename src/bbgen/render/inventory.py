@@ -240,13 +240,17 @@ def build_inventory(
                     owners.setdefault(ref.secret, (dep_unit.namespace, ref.secret))
                 _reach(b, unit, (dep_unit.namespace, ref.secret, ref.key))
         if unit.app is not None:
-            for sref in unit.app.secret_env:
-                source = b.owner_of(sref.secret, sref.key, owners)
+            # `secretEnv` and `env[].valueFrom.secretKeyRef` read a Secret the same way (the latter may be optional).
+            refs = [(r.name, r.secret, r.key, False) for r in unit.app.secret_env]
+            refs += [(v.name, v.value_from.secret_key_ref.name, v.value_from.secret_key_ref.key, v.value_from.secret_key_ref.optional)
+                     for v in unit.app.env if v.value_from is not None and v.value_from.secret_key_ref is not None]
+            for var, secret_name, key, optional in refs:
+                source = b.owner_of(secret_name, key, owners)
                 if source is not None:
                     _reach(b, unit, source)
                 else:
-                    plan = KeyPlan(key=sref.key, source="supply", supply=f"value of {sref.name} for {unit.name}")
-                    b.add(unit.namespace, sref.secret, {sref.key: plan}, user=unit.name)
+                    plan = KeyPlan(key=key, source="supply", supply=f"value of {var} for {unit.name}", optional=optional)
+                    b.add(unit.namespace, secret_name, {key: plan}, user=unit.name)
     _spoke_clusters(b, spokes or {}, units)
     return _finish(platform.name, b.secrets, environment)
 

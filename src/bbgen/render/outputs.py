@@ -111,11 +111,13 @@ def platform_context(platform: Platform, env: str, units: dict[str, Unit]) -> tu
         members = by_domain[domain]
         repos = {repo_url(platform)}
         cluster_kinds: set[tuple[str, str]] = set()
+        namespaces = {u.namespace for u in members}
         for u in members:
             if u.component is not None:
                 cluster_kinds.update((r.group, r.kind) for r in u.component.cluster_resources)
                 if isinstance(u.component, ChartComponent):
                     repos.add(u.component.chart.repo)
+                    namespaces.update(u.component.chart.namespaces)
                 elif isinstance(u.component, GitComponent):
                     repos.add(u.component.git.repo)
         out.append(Project(
@@ -123,7 +125,7 @@ def platform_context(platform: Platform, env: str, units: dict[str, Unit]) -> tu
             labels=standard_labels(project_name(env, domain), part_of=platform.name),
             server=server,
             members=sorted(u.name for u in members),
-            namespaces=sorted({u.namespace for u in members}),
+            namespaces=sorted(namespaces),
             sourceRepos=sorted(repos),
             clusterResources=[{"group": g, "kind": k} for g, k in sorted(cluster_kinds)],
         ))

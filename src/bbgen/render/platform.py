@@ -17,7 +17,7 @@ from bbgen.kube.objects import standard_labels
 from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
-from bbgen.render.units import Unit, pod_labels, pod_ports, provider
+from bbgen.render.units import Unit, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
 
 NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every Namespace
@@ -80,7 +80,7 @@ def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
 
 def _edge_ports(platform: Platform, unit: Unit) -> tuple[list[int], list[int]]:
     """Pod ports the edge (ingress controller or gateway) must reach on this unit: (HTTP routes, TCP exposures)."""
-    http = [pod_ports(unit).get("http", 80)] if unit.host_label else []
+    http = [route_port(unit)] if unit.host_label else []
     tcp = [t.target_port or t.port for t in platform.ingress.tcp if t.component == unit.name]
     return http, tcp
 
@@ -106,7 +106,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
             if unit.name in d.depends_on and d.namespace != unit.namespace
         ]
         if peers and pod_ports(unit):
-            rules.append({"from": peers, "ports": _ports(list(pod_ports(unit).values()))})
+            rules.append({"from": peers, "ports": [{"protocol": proto, "port": n} for n, proto in pod_port_protocols(unit)]})
         http, tcp = _edge_ports(platform, unit)
         if (http or tcp) and platform.ingress.provider == "nginx":
             if _controller_ns(units) != unit.namespace:

@@ -254,7 +254,21 @@ def pod_ports(unit: Unit) -> dict[str, int]:
     if unit.component is not None:
         return dict(unit.component.ports)
     assert unit.app is not None
-    return {"http": unit.app.port}
+    return {p.name: p.port for p in unit.app.all_ports()}
+
+
+def route_port(unit: Unit) -> int:
+    """The pod port a public route ends at: an app's routed (or first) port, a component's port named `http`."""
+    if unit.app is not None:
+        return unit.app.routed_port().port
+    return pod_ports(unit).get("http", 80)
+
+
+def pod_port_protocols(unit: Unit) -> list[tuple[int, str]]:
+    """Every (port, protocol) the unit's pods listen on, sorted: a component's ports are TCP, an app says per port."""
+    if unit.app is not None:
+        return sorted({(p.port, p.protocol) for p in unit.app.all_ports()})
+    return sorted({(n, "TCP") for n in pod_ports(unit).values()})
 
 
 def http_service_port(unit: Unit) -> int:

@@ -194,6 +194,24 @@ def scan_files(files: Mapping[str, bytes], docs: Mapping[str, Any] | None = None
     return sorted(leaks)
 
 
+def scan_rendered(path: str, docs: list[Any]) -> list[Leak]:
+    """Objects rendered outside the repository (a chart's output, located at ``path``): structural rules and token shapes.
+
+    The value heuristics (entropy, password-like names) are for what bbgen writes into
+    git; upstream defaults such as SSH known-hosts lists would trip them, and the values
+    files feeding a chart are scanned in full as files of the tree already.
+    """
+    leaks: set[Leak] = set()
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        resource = _resource(doc)
+        leaks.update(Leak(file=path, resource=resource, field=f, reason=r) for f, r in _structural(doc, path))
+        for field, _, text in _strings(doc):
+            leaks.update(Leak(file=path, resource=resource, field=field, reason=r) for r in _shallow(text))
+    return sorted(leaks)
+
+
 def scan_tree(tree: Tree) -> list[Leak]:
     return scan_files(tree.files, tree.docs)
 

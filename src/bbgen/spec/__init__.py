@@ -10,8 +10,12 @@ if TYPE_CHECKING:
     from bbgen.spec.models import Platform
 
 
-def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
-    """Read, validate and cross-check a spec file; raises SpecError with every located problem."""
+def load_platform(path: Path, *, catalog_root: Path | None = None, directory: Path | None = None) -> Platform:
+    """Read, validate and cross-check a spec file; raises SpecError with every located problem.
+
+    ``directory`` is what the spec's relative paths (Score files, extra manifests) are relative to:
+    the spec's own directory unless a copy of the spec is checked somewhere else (promote).
+    """
     from bbgen.catalog import load_catalog  # lazy: importing the spec package stays cheap
     from bbgen.errors import SpecError  # lazy
     from bbgen.spec.checks import Context, check_environments, check_platform
@@ -21,9 +25,12 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
     from bbgen.spec.sources import remember_source
     from bbgen.spec.models import Platform
 
-    loaded = read_yaml(path)
-    platform = validate_model(Platform, loaded)  # the base and the shape of every layer
+    from bbgen.spec.score import expand_scores
+
+    base_dir = directory if directory is not None else path.parent
     catalog = load_catalog(catalog_root)
+    loaded = expand_scores(read_yaml(path), base_dir, catalog)  # Score files become their apps' fields, located there
+    platform = validate_model(Platform, loaded)  # the base and the shape of every layer
     issues: dict[SpecIssue, None] = {}  # in check order, prod first; an issue several environments share, once
     prod_issues: set[SpecIssue] = set()
     checked: dict[str, Context] = {}
@@ -41,7 +48,7 @@ def load_platform(path: Path, *, catalog_root: Path | None = None) -> Platform:
                 issues.setdefault(found, None)
             continue
         remember_layered(platform, env, merged)
-        remember_source(platform, env, merged_yaml, path.parent)  # render locates escape-hatch errors with these
+        remember_source(platform, env, merged_yaml, base_dir)  # render locates escape-hatch errors with these
     if issues:
         raise SpecError(issues=list(issues))
     check_environments(checked)  # what clashes between environments, once each is sound on its own

@@ -24,7 +24,11 @@ class PosNode:
     children: dict[str | int, PosNode] = field(default_factory=dict)
     source: Path_ | None = None
     """Where this node was written when that is not its own path: an environment layer's value
-    merged into the spec of that environment (see :mod:`bbgen.spec.layers`)."""
+    merged into the spec of that environment (see :mod:`bbgen.spec.layers`), or the path inside
+    a Score file an app's field was taken from (see :mod:`bbgen.spec.score`)."""
+    file: str | None = None
+    """The file that path is in when it is not the document's own (a Score workload file); only
+    read together with ``source``, so a layer grafted over such a value is back in the spec file."""
 
 
 class Positions:
@@ -77,6 +81,21 @@ class Positions:
             return path
         return (*found[0], *path[found[1]:])
 
+    def file(self, path: Path_) -> str | None:
+        """The file the value at ``path`` was written in when it is not this document (None: this document).
+
+        It is the file of the node :meth:`origin` takes its path from, so a file and a path always agree.
+        """
+        node: PosNode | None = self._root
+        found: str | None = None
+        for seg in path:
+            node = node.children.get(seg) if node is not None else None
+            if node is None:
+                break
+            if node.source is not None:
+                found = node.file
+        return found
+
     def locate(self, path: Path_) -> tuple[int, int]:
         """Best place to send a reader for ``path``, even when the path does not exist.
 
@@ -102,3 +121,7 @@ class LoadedYaml:
     file: str
     data: Any
     positions: Positions
+
+    def file_at(self, path: Path_) -> str:
+        """The file to name for ``path``: this one, or the Score file an app's value was taken from."""
+        return self.positions.file(path) or self.file

@@ -225,11 +225,11 @@ def located_issues(model: type[BaseModel], loaded: LoadedYaml, errors: list[Erro
             pos = loaded.positions.key(where.path) or loaded.positions.locate(where.path)
         else:
             pos = loaded.positions.locate(where.path)
-        issues.append(issue_at(loaded.file, pos, loaded.positions.origin(where.path), _human(err, where)))
+        issues.append(issue_at(loaded.file_at(where.path), pos, loaded.positions.origin(where.path), _human(err, where)))
     all_paths = [where.path for _, where in resolved]
     for path, group in unions.items():
         # A member that got further (e.g. the list member failing on one item) explains more.
         if any(len(p) > len(path) and p[: len(path)] == path for p in all_paths):
             continue
-        issues.append(issue_at(loaded.file, loaded.positions.locate(path), loaded.positions.origin(path), _combine_union(group)))
+        issues.append(issue_at(loaded.file_at(path), loaded.positions.locate(path), loaded.positions.origin(path), _combine_union(group)))
     return finish(issues)

@@ -47,6 +47,9 @@ def merge(base: Any, over: Any, base_pos: PosNode | None, over_pos: PosNode | No
         key=(base_pos.key if base_pos else None) or (over_pos.key if over_pos else None),
         value=(base_pos.value if base_pos else None) or (over_pos.value if over_pos else None),
         children=dict(base_pos.children) if base_pos else {},
+        # A base mapping taken from a Score file stays located there.
+        source=base_pos.source if base_pos else None,
+        file=base_pos.file if base_pos else None,
     )
     for key, value in over.items():
         _merge_into(out, node, key, value, over_pos.children.get(key) if over_pos else None, (*source, key))

@@ -52,7 +52,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def issue(loaded: LoadedYaml, path: Path_, message: str) -> SpecIssue:
     """A located issue for a cross-field check done after validation (e.g. an unknown dependency)."""
-    return issue_at(loaded.file, loaded.positions.locate(path), loaded.positions.origin(path), message)
+    return issue_at(loaded.file_at(path), loaded.positions.locate(path), loaded.positions.origin(path), message)
 
 
 def read_yaml(path: Path, *, display_name: str | None = None) -> LoadedYaml:
@@ -112,7 +112,9 @@ def validate_model(model: type[M], loaded: LoadedYaml) -> M:
 
 
 def load_spec(path: Path) -> Platform:
-    """Read and validate a platform spec file."""
+    """Read and validate a platform spec file (its Score files read too; no cross-field checks)."""
+    from bbgen.catalog import load_catalog  # lazy
     from bbgen.spec.models import Platform
+    from bbgen.spec.score import expand_scores  # lazy
 
-    return validate_model(Platform, read_yaml(path))
+    return validate_model(Platform, expand_scores(read_yaml(path), path.parent, load_catalog()))

@@ -4,16 +4,47 @@ Every field carries a description because the JSON Schema that ``bbgen schema``
 prints is what editors show while a person types the spec. Field names are
 snake_case in Python and camelCase in YAML, the convention Kubernetes users
 already read every day. The scalar types (names, hosts, quantities, references)
-and their checks live in :mod:`bbgen.spec.scalars`.
+and their checks live in :mod:`bbgen.spec.scalars`; the shared building blocks in
+:mod:`bbgen.spec.model_parts` and the custom-app model in :mod:`bbgen.spec.app_models`,
+both re-exported here so ``from bbgen.spec.models import ...`` keeps working.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
+from bbgen.spec.app_models import (
+    APP_RESOURCES,
+    AppFile,
+    AppPort,
+    AppVolume,
+    Autoscale,
+    AutoscaleOverride,
+    CustomApp,
+    EnvSource,
+    EnvVar,
+    Migrate,
+    MigrateOverride,
+    Probes,
+    SecretRef,
+)
+from bbgen.spec.model_parts import (
+    HELM_VALUES_DESCRIPTION,
+    MANIFESTS_DESCRIPTION,
+    PATCHES_DESCRIPTION,
+    PUBLIC_DESCRIPTION,
+    BasicAuth,
+    JsonPatchOp,
+    Oidc,
+    Patch,
+    PatchTarget,
+    ResourceAmounts,
+    Resources,
+    ScalarValue,
+    SpecModel,
+)
 from bbgen.spec.scalars import (
     DNS_LABEL_KEYS,
     Branch,
@@ -21,19 +52,22 @@ from bbgen.spec.scalars import (
     DnsLabelKey,
     DnsName,
     Domain,
-    EnvName,
     Host,
     ImageRef,
     KubernetesVersion,
     NonEmpty,
     Port,
-    Quantity,
-    SecretKey,
     Size,
     UrlPath,
 )
-# What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
-APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
+
+__all__ = [
+    "APP_RESOURCES", "AppFile", "AppPort", "AppVolume", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
+    "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
+    "IngressOverride", "JsonPatchOp", "LocalVolume", "Migrate", "MigrateOverride", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
+    "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
+    "Taint", "TcpExposure", "Tls",
+]
 
 # Catalog roles the spec chooses a provider for, and the Platform field that chooses (YAML: camelCase).
 ROLE_FIELDS = {"object-store": "object_store", "llm": "llm"}
@@ -41,130 +75,6 @@ ROLE_FIELDS = {"object-store": "object_store", "llm": "llm"}
 # The `ingress.provider` value for Gateway API routing, named once for code. It happens to equal the
 # name of the catalog component that makes the Gateway; code never means that component by it.
 GATEWAY_API = "gateway"
-
-class SpecModel(BaseModel):
-    """Base: unknown keys are errors, YAML keys are camelCase, and types are strict.
-
-    Strict mode keeps YAML's loose scalars honest: `port: true` or `enabled: "on"`
-    are errors rather than a silent 1 or True.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=False,
-        frozen=True,
-        strict=True,
-    )
-
-
-class ResourceAmounts(SpecModel):
-    """An amount of CPU and memory, in Kubernetes quantity notation."""
-
-    cpu: Quantity | None = Field(default=None, description="CPU, in cores or millicores (e.g. `250m`, `2`).")
-    memory: Quantity | None = Field(default=None, description="Memory (e.g. `512Mi`, `4Gi`).")
-
-
-class Resources(SpecModel):
-    """Requests and limits of one container replica; unset values keep the catalog's."""
-
-    requests: ResourceAmounts | None = Field(default=None, description="What the scheduler reserves for each replica.")
-    limits: ResourceAmounts | None = Field(default=None, description="The ceiling for each replica; memory over the limit is OOM-killed.")
-
-
-class BasicAuth(SpecModel):
-    """HTTP basic auth in front of a public host, for tools that have no login of their own."""
-
-    enabled: bool = Field(default=False, description="Put HTTP basic auth in front of this host (the htpasswd Secret is created out of band).")
-    secret_name: DnsName | None = Field(default=None, description="Secret holding the htpasswd content under key `auth`; defaults to `<component>-basic-auth`.")
-    realm: str = Field(default="Authentication required", description="Realm shown by the browser's password prompt.")
-
-
-ScalarValue = str | int | float | bool
-
-
-class Oidc(SpecModel):
-    """A Keycloak client for this component or app, in the platform realm (`sso.realm`)."""
-
-    client_id: DnsLabel | None = Field(default=None, description="Client id in the realm; defaults to the component or app name.")
-    public: bool = Field(
-        default=False,
-        description=(
-            "A public client (a browser app using PKCE, no secret). Otherwise confidential: bbgen plans a generated "
-            "client secret (`oidc-<clientId>`, key `client-secret`) shared by Keycloak and the client."
-        ),
-    )
-
-
-class PatchTarget(SpecModel):
-    """Which rendered object a patch changes: one object of the unit, by kind and name."""
-
-    kind: NonEmpty = Field(description="Kind of the object (e.g. `Deployment`).")
-    name: NonEmpty = Field(description="`metadata.name` of the object.")
-    namespace: DnsLabel | None = Field(default=None, description="Namespace of the object; omitted: any (the unit's objects share one).")
-
-
-class JsonPatchOp(SpecModel):
-    """One RFC 6902 operation; `path` and `from` are RFC 6901 pointers (`/spec/template/spec/containers/0/args`)."""
-
-    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(description="The operation.")
-    path: Annotated[str, StringConstraints(pattern=r"^(/.*)?$")] = Field(description="JSON pointer to the place operated on (`\"\"` is the whole object).")
-    value: Any = Field(default=None, description="Value for `add`, `replace` and `test` (required for those).")
-    from_: Annotated[str, StringConstraints(pattern=r"^(/.*)?$")] | None = Field(default=None, alias="from", description="Source pointer for `move` and `copy` (required for those).")
-
-    @model_validator(mode="after")
-    def _operands(self) -> JsonPatchOp:
-        if self.op in ("add", "replace", "test") and "value" not in self.model_fields_set:
-            raise ValueError(f"`{self.op}` needs a `value`")
-        if self.op in ("move", "copy") and self.from_ is None:
-            raise ValueError(f"`{self.op}` needs a `from` pointer")
-        return self
-
-
-class Patch(SpecModel):
-    """A change to one object bbgen renders, for the setting the catalog does not expose.
-
-    Applied in memory before the base/overlay split, so the result is validated like every rendered object.
-    Strategic merge, e.g. `{target: {kind: Deployment, name: web}, patch: {spec: {template: {spec: {terminationGracePeriodSeconds: 45}}}}}`;
-    JSON 6902, e.g. `{target: {kind: Service, name: web}, ops: [{op: add, path: /metadata/annotations, value: {team: web}}]}`.
-    """
-
-    target: PatchTarget = Field(description="The rendered object to change; one that does not exist is a spec error.")
-    patch: dict[str, Any] | None = Field(
-        default=None,
-        description=(
-            "A strategic-merge patch: mappings merge deeply; lists of mappings with a `name` key (containers, env, ports, "
-            "volumes, ...) merge item by item by name, other lists replace; `null` deletes a key; `$patch: delete` in a "
-            "named list item removes that item."
-        ),
-    )
-    ops: list[JsonPatchOp] | None = Field(default=None, description="A JSON 6902 patch: `add`, `remove`, `replace`, `move`, `copy`, `test`, applied in order.")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Patch:
-        if (self.patch is None) == (self.ops is None):
-            raise ValueError("give exactly one of `patch` (strategic merge) or `ops` (JSON 6902)")
-        return self
-
-
-PATCHES_DESCRIPTION = (
-    "Patches to the objects bbgen renders for it (escape hatch: a setting the catalog does not expose), strategic merge or "
-    "JSON 6902 (see Patch for an example of each); a target that matches nothing is a spec error."
-)
-MANIFESTS_DESCRIPTION = (
-    "Extra manifest files (paths relative to the spec file) added to its Kustomize base and owned by bbgen: Kubernetes objects "
-    "only, no Secret with data (e.g. `manifests: [extra/web-configmap.yaml]`). Named `manifests` because `resources` is requests and limits."
-)
-HELM_VALUES_DESCRIPTION = (
-    "Helm values deep-merged over the values bbgen renders, written to this component's values file only "
-    "(chart components only; mappings merge, lists replace; e.g. `helmValues: {podLabels: {team: platform}}`)."
-)
-
-
-PUBLIC_DESCRIPTION = (
-    "Serve the public host without any authentication, on purpose (a public website or an API that checks its own keys): "
-    "without it a host whose component has no login of its own needs `basicAuth` or `oidc`; with it, render and validate warn, listing the host."
-)
 
 
 class ComponentSettings(SpecModel):
@@ -184,74 +94,6 @@ class ComponentSettings(SpecModel):
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
     manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
     helm_values: dict[str, Any] = Field(default_factory=dict, description=HELM_VALUES_DESCRIPTION)
-
-
-class EnvVar(SpecModel):
-    """A plain environment variable, set literally in the Deployment (so it ends up in git)."""
-
-    name: EnvName = Field(description="Variable name.")
-    value: str = Field(description="Literal value (at most 32 KiB, no NUL byte; `$(` is kept literally). Never a secret: secrets are referenced with `secretRef`.")
-    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
-
-
-class SecretRef(SpecModel):
-    """An environment variable read from a Secret, so the value never appears in git."""
-
-    name: EnvName = Field(description="Variable name inside the container.")
-    secret: DnsName = Field(description="Name of a Secret in the app's namespace (created out of band, never in git).")
-    key: SecretKey = Field(description="Key inside that Secret (letters, digits, `-`, `_`, `.`).")
-    override: bool = Field(default=False, description="Replace a variable bbgen injects under the same name (a dependency's connection setting or the OIDC client); without it such a name is an error.")
-
-
-class Probes(SpecModel):
-    """How the kubelet checks an app's container: the same check for readiness and liveness."""
-
-    type: Literal["http", "tcp", "exec", "none"] = Field(description="`http` (GET `path` on the app's port), `tcp` (connect to the port), `exec` (run `command` in the container) or `none`.")
-    path: UrlPath | None = Field(default=None, description="HTTP path (type `http` only); defaults to `healthPath`.")
-    command: list[NonEmpty] = Field(default_factory=list, description="Command run in the container, exit 0 meaning healthy (type `exec` only, required there).")
-
-
-class CustomApp(SpecModel):
-    """One of the user's own services, deployed from an image they build."""
-
-    enabled: bool = Field(default=True, description="Deploy this app.")
-    image: ImageRef = Field(description="Image reference including its tag or digest (e.g. `registry.example.org/hadith/api:1.4.2`).")
-    namespace: DnsLabel = Field(default="apps", description="Namespace (and AppProject) the app lives in.")
-    port: Port = Field(default=8080, description="Container port the app listens on; the Service exposes it as port 80 named `http`.")
-    replicas: Annotated[int, Field(ge=0, le=100)] = Field(default=1, description="Replica count.")
-    host: Host | None = Field(default=None, description="Public host (label or DNS name); omit for an internal-only service.")
-    health_path: UrlPath = Field(default="/healthz", description="HTTP path for the liveness and readiness probes (absolute, no spaces).")
-    kind: Literal["service", "worker", "job", "cronjob"] = Field(
-        default="service",
-        description=(
-            "`service`: a Deployment behind a Service (and a route with `host`); `worker`: a Deployment without Service or route; "
-            "`job`: a Job run to completion on each sync; `cronjob`: a CronJob on `schedule`, never two runs at once."
-        ),
-    )
-    schedule: NonEmpty | None = Field(default=None, description="When a `cronjob` runs: five cron fields (minute hour day-of-month month day-of-week, e.g. `30 2 * * *`) or `@hourly`/`@daily`/…; only for `cronjob`, and required there.")
-    command: list[NonEmpty] = Field(default_factory=list, description="Replaces the image's entrypoint (Kubernetes `command`).")
-    args: list[str] = Field(default_factory=list, description="Arguments replacing the image's default (Kubernetes `args`).")
-    probes: Probes | None = Field(default=None, description="Readiness and liveness check; defaults to HTTP on `healthPath` for a `service` and none for the other kinds.")
-    image_pull_secrets: list[DnsName] = Field(default_factory=list, description="Secrets (type `kubernetes.io/dockerconfigjson`, in the app's namespace, created out of band) for pulling a private image.")
-    service_account: DnsName | None = Field(default=None, description="An existing ServiceAccount (made out of band) the pods run as; its token is then mounted. Without it the pods get the namespace default and no token.")
-    env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
-    secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
-    depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
-    resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
-    basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
-    public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
-    oidc: Oidc | None = Field(
-        default=None,
-        description=(
-            "A Keycloak client for the app: adds it to the realm and gives the app OIDC_ISSUER_URL (public issuer, the tokens' `iss`), "
-            "OIDC_INTERNAL_URL (the same realm through the in-cluster Service, for discovery and JWKS), OIDC_CLIENT_ID and, "
-            "for a confidential client, OIDC_CLIENT_SECRET by secretKeyRef."
-        ),
-    )
-    read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
-    patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
-    manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
-    helm_values: dict[str, Any] = Field(default_factory=dict, description="Not for apps (they are no chart); setting it is a spec error.")
 
 
 class TcpExposure(SpecModel):
@@ -362,7 +204,9 @@ class ComponentOverride(SpecModel):
     version: NonEmpty | None = Field(default=None, description="Image tag or chart version in this environment (components).")
     image: ImageRef | None = Field(default=None, description="Image reference in this environment (custom apps).")
     port: Port | None = Field(default=None, description="Container port in this environment (custom apps).")
+    ports: list[AppPort] | None = Field(default=None, description="Named ports in this environment (the whole list; custom apps).")
     replicas: Annotated[int, Field(ge=0, le=100)] | None = Field(default=None, description="Replica count in this environment.")
+    autoscale: AutoscaleOverride | None = Field(default=None, description="Autoscaler bounds in this environment, merged over the base `autoscale` (custom apps).")
     resources: Resources | None = Field(default=None, description="Requests and limits in this environment.")
     storage: Size | None = Field(default=None, description="Persistent volume size in this environment (components).")
     host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")
@@ -378,9 +222,12 @@ class ComponentOverride(SpecModel):
     schedule: NonEmpty | None = Field(default=None, description="CronJob schedule in this environment (custom apps of kind `cronjob`).")
     command: list[NonEmpty] | None = Field(default=None, description="Container command in this environment (the whole list; custom apps).")
     args: list[str] | None = Field(default=None, description="Container args in this environment (the whole list; custom apps).")
+    migrate: MigrateOverride | None = Field(default=None, description="Migration Job in this environment, merged over the base `migrate` (custom apps).")
     probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
     image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
     service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")
+    files: list[AppFile] | None = Field(default=None, description="Mounted files in this environment (the whole list; custom apps).")
+    volumes: list[AppVolume] | None = Field(default=None, description="Volumes in this environment (the whole list; custom apps).")
     patches: list[Patch] | None = Field(default=None, description="Patches in this environment (the whole list, replacing the base one).")
     manifests: list[NonEmpty] | None = Field(default=None, description="Extra manifest files in this environment (the whole list; a file only here lands in this environment's overlay).")
     helm_values: dict[str, Any] | None = Field(default=None, description="Helm values in this environment, merged deeply over the base `helmValues` (chart components).")

@@ -33,7 +33,7 @@ class MergedSpec:
             return None
         written = self.loaded.positions.origin(path)
         layer = f" ({format_path(written[:2])})" if written[:1] == ("environments",) and path[:1] != ("environments",) else ""
-        return f"{self.loaded.file}:{pos[0]}{layer}"
+        return f"{self.loaded.file_at(path)}:{pos[0]}{layer}"
 
     def origins(self) -> dict[str, str]:
         """Dotted path → ``file:line:col`` for every scalar or list value (for `-o json`)."""
@@ -46,7 +46,7 @@ class MergedSpec:
                 return
             pos = self.loaded.positions.value(path) or self.loaded.positions.key(path)
             if pos is not None:
-                out[format_path(self.loaded.positions.origin(path))] = f"{self.loaded.file}:{pos[0]}:{pos[1]}"
+                out[format_path(self.loaded.positions.origin(path))] = f"{self.loaded.file_at(path)}:{pos[0]}:{pos[1]}"
 
         walk(self.loaded.data, ())
         return out
@@ -94,7 +94,10 @@ def merged_spec(path: Path, env: str) -> MergedSpec:
     platform = load_platform(path)
     if env not in platform.environments:
         raise UsageError(message=f"--env {env!r}: the spec has {', '.join(sorted(platform.environments))}")
-    merged = layered_yaml(read_yaml(path), env)
+    from bbgen.catalog import load_catalog  # lazy
+    from bbgen.spec.score import expand_scores  # lazy
+
+    merged = layered_yaml(expand_scores(read_yaml(path), path.parent, load_catalog()), env)
     data = dict(merged.data)  # a copy: only this environment is listed
     environments = data.get("environments")
     if isinstance(environments, dict):

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bbgen.progress import Progress, nothing
 from bbgen.validate.findings import Finding, Report
+
+if TYPE_CHECKING:
+    from bbgen.validate.server import ServerOptions
+    from bbgen.validate.charts_source import ChartOptions
 
 __all__ = ["Finding", "Report", "validate_tree"]
 
@@ -22,6 +27,8 @@ def validate_tree(
     kubernetes_version: str | None = None,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    server: ServerOptions | None = None,
+    charts: ChartOptions | None = None,
 ) -> Report:
     """Validate the tree at ``root``; problems in the tree are findings, never exceptions.
 
@@ -31,8 +38,11 @@ def validate_tree(
     ``SchemaCacheError`` when the schema cache cannot be written.
     ``kubernetes_version`` overrides the one recorded in ``.bbgen/manifest.json``;
     ``log`` receives every command line run (for ``-v``); ``progress`` hears how
-    far the builds and the schema check got.
+    far the builds and the schema check got. ``charts`` turns on rendering the
+    chart-delivered components with helm (:mod:`bbgen.validate.charts`); ``None``
+    leaves them to their values files. ``server`` adds the server-side dry-run
+    (``bbgen.validate.server``; raises ``ServerError`` when that cluster cannot be used).
     """
     from bbgen.validate.pipeline import validate
 
-    return validate(Path(root), kubernetes_version=kubernetes_version, log=log, progress=progress or nothing)
+    return validate(Path(root), kubernetes_version=kubernetes_version, log=log, progress=progress or nothing, server=server, charts=charts)

@@ -46,6 +46,8 @@ class Report:
     required_secrets: list[str] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)  # (file, resource) of every object validated
     kubernetes_version: str = ""
+    charts: list[dict[str, str]] = field(default_factory=list)
+    """Each chart source rendered: ``application`` (its file), ``chart``, ``version`` rendered, ``pinned``, ``from``."""
 
     @property
     def ok(self) -> bool:

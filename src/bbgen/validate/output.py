@@ -37,6 +37,7 @@ def to_json(report: Report) -> str:
             for f in report.findings
         ],
         "requiredSecrets": report.required_secrets,
+        "charts": report.charts,
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 

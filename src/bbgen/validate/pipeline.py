@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, exposure, hub, kubeconform, nginx, podsecurity, policy, routing
+from bbgen.validate import argo, checks, exposure, hub, kubeconform, mounts, nginx, podsecurity, policy, routing, workloads
+from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
 from bbgen.validate.resources import (
@@ -28,6 +29,9 @@ from bbgen.validate.resources import (
     sub,
 )
 from bbgen.validate.tools import BUILD_TIMEOUT, Log, require_tool, run, trim_stderr
+
+if TYPE_CHECKING:
+    from bbgen.validate.server import ServerOptions
 
 DEFAULT_KUBERNETES_VERSION = "1.34.0"
 BUILD_WORKERS = 2
@@ -269,9 +273,14 @@ def _cross_check(
                 deployed.setdefault(t.app.identity, []).extend(r for r in by_path.get(t.path, []) if r.env in (view.env, None))
         findings += checks.check_service_refs(view)
         findings += checks.check_selectors(view)
+        findings += workloads.check_service_target_ports(view)
+        findings += workloads.check_autoscalers(view)
+        findings += workloads.check_disruption_budgets(view)
         config_findings, needed = checks.check_config_refs(view)
         findings += config_findings
         secrets |= needed
+        findings += mounts.check_pod_volumes(view)
+        findings += mounts.check_stateful_sets(view)
         findings += checks.check_namespaces(view)
         findings += routing.check_route_conflicts(view)
         findings += checks.check_tls_sources(view)
@@ -313,7 +322,15 @@ def _chart_services(manifest: dict[str, Any], findings: list[Finding]) -> list[R
     return out
 
 
-def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, progress: Progress = nothing) -> Report:
+def validate(
+    root: Path,
+    *,
+    kubernetes_version: str | None,
+    log: Log | None,
+    progress: Progress = nothing,
+    server: ServerOptions | None = None,
+    charts: ChartOptions | None = None,
+) -> Report:
     if not root.is_dir():
         raise UsageError(message=f"{root} is not a directory", hint="pass the root of a rendered tree")
     root = root.resolve()
@@ -340,12 +357,28 @@ def validate(root: Path, *, kubernetes_version: str | None, log: Log | None, pro
     for used, units in sorted(by_version.items()):
         findings += kubeconform.validate(units, binary=conform, schema_locations=schemas.schema_locations(used), log=log)
     progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
+    chart_checked: list[tuple[str, str]] = []
+    chart_rendered: list[dict[str, str]] = []
+    if charts is not None:  # what Argo CD renders from the upstream charts (bbgen.validate.charts)
+        from bbgen.validate.charts import check_charts
+
+        apps = [r for _, r in pairs if r.is_a("Application", checks.ARGO)]
+        chart_run = check_charts(
+            apps=apps, own=[r for _, r in pairs], root=root, manifest=manifest, options=charts, conform=conform,
+            explicit_version=kubernetes_version, log=log, progress=progress,
+        )
+        findings += chart_run.findings
+        chart_checked, chart_rendered = chart_run.checked, chart_run.rendered
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
     chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     findings += _hub_checks(resources, targets, builds, manifest)
+    if server is not None:  # --server: the same objects, dry-run against a real API server
+        from bbgen.validate.server_objects import server_findings  # lazy
+
+        findings += server_findings(pairs, server, log=log, progress=progress)
     unique = sorted(set(findings), key=Finding.sort_key)
-    checked = sorted({(r.source, r.ref) for _, r in pairs})
-    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version)
+    checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
+    return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,17 +74,19 @@ class Completed:
     timed_out: bool = False
 
 
-def run(argv: Sequence[str | Path], *, timeout: float, log: Log | None = None, cwd: Path | None = None) -> Completed:
-    """Run without a shell, capture text output; a timeout is reported, not raised."""
+def run(
+    argv: Sequence[str | Path], *, timeout: float, log: Log | None = None, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Completed:
+    """Run without a shell, capture text output; a timeout is reported, not raised. ``env`` adds to the environment."""
     args = [str(a) for a in argv]
     if log is not None:
         log(shlex.join(args))
-    env = {**os.environ, "LC_ALL": "C"}  # tool messages end up in findings: keep them untranslated
+    environ = {**os.environ, **(env or {}), "LC_ALL": "C"}  # tool messages end up in findings: keep them untranslated
     try:
         proc = subprocess.run(  # noqa: S603 - argv list, no shell
             args,
             cwd=cwd,
-            env=env,
+            env=environ,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -74,14 +74,14 @@ class Context:
 
     def at(self, path: Path_, message: str) -> SpecIssue:
         """An issue at the value of ``path`` (or the nearest thing written above it)."""
-        return issue_at(self.loaded.file, self.loaded.positions.locate(path), self.loaded.positions.origin(path), message)
+        return issue_at(self.loaded.file_at(path), self.loaded.positions.locate(path), self.loaded.positions.origin(path), message)
 
     def at_key(self, path: Path_, message: str) -> SpecIssue:
         """An issue at the mapping key itself: for problems with a name rather than with its value."""
         pos = self.loaded.positions.key(path)
         if pos is None:
             return self.at(path, message)
-        return issue_at(self.loaded.file, pos, self.loaded.positions.origin(path), message)
+        return issue_at(self.loaded.file_at(path), pos, self.loaded.positions.origin(path), message)
 
     def written(self, path: Path_) -> bool:
         """Whether the spec file itself holds ``path`` (rather than a default filling it in)."""

@@ -44,11 +44,41 @@ def app_env(ctx: Context) -> Iterator[SpecIssue]:
                 yield ctx.at(path, f"{var} is injected by bbgen for {source} (rename it, or add `override: true` to replace it)")
         for index, var_ in enumerate(app.env):
             path = ("apps", name, "env", index, "value")
+            if var_.value is None:
+                continue
             if "\x00" in var_.value:
                 yield ctx.at(path, f"{var_.name} holds a NUL byte (a process cannot receive it in its environment)")
             size = len(var_.value.encode("utf-8"))
             if size > MAX_ENV_VALUE:
                 yield ctx.at(path, f"{var_.name} is {size} bytes, over the 32 KiB limit (mount large content as a file instead)")
+
+
+_REFERENCE = re.compile(r"\$\$|\$\(([^)]*)\)")
+
+
+def env_references(value: str) -> list[str]:
+    """The variable names a value the kubelet expands refers to as `$(NAME)` (`$$` is an escaped `$`)."""
+    return [m.group(1) for m in _REFERENCE.finditer(value) if m.group(0) != "$$"]
+
+
+@check()
+def app_env_references(ctx: Context) -> Iterator[SpecIssue]:
+    """Every `$(NAME)` of an `expand: true` value names a variable listed before it: one bbgen injects, or the
+    app's own without `expand` (the kubelet leaves an unknown reference as literal text, a silent misconfiguration)."""
+    for name, app in sorted(ctx.platform.apps.items()):
+        if not app.enabled or not any(e.expand for e in app.env):
+            continue
+        defined = set(_injected(ctx, name)) | {e.name for e in app.env if not e.expand} | {r.name for r in app.secret_env}
+        for index, var in enumerate(app.env):
+            if not var.expand or var.value is None:
+                continue
+            for ref in env_references(var.value):
+                if ref not in defined:
+                    known = ", ".join(sorted(defined)) or "none"
+                    yield ctx.at(("apps", name, "env", index, "value"), (
+                        f"$({ref}) names no variable the container has before {var.name} "
+                        f"(injected or own without `expand`: {known}); write $$ for a literal $"
+                    ))
 
 
 def _injected(ctx: Context, app: str) -> dict[str, str]:
