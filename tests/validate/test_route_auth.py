@@ -56,7 +56,16 @@ def test_an_unknown_decision_and_a_bare_httproute_are_errors(check_tree: Check) 
     files = with_gateway(baseline())
     files[HTTPROUTE]["metadata"]["annotations"][AUTH] = "trust-me"
     (hit,) = errors(check_tree(files), "auth")
-    assert "bbgen.dev/auth=trust-me is not one of basic, oidc, builtin, token, public" in hit
+    assert "bbgen.dev/auth=trust-me is not one of basic, oidc, builtin, token, app, public" in hit
     del files[HTTPROUTE]["metadata"]["annotations"]
     (hit,) = errors(check_tree(files), "auth")
     assert hit.startswith(f"{HTTPROUTE}: HTTPRoute/web/web: [auth] serves web.example.org with no authentication decision")
+
+
+def test_an_app_left_to_its_own_authentication_is_a_warning(check_tree: Check) -> None:
+    files = baseline()
+    files[INGRESS]["metadata"]["annotations"][AUTH] = "app"
+    report = check_tree(files)
+    assert report.ok
+    (warning,) = [f for f in report.warnings if f.check == "auth"]
+    assert "with only the custom app's own authentication, which bbgen cannot check" in warning.message
