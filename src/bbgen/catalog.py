@@ -267,7 +267,7 @@ class Login(_Meta):
     kind: Literal["builtin", "token"]
     """`builtin`: its own accounts and a sign-in page; `token`: every request must carry a key or bearer token."""
     what: str = Field(min_length=1)
-    """What a caller signs in with (shown in the generated README's list of public hosts)."""
+    """What a caller signs in with, for whoever reviews the platform's exposure (where the credential lives)."""
     when: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Only while each named setting (of defaults.settings) has this value: otherwise the host has no login of its own."""
 
