@@ -79,3 +79,15 @@ def test_a_layer_may_open_a_host_in_one_environment_only(tmp_path: Path) -> None
           ollama: {basicAuth: {enabled: true}}
         """)
     assert found == []
+
+
+def test_a_layer_that_drops_the_protection_is_refused_in_that_environment(tmp_path: Path) -> None:
+    found = _load(tmp_path, """\
+        environments:
+          prod: {}
+          dev: {domain: dev.demo.example.org, cluster: "https://dev.example.org:6443", components: {ollama: {basicAuth: null}}}
+        components:
+          ollama: {basicAuth: {enabled: true}}
+        """)
+    assert len(found) == 1 and "host llm.dev.demo.example.org serves 'ollama' with no authentication" in found[0], found
+    assert found[0].endswith("(in environment dev)")
