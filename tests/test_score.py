@@ -352,7 +352,7 @@ def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_pat
         "resources:\n  llm: {type: llm-model}\n"
     )
     spec = _write(tmp_path, FROM_SCORE, score)
-    spec.write_text(spec.read_text(encoding="utf-8").replace("  redis: {}\n", "  redis: {}\n  ollama: {}\n"), encoding="utf-8")
+    spec.write_text(spec.read_text(encoding="utf-8").replace("  redis: {}\n", "  redis: {}\n  ollama: {public: true}\n"), encoding="utf-8")
     app = load_platform(spec).apps["web"]
     assert app.depends_on == ["llm"], "the role, so the spec's `llm:` choice decides which provider"
     assert [(e.name, e.value, e.expand) for e in app.env] == [("MODEL", "$(LLM_MODEL)", True)]

@@ -6,6 +6,7 @@ Each function takes plain values (paths, flags), never CLI objects, and raises
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
@@ -52,7 +53,8 @@ def render(spec: Path, out: Path, *, adopt: bool = False) -> WriteResult:
     refuse_unsafe(out)  # before the work of a render; write_tree checks again
     tree = build(spec)
     guard.check(tree, action="render")
-    return write_tree(tree, out, adopt=adopt)
+    result = write_tree(tree, out, adopt=adopt)
+    return dataclasses.replace(result, warnings=sorted(set(tree.warnings)))
 
 
 def validate(

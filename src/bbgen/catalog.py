@@ -240,6 +240,38 @@ class ResourceSettings(_Meta):
     """Settings sizing memory-backed volumes (`/dev/shm`): counted against, so at most, the memory limit."""
 
 
+class PodSecurity(_Meta):
+    """Why the component's pods cannot pass the restricted Pod Security profile.
+
+    Every Namespace enforces `restricted` unless a component in it declares this;
+    a namespace shared by several takes the least strict level they declare, and
+    says who needs it and why (the Namespace's `bbgen.dev/pod-security` annotation).
+    """
+
+    level: Literal["baseline", "privileged"]
+    """The level the component's pods need (`privileged` for host namespaces, hostPath or host ports)."""
+    why: str = Field(min_length=1)
+    """What the pods do that the stricter level forbids, for the person reviewing the exception."""
+    when_setting: str | None = Field(default=None, alias="whenSetting")
+    """Only while this setting (one of defaults.settings) is true; otherwise the pods pass restricted."""
+
+
+class Login(_Meta):
+    """How the component authenticates callers of its public host by itself.
+
+    Every public host needs an authentication decision (basic auth, OIDC through
+    the platform's sign-in server, this, or the spec's `public: true`); a
+    component declaring its own login is the one that needs nothing in front.
+    """
+
+    kind: Literal["builtin", "token"]
+    """`builtin`: its own accounts and a sign-in page; `token`: every request must carry a key or bearer token."""
+    what: str = Field(min_length=1)
+    """What a caller signs in with, for whoever reviews the platform's exposure (where the credential lives)."""
+    when: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Only while each named setting (of defaults.settings) has this value: otherwise the host has no login of its own."""
+
+
 class ScoreResource(_Meta):
     """Which Score resource type depending on this component satisfies, and what that resource's outputs are.
 
@@ -304,6 +336,10 @@ class _ComponentBase(_Meta):
     """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
     storage_rule: SettingRule | None = Field(default=None, alias="storageRule")
     """What the spec's `storage` must look like beyond a Kubernetes quantity (a pattern), when the templates compute with it."""
+    login: Login | None = None
+    """The component's own authentication on its public host (a host without it needs basic auth, OIDC or `public: true`)."""
+    pod_security: PodSecurity | None = Field(default=None, alias="podSecurity")
+    """Only for a component whose pods need more than the restricted Pod Security profile: which level, and why."""
     storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
     """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     score: ScoreResource | None = None
@@ -340,6 +376,11 @@ class _ComponentBase(_Meta):
         if self.storage_rule is not None and self.defaults.storage is not None:
             if (why := self.storage_rule.problem(self.defaults.storage)) is not None:
                 raise ValueError(f"storageRule: the default {why}")
+        if self.pod_security is not None and self.pod_security.when_setting not in (None, *self.defaults.settings):
+            raise ValueError(f"podSecurity.whenSetting names {self.pod_security.when_setting!r}, which is not one of defaults.settings")
+        unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
+        if unknown_when:
+            raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
         if self.score is not None:
             exposed = {*self.expose.env, *self.expose.secret_env}
             unknown = sorted(v for v in self.score.outputs.values() if v not in exposed)

@@ -31,7 +31,7 @@ components:
   cluster-issuers: {}
   ingress-nginx: {}
   kafka: {}
-  kafka-ui: {}
+  kafka-ui: {public: true}
 """
 
 # Three nodes, a custom heap, and Kafbat UI signing in through Keycloak.

@@ -29,7 +29,7 @@ components:
   cluster-issuers: {}
   local-path-provisioner: {}
   neo4j: {}
-  text-embeddings-inference: {}
+  text-embeddings-inference: {public: true}
 apps:
   graph-api:
     image: registry.example.org/graph-api:1.0.0
@@ -62,6 +62,7 @@ components:
   local-path-provisioner: {}
   neo4j: {settings: {heapSize: 2G, pageCacheSize: 4G}}
   text-embeddings-inference:
+    public: true
     settings: {model: intfloat/multilingual-e5-small, revision: abc123, autoTruncate: false}
 """
 

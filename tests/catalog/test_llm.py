@@ -38,7 +38,7 @@ components:
   cert-manager: {}
   cluster-issuers: {}
   ingress-nginx: {}
-  ollama: {settings: {model: "llama3.2:3b", contextLength: 8192}}
+  ollama: {settings: {model: "llama3.2:3b", contextLength: 8192}, public: true}
 apps:
   api:
     image: registry.example.org/hadith/api:1.4.2
@@ -52,6 +52,7 @@ components:
   cluster-issuers: {}
   ingress-nginx: {}
   llama-cpp:
+    public: true
     storage: 40Gi
     settings: {model: "bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M", contextSize: 4096, threads: 6, parallel: 2}
 apps:
@@ -85,7 +86,7 @@ components:
   cluster-issuers: {}
   ingress-nginx: {}
   ollama: {host: ""}
-  vllm: {settings: {model: "Qwen/Qwen2.5-7B-Instruct", maxModelLen: 16384}}
+  vllm: {settings: {model: "Qwen/Qwen2.5-7B-Instruct", maxModelLen: 16384}, public: true}
 apps:
   api:
     image: registry.example.org/hadith/api:1.4.2
@@ -239,7 +240,7 @@ def test_ollama_listens_everywhere_and_pulls_the_model_onto_its_volume(cpu: Path
 
 
 def test_ollama_without_a_model_pulls_nothing(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
-    spec = write_spec(MINIMAL_SPEC + 'components:\n  ollama: {settings: {model: ""}}\n')
+    spec = write_spec(MINIMAL_SPEC + 'components:\n  ollama: {settings: {model: ""}, public: true}\n')
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(spec)), out)
     assert "lifecycle" not in _container(out, "ollama")
@@ -266,7 +267,7 @@ def test_llama_cpp_arguments_follow_settings(llama: Path) -> None:
 
 
 def test_llama_cpp_threads_zero_leaves_the_choice_to_llama_cpp(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
-    spec = write_spec(MINIMAL_SPEC + "components:\n  llama-cpp: {settings: {threads: 0}}\n")
+    spec = write_spec(MINIMAL_SPEC + "components:\n  llama-cpp: {settings: {threads: 0}, public: true}\n")
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(spec)), out)
     assert "--threads" not in _container(out, "llama-cpp")["args"]
@@ -327,7 +328,7 @@ nodePools:
     gpusPerNode: 2
     taints: [{key: nvidia.com/gpu, effect: NoSchedule}, {key: dedicated, value: ml, effect: NoExecute}]
 components:
-  vllm: {settings: {gpus: 2, maxModelLen: 0}}
+  vllm: {settings: {gpus: 2, maxModelLen: 0}, public: true}
 """)
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(spec)), out)
@@ -345,7 +346,7 @@ components:
 
 
 def test_vllm_without_a_gpu_pool_is_a_spec_error(write_spec: Callable[[str], Path]) -> None:
-    spec = write_spec(MINIMAL_SPEC + "components:\n  vllm: {}\n")
+    spec = write_spec(MINIMAL_SPEC + "components:\n  vllm: {public: true}\n")
     with pytest.raises(SpecError) as caught:
         load_platform(spec)
     assert caught.value.exit_code == 2
@@ -356,7 +357,7 @@ def test_two_providers_need_a_choice(write_spec: Callable[[str], Path]) -> None:
     spec = write_spec(MINIMAL_SPEC + """\
 components:
   ollama: {host: ""}
-  llama-cpp: {}
+  llama-cpp: {public: true}
 apps:
   api: {image: "registry.example.org/api:1", dependsOn: [llm]}
 """)

@@ -34,7 +34,7 @@ components:
   label-studio: {oidc: {}}
   jupyter: {}
 """
-NO_OIDC_SPEC = SPEC.replace("mlflow: {oidc: {}}", "mlflow: {}").replace("label-studio: {oidc: {}}", "label-studio: {}")
+NO_OIDC_SPEC = SPEC.replace("mlflow: {oidc: {}}", "mlflow: {public: true}").replace("label-studio: {oidc: {}}", "label-studio: {}")
 # Jupyter alone with the object store: its optional flows to MLflow and Qdrant stay out.
 JUPYTER_ONLY_SPEC = SPEC.replace("  mlflow: {oidc: {}}\n", "").replace("  label-studio: {oidc: {}}\n", "").replace("  qdrant: {}\n", "")
 

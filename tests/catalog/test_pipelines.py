@@ -35,7 +35,7 @@ components:
   postgres: {}
   minio: {}
   kafka: {}
-  mlflow: {}
+  mlflow: {public: true}
   argo-workflows: {}
   n8n: {}
 """
@@ -274,7 +274,7 @@ def test_argo_values_are_namespaced_and_hardened(write_spec: Callable[[str], Pat
 
 
 def test_argo_auth_mode_is_checked(write_spec: Callable[[str], Path]) -> None:
-    values = _doc(_tree(write_spec, SPEC.replace("argo-workflows: {}", "argo-workflows: {settings: {authMode: server}}")), "values/argo-workflows/prod.yaml")
+    values = _doc(_tree(write_spec, SPEC.replace("argo-workflows: {}", "argo-workflows: {settings: {authMode: server}, public: true}")), "values/argo-workflows/prod.yaml")
     assert values["server"]["authModes"] == ["server"]
     with pytest.raises(BbgenError, match="authMode"):
         _tree(write_spec, SPEC.replace("argo-workflows: {}", "argo-workflows: {settings: {authMode: sso}}"))
@@ -367,7 +367,7 @@ def test_n8n_without_host_serves_webhooks_in_cluster(write_spec: Callable[[str],
 
 @pytest.mark.tools
 def test_n8n_with_a_host_uses_the_public_url_per_environment(write_spec: Callable[[str], Path], tmp_path: Path, tools: dict[str, str]) -> None:
-    tree = _tree(write_spec, SPEC.replace("n8n: {}", "n8n: {host: automation}"))
+    tree = _tree(write_spec, SPEC.replace("n8n: {}", "n8n: {host: automation, public: true}"))
     env = _env(_n8n(tree)[1])
     assert env["N8N_HOST"] == "automation.demo.example.org"
     assert env["WEBHOOK_URL"] == "https://automation.demo.example.org/"

@@ -229,21 +229,21 @@ nodePools:
 
 
 def test_gpus_above_the_pools_gpus_per_node(tmp_path: Path) -> None:
-    lines = errors(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 4}}\n")
+    lines = errors(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 4}, public: true}\n")
     assert lines == [
         "8:27: components.vllm.settings.gpus: gpus: 4 GPUs per replica do not fit on one node of nodePools.gpu (2 per node),"
         " so the pod would never be scheduled: lower gpus or give the pool more gpusPerNode"
     ]
-    assert errors(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 0}}\n") == [
+    assert errors(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 0}, public: true}\n") == [
         "8:27: components.vllm.settings.gpus: gpus: 0 leaves 'vllm' without a GPU: it needs 1 or more"
     ]
-    accepted(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 2}}\n")
+    accepted(tmp_path, GPU + "components:\n  vllm: {settings: {gpus: 2}, public: true}\n")
 
 
 def test_shm_size_above_the_memory_limit(tmp_path: Path) -> None:
     lines = errors(tmp_path, GPU + textwrap.dedent("""\
         components:
-          vllm: {settings: {shmSize: 64Gi}}
+          vllm: {settings: {shmSize: 64Gi}, public: true}
         environments:
           prod: {}
           big:
@@ -260,12 +260,12 @@ def test_shm_size_above_the_memory_limit(tmp_path: Path) -> None:
         " memory counted against the limit, so filling it kills the pod (lower shmSize or raise limits.memory)",
     ]
     # the default shmSize (2Gi) against a limit the spec lowers: located at that limit
-    lines = errors(tmp_path, GPU + "components:\n  vllm: {resources: {requests: {memory: 1Gi}, limits: {memory: 1Gi}}}\n")
+    lines = errors(tmp_path, GPU + "components:\n  vllm: {resources: {requests: {memory: 1Gi}, limits: {memory: 1Gi}}, public: true}\n")
     assert lines == [
         "8:64: components.vllm.resources.limits.memory: shmSize 2Gi is above the memory limit 1Gi: the volume is memory counted"
         " against the limit, so filling it kills the pod (lower shmSize or raise limits.memory)"
     ]
-    assert errors(tmp_path, GPU + "components:\n  vllm: {settings: {shmSize: lots}}\n") == [
+    assert errors(tmp_path, GPU + "components:\n  vllm: {settings: {shmSize: lots}, public: true}\n") == [
         "8:30: components.vllm.settings.shmSize: 'lots' is not a Kubernetes quantity (e.g. 2Gi)"
     ]
 
@@ -298,7 +298,7 @@ def test_replicas_the_templates_cannot_render(tmp_path: Path) -> None:
 def test_fields_a_component_does_not_use(tmp_path: Path) -> None:
     lines = errors(tmp_path, """\
         components:
-          mlflow: {storage: 20Gi}
+          mlflow: {storage: 20Gi, public: true}
           postgres: {}
           minio: {}
           redis: {host: cache}
@@ -337,7 +337,7 @@ def test_setting_rules_the_catalog_declares(tmp_path: Path) -> None:
         ingress: {provider: gateway, className: cilium}
         components:
           garage: {settings: {zone: "DC 1", artifactsBucket: ab}}
-          argo-workflows: {settings: {authMode: sso}}
+          argo-workflows: {settings: {authMode: sso}, public: true}
           cilium: {}
         """)
     assert [line for line in lines if "settings" in line or "cilium" in line] == [

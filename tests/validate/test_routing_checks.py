@@ -9,7 +9,7 @@ import pytest
 
 from bbgen.validate import Finding, Report
 
-from treekit import GATEWAY_API, Files, baseline, errors, meta, needs_tools, with_gateway, with_ingress_nginx
+from treekit import AUTH, GATEWAY_API, Files, baseline, errors, meta, needs_tools, with_gateway, with_ingress_nginx
 
 pytestmark = needs_tools
 
@@ -174,7 +174,7 @@ def test_gateway_certificate_as_tls_source(check_tree: Check) -> None:
 def test_two_routes_claim_one_listener_host_and_path(check_tree: Check) -> None:
     files = gateway_tree()
     files[f"{WEB}/kustomization.yaml"]["resources"].append("httproute-web-admin.yaml")
-    second = {**files[HTTPROUTE], "metadata": meta("web-admin", "web")}
+    second = {**files[HTTPROUTE], "metadata": meta("web-admin", "web", annotations={AUTH: "builtin"})}
     files[f"{WEB}/httproute-web-admin.yaml"] = second
     hit = only(check_tree(files), "route-conflict")
     assert hit.resource in ("HTTPRoute/web/web", "HTTPRoute/web/web-admin")
@@ -209,7 +209,7 @@ def test_cross_namespace_backend_needs_reference_grant(check_tree: Check) -> Non
     files = gateway_tree()
     route = files[HTTPROUTE]
     files["components/gateway/base/kustomization.yaml"]["resources"].append("httproute-web.yaml")
-    files["components/gateway/base/httproute-web.yaml"] = {**route, "metadata": meta("web", "gateway")}
+    files["components/gateway/base/httproute-web.yaml"] = {**route, "metadata": meta("web", "gateway", annotations={AUTH: "builtin"})}
     route["spec"]["rules"][0]["backendRefs"][0]["namespace"] = "web"
     files[f"{WEB}/kustomization.yaml"]["resources"].remove("httproute-web.yaml")
     gw_route = files["components/gateway/base/httproute-web.yaml"]

@@ -9,7 +9,7 @@ import pytest
 
 from bbgen.validate import Finding, Report
 
-from treekit import CHARTS, REPO, Files, baseline, errors, kustomization, meta, needs_tools
+from treekit import AUTH, CHARTS, REPO, Files, baseline, errors, kustomization, meta, needs_tools
 
 pytestmark = needs_tools
 
@@ -218,7 +218,7 @@ def test_tls_host_without_any_source(check_tree: Check) -> None:
 
 def test_certificate_resource_is_a_tls_source(check_tree: Check) -> None:
     files = baseline()
-    del files[f"{WEB}/ingress-web.yaml"]["metadata"]["annotations"]
+    files[f"{WEB}/ingress-web.yaml"]["metadata"]["annotations"] = {AUTH: "builtin"}  # no issuer annotation
     files[f"{WEB}/kustomization.yaml"]["resources"].append("certificate-web.yaml")
     files[f"{WEB}/certificate-web.yaml"] = {
         "apiVersion": "cert-manager.io/v1",

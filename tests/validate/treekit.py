@@ -28,6 +28,7 @@ SERVER = "https://kubernetes.default.svc"
 CHARTS = "https://charts.jetstack.io"
 
 Files = dict[str, Any]
+AUTH = "bbgen.dev/auth"  # every public route carries its authentication decision (web: its own login)
 
 needs_tools = [
     pytest.mark.tools,
@@ -124,7 +125,7 @@ def web_component() -> Files:
         "components/web/base/ingress-web.yaml": {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
-            "metadata": meta("web", "web", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod"}),
+            "metadata": meta("web", "web", annotations={"cert-manager.io/cluster-issuer": "letsencrypt-prod", AUTH: "builtin"}),
             "spec": {
                 "ingressClassName": "nginx",
                 "tls": [{"hosts": ["web.example.org"], "secretName": "web-tls"}],
@@ -289,7 +290,7 @@ def with_gateway(files: Files, envs: tuple[str, ...] = ("prod",)) -> Files:
     files[f"{web}/httproute-web.yaml"] = {
         "apiVersion": f"{GATEWAY_API}/v1",
         "kind": "HTTPRoute",
-        "metadata": meta("web", "web"),
+        "metadata": meta("web", "web", annotations={AUTH: "builtin"}),
         "spec": {
             "parentRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": "public", "namespace": "gateway", "sectionName": "https-web"}],
             "hostnames": ["web.example.org"],

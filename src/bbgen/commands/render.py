@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bbgen.commands._common import Console, QuietOpt, SpecArg
+from bbgen.commands._common import Console, QuietOpt, SpecArg, status
 
 
 class Format(str, Enum):
@@ -44,6 +44,8 @@ def render(
     from bbgen import api  # lazy
 
     result = api.render(spec, out, adopt=adopt)
+    for warning in result.warnings:  # on stderr even with --quiet: an open door is never routine
+        status(f"warning: {warning}")
     if output is Format.json:
         data = {"out": str(out), "written": result.written, "unchanged": result.unchanged, "removed": result.removed}
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -17,6 +17,7 @@ from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, build_units, env_units as units_of_env
+from bbgen.spec.auth import unguarded
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import GATEWAY_API, Platform
 
@@ -126,6 +127,7 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, 
     layout.add_docs(tree, base_dir, base)
     base_by_id = {objects.identity(d): d for d in base}
     for env, docs in sorted(per_env.items()):
+        tree.warnings.extend(unguarded(docs, env))
         env_by_id = {objects.identity(d): d for d in docs}
         patches: list[dict[str, Any]] = []
         extra_files: list[str] = []

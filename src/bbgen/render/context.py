@@ -294,6 +294,9 @@ class UnitContext:
     """Labels selecting its pods (name and instance)."""
     basicAuth: BasicAuth | None
     """Basic auth on its public host, when enabled."""
+    auth: str | None
+    """How its public host authenticates callers (the route's `bbgen.dev/auth` annotation): `basic`, `oidc`,
+    `builtin` or `token` (the component's own login), `public` (open on purpose); none without a host."""
     env: Sequence[Kube]
     """Container env (Kubernetes EnvVar list, sorted by name): dependencies' connection settings, the OIDC client, an app's own."""
     deps: Mapping[str, Dependency]

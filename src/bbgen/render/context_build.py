@@ -55,6 +55,7 @@ from bbgen.render.units import (
     resources,
     selector,
 )
+from bbgen.spec.auth import decide
 from bbgen.spec.injected import app_url_env
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
@@ -226,7 +227,12 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
     sso = platform_ctx.sso
     deps = {name: _dependency(units[name], unit, sso) for name in unit.depends_on if name in units}
     client = next((c for c in sso.clients if c.unit == unit.name), None)
-    basic = view.apps[unit.name].basic_auth if unit.app is not None else view.components[unit.name].basic_auth
+    owner = view.apps[unit.name] if unit.app is not None else view.components[unit.name]
+    basic = owner.basic_auth
+    auth = decide(
+        basic=basic is not None and basic.enabled, oidc=owner.oidc is not None,
+        login=comp.login if comp is not None else None, settings=unit.settings, public=owner.public, app=unit.app is not None,
+    ) if unit.host_label else None
     route = comp.route if comp is not None else None
     chart = comp.chart if isinstance(comp, ChartComponent) else None
     pools = platform_ctx.gpuPools
@@ -246,6 +252,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         labels=labels(view, unit),
         selector=selector(unit),
         basicAuth=BasicAuth(secret=basic.secret_name or f"{unit.name}-basic-auth", realm=basic.realm) if basic is not None and basic.enabled else None,
+        auth=auth,
         env=env_list(unit, deps, client, sso),
         # Each dependency again under the role it fills (`object-store`, `llm`).
         deps={**deps, **{role: deps[name] for role, name in unit.roles.items() if name in deps}},

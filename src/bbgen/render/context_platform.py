@@ -14,6 +14,24 @@ from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PodSecurity:
+    """The Pod Security Admission levels of a Namespace (its `pod-security.kubernetes.io/*` labels)."""
+
+    enforce: str
+    """Level the API server enforces: `restricted`, unless a component of the namespace declares (`podSecurity`)
+    why its pods need `baseline` or `privileged`; the least strict such level wins."""
+    version: str
+    """Standards version the enforce level is pinned to (`v1.34`, the environment's Kubernetes minor), so a
+    cluster upgrade never starts rejecting pods that were admitted before it; warn and audit follow the latest."""
+    warn: str
+    """`restricted` everywhere: whoever applies a pod that would fail it is told so."""
+    audit: str
+    """`restricted` everywhere: the audit log records every pod that would fail it."""
+    why: Sequence[str]
+    """One `component: reason` line per component that needs more than restricted (empty when none does)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NamespaceObject:
     """A Namespace of the platform (one per namespace any unit uses)."""
 
@@ -21,6 +39,8 @@ class NamespaceObject:
     """Namespace name."""
     labels: Mapping[str, str]
     """The standard labels."""
+    podSecurity: PodSecurity
+    """Its Pod Security Admission levels."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -69,7 +69,7 @@ from bbgen.render.layout import (
     spoke_servers,
     spokes,
 )
-from bbgen.render.platform import Rendering, network_policies
+from bbgen.render.platform import Rendering, network_policies, pod_security
 from bbgen.render.tree import Tree
 from bbgen.render.units import Unit, provider
 from bbgen.spec.merge import env_view
@@ -141,7 +141,8 @@ def platform_objects(platform: Platform, units: dict[str, Unit]) -> list[Renderi
     """Everything under platform/<env>/, from that environment's view and units: its own volumes on its own nodes."""
     out: list[Rendering] = []
     for ns in sorted({u.namespace for u in units.values()}):
-        out.append(("namespace", {"ns": NamespaceObject(name=ns, labels=standard_labels(ns, part_of=platform.name))}))
+        psa = pod_security(units, ns, platform.kubernetes_version)
+        out.append(("namespace", {"ns": NamespaceObject(name=ns, labels=standard_labels(ns, part_of=platform.name), podSecurity=psa)}))
     st = platform.storage
     storage = StorageClassObject(
         className=st.class_name,

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.kube.objects import standard_labels
+from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
-from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy
+from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
 from bbgen.render.units import Unit, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
 
@@ -28,6 +29,30 @@ ACME_SOLVER_PORT = 8089
 Rendering = tuple[str, dict[str, Any]]
 """A template of templates/_platform/ (file name without `.yaml.j2`) and its variables
 (fields of render/context_platform.py's PlatformObjectVariables)."""
+
+
+RESTRICTED: Level = "restricted"
+
+
+def _unit_level(unit: Unit) -> tuple[Level, str]:
+    """The Pod Security level a unit's pods need, and why: restricted unless its component declares otherwise.
+
+    Custom apps are always restricted (their pods run non-root with a read-only root
+    filesystem); a component's declaration may hinge on one of its settings (host ports).
+    """
+    fact = unit.component.pod_security if unit.component is not None else None
+    if fact is None or (fact.when_setting is not None and not unit.settings.get(fact.when_setting)):
+        return RESTRICTED, ""
+    return fact.level, fact.why
+
+
+def pod_security(units: dict[str, Unit], namespace: str, kubernetes_version: str) -> PodSecurity:
+    """The Pod Security Admission levels of one namespace: the least strict its units need, warn and audit restricted."""
+    needs = sorted((u.name, *_unit_level(u)) for u in units.values() if u.namespace == namespace)
+    enforce = least_strict([level for _, level, _ in needs])
+    minor = ".".join(kubernetes_version.split(".")[:2])
+    why = [f"{name}: {reason}" for name, level, reason in needs if level != RESTRICTED]
+    return PodSecurity(enforce=enforce, version=f"v{minor}", warn=RESTRICTED, audit=RESTRICTED, why=why)
 
 
 def _ns_peer(namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,8 @@ class Tree:
     meta: dict[str, Any] = field(default_factory=dict)
     docs: dict[str, Any] = field(default_factory=dict)
     """The object each single-document YAML file was dumped from, so checks need not parse it again."""
+    warnings: list[str] = field(default_factory=list)
+    """What a person should know about the rendering (hosts served without authentication); never written."""
 
     def add(self, path: str, text: str) -> None:
         if path in self.files:

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bbgen.errors import OwnershipError
@@ -37,6 +37,8 @@ class WriteResult:
     written: list[str]
     unchanged: list[str]
     removed: list[str]
+    warnings: list[str] = field(default_factory=list)
+    """What a person should know about the rendered tree (public hosts without authentication)."""
 
 
 def owned_files(out: Path) -> set[str]:

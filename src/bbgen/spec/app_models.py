@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
+from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, PUBLIC_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
 from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, FileMode, Host, ImageRef, MountPath, NonEmpty, Port, SecretKey, Size, UrlPath
 
 # What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
@@ -286,6 +286,7 @@ class CustomApp(SpecModel):
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
     resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
     oidc: Oidc | None = Field(
         default=None,
         description=(

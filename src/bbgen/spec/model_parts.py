@@ -124,6 +124,12 @@ PATCHES_DESCRIPTION = (
     "Patches to the objects bbgen renders for it (escape hatch: a setting the catalog does not expose), strategic merge or "
     "JSON 6902 (see Patch for an example of each); a target that matches nothing is a spec error."
 )
+PUBLIC_DESCRIPTION = (
+    "Serve the public host without any authentication, on purpose (a public website or an API that checks its own keys): "
+    "without it a host whose component has no login of its own needs `basicAuth` or `oidc`; with it, render and validate warn, listing the host."
+)
+
+
 MANIFESTS_DESCRIPTION = (
     "Extra manifest files (paths relative to the spec file) added to its Kustomize base and owned by bbgen: Kubernetes objects "
     "only, no Secret with data (e.g. `manifests: [extra/web-configmap.yaml]`). Named `manifests` because `resources` is requests and limits."

@@ -34,6 +34,7 @@ from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
     PATCHES_DESCRIPTION,
+    PUBLIC_DESCRIPTION,
     BasicAuth,
     JsonPatchOp,
     Oidc,
@@ -87,6 +88,7 @@ class ComponentSettings(SpecModel):
     storage: Size | None = Field(default=None, description="Size of the persistent volume on the local-SSD storage class (above zero; only components that keep one, see `bbgen components`).")
     host: Host | None = Field(default=None, description="Public host: a label (`llm` becomes `llm.<domain>`) or a full DNS name, never an IP address; only for components serving HTTP. Empty string: not exposed.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
+    public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
     oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
     settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
@@ -210,6 +212,7 @@ class ComponentOverride(SpecModel):
     host: Host | None = Field(default=None, description="Public host in this environment (empty string: not exposed).")
     health_path: UrlPath | None = Field(default=None, description="Probe path in this environment (custom apps).")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth in this environment.")
+    public: bool | None = Field(default=None, description="Serve the public host without authentication in this environment (see the base field).")
     oidc: Oidc | None = Field(default=None, description="Keycloak client in this environment.")
     settings: dict[str, ScalarValue | list[ScalarValue] | None] | None = Field(default=None, description="Component settings in this environment, merged key by key (`null` drops one back to its default).")
     env: list[EnvVar] | None = Field(default=None, description="Plain environment variables in this environment (the whole list; custom apps).")

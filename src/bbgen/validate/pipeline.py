@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, hub, kubeconform, mounts, nginx, policy, routing, workloads
+from bbgen.validate import argo, checks, exposure, hub, kubeconform, mounts, nginx, podsecurity, policy, routing, workloads
 from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -289,6 +289,8 @@ def _cross_check(
         findings += routing.check_reference_grants(view)
         findings += nginx.check_tcp_services(view, chart_values or [])
         findings += policy.check_network_policies(view)
+        findings += podsecurity.check_pod_security(view)
+        findings += exposure.check_route_auth(view)
         findings += policy.check_deprecated(view)
         findings += argo.check_projects(view, deployed)
     return secrets

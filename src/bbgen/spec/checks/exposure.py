@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check, hint
 from bbgen.kube.names import fqdn
-from bbgen.spec.models import GATEWAY_API
+from bbgen.spec.auth import decide
+from bbgen.spec.models import GATEWAY_API, ComponentSettings
 
 # The catalog role whose provider implements each `ingress.provider` (the spec's own words, not component names).
 PROVIDER_ROLE = {"nginx": "ingress", GATEWAY_API: "edge-gateway"}
@@ -89,3 +90,38 @@ def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
                 "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
                 f"put the host behind {sso} (`oidc`) instead"
             ))
+
+
+@check()
+def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
+    """Every public host has an authentication decision: basic auth, OIDC, the component's own login, or `public: true`."""
+    domain = ctx.platform.env_domain(ctx.env)
+    sso = ctx.providers_text("sso")
+    gateway = ctx.platform.ingress.provider == GATEWAY_API
+    for name, where in sorted(ctx.enabled.items()):
+        owner = ctx.owner(name)
+        label = ctx.host_of(name)
+        if not label:
+            if owner.public:
+                yield ctx.at((*where, "public"), f"{name!r} has no public host, so `public: true` opens nothing: give it a `host` or remove `public`")
+            continue
+        component = ctx.catalog[name] if where[0] == "components" else None
+        if component is not None and "http" not in component.ports:
+            continue  # no HTTP to serve: ignored_fields refuses the host itself
+        settings = {**(component.defaults.settings if component is not None else {}), **(owner.settings if isinstance(owner, ComponentSettings) else {})}
+        decision = decide(
+            basic=owner.basic_auth is not None and owner.basic_auth.enabled, oidc=owner.oidc is not None,
+            login=component.login if component is not None else None, settings=settings, public=owner.public, app=component is None,
+        )
+        if decision is not None:
+            continue
+        login = component.login if component is not None else None
+        ways = [f"set {', '.join(f'settings.{k}: {v}' for k, v in login.when.items())} (its own login)"] if login is not None else []
+        if not gateway:
+            ways.append("put `basicAuth: {enabled: true}` on it")
+        if component is None or component.oidc:
+            ways.append(f"put `oidc: {{}}` on it (sign-in through {sso})")
+        ways.append("set `public: true` to serve it open on purpose")
+        yield ctx.host_site(name, (
+            f"host {fqdn(label, domain)} serves {name!r} with no authentication: {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}{ways[-1]}"
+        ))
