@@ -193,6 +193,12 @@ def test_large_files_are_applied_server_side(tmp_path: Path) -> None:
 @pytest.mark.tools
 def test_files_and_volumes_validate_with_the_real_tools(tmp_path: Path, tools: dict[str, str]) -> None:
     text = STORAGE + """\
+  scaled:
+    image: registry.example.org/a:1.0
+    resources: {requests: {cpu: 200m}}
+    autoscale: {min: 2, max: 4}
+    migrate: {command: [migrate]}
+    volumes: [{name: data, path: /data, type: persistent, size: 1Gi}]
 environments:
   prod: {}
   staging:
@@ -291,3 +297,19 @@ def test_validate_cross_checks_what_pods_mount(tmp_path: Path, tools: dict[str, 
     report = api.validate(_render(tmp_path, broken))
     found = {(f.check, f.resource.split("/")[-1]) for f in report.findings if f.severity == "error"}
     assert found == {("volume-mount", "store"), ("configmap-key", "store"), ("statefulset-service", "store"), ("storage-class", "store")}, report.findings
+
+
+def test_an_autoscaled_stateful_app_scales_its_stateful_set(tmp_path: Path) -> None:
+    app = """\
+  a:
+    image: registry.example.org/a:1.0
+    resources: {requests: {cpu: 200m}}
+    autoscale: {min: 2, max: 4}
+    volumes: [{name: data, path: /data, type: persistent, size: 1Gi}]
+"""
+    objects = _objects(_render(tmp_path, BASE + app), "a")
+    assert "replicas" not in objects["StatefulSet/a"]["spec"], "the autoscaler owns the replica count"
+    assert objects["HorizontalPodAutoscaler/a"]["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "a"}
+    assert "PodDisruptionBudget/a" in objects
+    pod = _pod(objects["StatefulSet/a"])["spec"]
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"

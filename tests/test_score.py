@@ -291,8 +291,8 @@ def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp
     assert any(": containers.main.readinessProbe.httpGet.port: bbgen probes the app's routed (or first) port, 3000" in line for line in lines), lines
 
 
-VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.tmp}\"}\n    resources:\n", 1) + (
-    "  data:\n    type: volume\n    params: {size: 5Gi}\n  tmp:\n    type: volume\n"
+VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.scratch}\"}\n    resources:\n", 1) + (
+    "  data:\n    type: volume\n    params: {size: 5Gi}\n  scratch:\n    type: volume\n"
 )
 
 
@@ -308,8 +308,15 @@ def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
     volumes = [v.model_dump(exclude_none=True) for v in app.volumes]  # type: ignore[attr-defined]
     assert volumes == [
         {"name": "data", "path": "/var/lib/web", "type": "persistent", "size": "5Gi"},
-        {"name": "tmp", "path": "/scratch", "type": "emptyDir"},
+        {"name": "scratch", "path": "/scratch", "type": "emptyDir"},
     ]
+
+
+@pytest.mark.skipif(not _has_field("volumes"), reason="needs the `volumes` field (wl-b)")
+def test_a_volume_named_like_bbgens_own_is_refused_in_the_score_file(tmp_path: Path) -> None:
+    text = VOLUMES.replace("${resources.scratch}", "${resources.tmp}").replace("  scratch:\n    type: volume\n", "  tmp:\n    type: volume\n")
+    lines = _fails(tmp_path, FROM_SCORE, text)
+    assert any(line.startswith("app/score.yaml:") and "a volume bbgen mounts itself" in line for line in lines), lines
 
 
 def test_a_catalog_score_output_must_be_a_variable_the_component_injects() -> None:
