@@ -42,6 +42,8 @@ class ChartRun:
 
     findings: list[Finding] = field(default_factory=list)
     checked: list[tuple[str, str]] = field(default_factory=list)
+    objects: list[Resource] = field(default_factory=list)
+    """Every object the charts rendered (for ``--server``'s dry-run)."""
     rendered: list[dict[str, str]] = field(default_factory=list)
     """What rendered, for the report: application file, chart, version, pinned version, where it came from."""
 
@@ -117,6 +119,7 @@ def check_charts(
     run.findings += leaks(outputs, options.leak_scan)
     run.findings += _values_findings(ready, root)
     run.checked = sorted({(r.source, r.ref) for o in outputs for r in o.objects})
+    run.objects = [r for o in outputs for r in o.objects]
     return run
 
 

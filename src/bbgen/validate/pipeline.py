@@ -359,6 +359,7 @@ def validate(
     progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
     chart_checked: list[tuple[str, str]] = []
     chart_rendered: list[dict[str, str]] = []
+    chart_objects: list[Resource] = []
     if charts is not None:  # what Argo CD renders from the upstream charts (bbgen.validate.charts)
         from bbgen.validate.charts import check_charts
 
@@ -368,7 +369,7 @@ def validate(
             explicit_version=kubernetes_version, log=log, progress=progress,
         )
         findings += chart_run.findings
-        chart_checked, chart_rendered = chart_run.checked, chart_run.rendered
+        chart_checked, chart_rendered, chart_objects = chart_run.checked, chart_run.rendered, chart_run.objects
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
@@ -376,9 +377,11 @@ def validate(
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     findings += _hub_checks(resources, targets, builds, manifest)
     if server is not None:  # --server: the same objects, dry-run against a real API server
+        from bbgen.validate.server import ServerObject  # lazy
         from bbgen.validate.server_objects import server_findings  # lazy
 
-        findings += server_findings(pairs, server, log=log, progress=progress)
+        rendered = tuple(ServerObject(doc=r.doc, file=r.source, ref=r.ref, default_namespace=r.default_namespace) for r in chart_objects)
+        findings += server_findings(pairs, replace(server, extra=server.extra + rendered), log=log, progress=progress)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)
