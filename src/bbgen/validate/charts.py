@@ -44,6 +44,8 @@ class ChartRun:
     checked: list[tuple[str, str]] = field(default_factory=list)
     rendered: list[dict[str, str]] = field(default_factory=list)
     """What rendered, for the report: application file, chart, version, pinned version, where it came from."""
+    objects: list[Resource] = field(default_factory=list)
+    """Every object the charts rendered (for ``validate --server``)."""
 
 
 def _kube_version(app: Resource, manifest: dict[str, Any], explicit: str | None) -> str:
@@ -117,6 +119,7 @@ def check_charts(
     run.findings += leaks(outputs, options.leak_scan)
     run.findings += _values_findings(ready, root)
     run.checked = sorted({(r.source, r.ref) for o in outputs for r in o.objects})
+    run.objects = [r for o in outputs for r in o.objects]
     return run
 
 

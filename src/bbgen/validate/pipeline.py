@@ -355,6 +355,7 @@ def validate(
     progress(f"kubeconform ({len(pairs)} objects)", 1, 1)
     chart_checked: list[tuple[str, str]] = []
     chart_rendered: list[dict[str, str]] = []
+    chart_objects: list[Resource] = []
     if charts is not None:  # what Argo CD renders from the upstream charts (bbgen.validate.charts)
         from bbgen.validate.charts import check_charts
 
@@ -364,7 +365,7 @@ def validate(
             explicit_version=kubernetes_version, log=log, progress=progress,
         )
         findings += chart_run.findings
-        chart_checked, chart_rendered = chart_run.checked, chart_run.rendered
+        chart_checked, chart_rendered, chart_objects = chart_run.checked, chart_run.rendered, chart_run.objects
 
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
@@ -374,7 +375,7 @@ def validate(
     if server is not None:  # --server: the same objects, dry-run against a real API server
         from bbgen.validate.server_objects import server_findings  # lazy
 
-        findings += server_findings(pairs, server, log=log, progress=progress)
+        findings += server_findings(pairs, server, log=log, progress=progress, charts=chart_objects)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)
