@@ -129,11 +129,11 @@ def _app(body: str, name: str = "a") -> str:
     return BASE + f"  {name}:\n    image: registry.example.org/{name}:1.0\n" + body
 
 
-def _policies(out: Path) -> list[dict[str, Any]]:
+def _policies(out: Path, kind: str = "NetworkPolicy") -> list[dict[str, Any]]:
     found = []
     for path in sorted(out.rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if isinstance(doc, dict) and doc.get("kind") == "NetworkPolicy":
+            if isinstance(doc, dict) and doc.get("kind") == kind:
                 found.append(doc)
     return found
 
@@ -169,6 +169,33 @@ def test_named_ports_reach_container_service_probes_and_route(tmp_path: Path) ->
     c = _container(worker["Deployment"])
     assert c["ports"] == [{"name": "admin", "containerPort": 9000, "protocol": "TCP"}]
     assert c["readinessProbe"]["tcpSocket"] == {"port": "admin"}
+
+
+GATEWAY = MINIMAL_SPEC + """\
+ingress: {provider: gateway, className: cilium}
+components:
+  cert-manager: {}
+  cluster-issuers: {}
+  gateway-api: {}
+  gateway: {}
+  cilium: {settings: {k8sServiceHost: "10.0.0.10"}}
+apps:
+  api:
+    image: registry.example.org/api:1.0
+    host: api
+    ports: [{name: metrics, port: 9090}, {name: web, port: 8000, route: true}]
+"""
+
+
+@pytest.mark.tools
+def test_through_a_gateway_the_route_and_its_policy_reach_the_routed_port(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = _render(tmp_path, GATEWAY)
+    route = _objects(out, "api")["HTTPRoute"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "api", "port": 80}]
+    policy = next(p for p in _policies(out, "CiliumNetworkPolicy") if p["metadata"]["name"] == "allow-api-from-gateway")
+    assert [r["toPorts"] for r in policy["spec"]["ingress"]] == [[{"ports": [{"port": "8000", "protocol": "TCP"}]}]]
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert not errors, "\n".join(errors)
 
 
 def test_one_port_shorthand_is_unchanged(tmp_path: Path) -> None:

@@ -349,3 +349,8 @@ def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_pat
     app = load_platform(spec).apps["web"]
     assert app.depends_on == ["llm"], "the role, so the spec's `llm:` choice decides which provider"
     assert [(e.name, e.value, e.expand) for e in app.env] == [("MODEL", "$(LLM_MODEL)", True)]
+
+
+def test_a_score_file_that_is_not_yaml_is_located_in_it(tmp_path: Path) -> None:
+    lines = _fails(tmp_path, FROM_SCORE, SCORE.replace("metadata:\n", "metadata: [\n", 1))
+    assert len(lines) == 1 and lines[0].startswith("app/score.yaml:") and "YAML syntax error" in lines[0], lines

@@ -614,10 +614,11 @@ def test_missing_field_in_list_item_points_at_item(tmp_path: Path) -> None:
         apps:
           api:
             image: api:1
-            env:
+            secretEnv:
               - name: A
+                secret: api-secrets
         """))
-    assert only(errors_of(path, validate=True)) == f"{path}:9:9: apps.api.env[0].value: field required"
+    assert only(errors_of(path, validate=True)) == f"{path}:9:9: apps.api.secretEnv[0].key: field required"
 
 
 def test_wrong_types(tmp_path: Path) -> None:

@@ -11,13 +11,14 @@ from typing import Any
 
 from bbgen.render.context import Dependency, OidcClient, Sso, Workload
 from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL
+from bbgen.render.app_storage import Mounts
 from bbgen.render.context_app import Autoscale, Migration
 from bbgen.render.units import Unit
 from bbgen.spec.app_models import ROUTED_PORT_NAME, ROUTED_SERVICE_PORT
 from bbgen.spec.models import CustomApp, EnvSource, Probes
 
 
-def workload(app: CustomApp, replicas: int, labels: dict[str, str]) -> Workload:
+def workload(app: CustomApp, replicas: int, labels: dict[str, str], storage: Mounts) -> Workload:
     """An app's kind, start command and probes: a service is probed over HTTP on `healthPath` unless `probes` says otherwise."""
     probes = app.probes or Probes(type="http" if app.kind == "service" else "none")
     container_ports, service_ports = _ports(app)
@@ -43,6 +44,13 @@ def workload(app: CustomApp, replicas: int, labels: dict[str, str]) -> Workload:
         servicePorts=service_ports,
         imagePullSecrets=[{"name": name} for name in app.image_pull_secrets],
         serviceAccount=app.service_account,
+        controller=storage.controller,
+        files=storage.files,
+        volumes=storage.volumes,
+        volumeMounts=storage.volumeMounts,
+        claimMounts=storage.claimMounts,
+        volumeClaimTemplates=storage.volumeClaimTemplates,
+        headlessService=storage.headlessService,
     )
 
 

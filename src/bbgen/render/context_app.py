@@ -41,6 +41,20 @@ class Migration:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AppFiles:
+    """A custom app's `files`: the one ConfigMap holding them, and the checksum that rolls its pods when one changes."""
+
+    configMap: str
+    """ConfigMap name (`<app>-files`)."""
+    data: Mapping[str, str]
+    """Its data: each file's text under its key (the mount path without its leading `/`, `/` written `_`)."""
+    checksum: str
+    """SHA-256 of the data, the pod template's `checksum/files` annotation."""
+    serverSideApply: bool
+    """Too big for the annotation Argo CD's client-side apply keeps (over 200 KiB): applied server-side."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Workload:
     """What a custom app runs as, and how its container starts and is checked."""
 
@@ -70,3 +84,17 @@ class Workload:
     """Pod `imagePullSecrets` (`[{name: …}]`)."""
     serviceAccount: str | None
     """ServiceAccount the pods run as (its token mounted), or none (no token)."""
+    controller: str
+    """Kind of the object running the pods: `Deployment`, `StatefulSet` (a service or worker with a persistent volume), `Job` or `CronJob`."""
+    files: AppFiles | None
+    """Its mounted files' ConfigMap, or none without `files`."""
+    volumes: Sequence[Kube]
+    """Pod volumes besides the writable /tmp (Kubernetes Volume list): each emptyDir, then the files' ConfigMap."""
+    volumeMounts: Sequence[Kube]
+    """Container mounts besides /tmp (Kubernetes VolumeMount list): each emptyDir, then each file (subPath, read-only)."""
+    claimMounts: Sequence[Kube]
+    """Mounts of the persistent volumes' claims (a StatefulSet's pods; not its migration Job)."""
+    volumeClaimTemplates: Sequence[Kube]
+    """A StatefulSet's claim templates, one per persistent volume, on the platform's StorageClass."""
+    headlessService: str | None
+    """The headless Service giving a StatefulSet's pods stable names (`<app>-headless`), else none."""

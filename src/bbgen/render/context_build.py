@@ -15,6 +15,7 @@ from bbgen.catalog import AnyComponent, ChartComponent
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
 from bbgen.render import engine
+from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
     BasicAuth,
     Dependency,
@@ -57,6 +58,7 @@ from bbgen.render.units import (
 from bbgen.spec.injected import app_url_env
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
+from bbgen.spec.sources import SpecSource, source_of
 
 GATEWAY_NAME = "public"
 EDGE_GATEWAY_ROLE = "edge-gateway"
@@ -93,7 +95,8 @@ def build_scope(platform: Platform, catalog: dict[str, AnyComponent], env: str) 
         acmeEmail=view.tls.acme_email,
         kubernetesVersion=view.kubernetes_version,
     )
-    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain) for name, unit in units.items()}
+    source = source_of(platform, env)  # where a file an app mounts is read from, and its errors located
+    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain, source) for name, unit in units.items()}
     return Scope(platform=platform_ctx, env=env_ctx, units=unit_ctxs)
 
 
@@ -217,7 +220,7 @@ def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
     )
 
 
-def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str) -> UnitContext:
+def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
     sso = platform_ctx.sso
@@ -255,5 +258,5 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         gpuPool=(pools[0] if pools else None) if comp is not None and comp.gpu else None,
         healthPath=unit.app.health_path if unit.app is not None else None,
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
-        workload=workload(unit.app, replicas(view, unit), labels(view, unit)) if unit.app is not None else None,
+        workload=workload(unit.app, replicas(view, unit), labels(view, unit), mounts(unit.name, unit.app, view.storage.class_name, source)) if unit.app is not None else None,
     )

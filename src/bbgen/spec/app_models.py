@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
-from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, Host, ImageRef, NonEmpty, Port, SecretKey, UrlPath
+from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, FileMode, Host, ImageRef, MountPath, NonEmpty, Port, SecretKey, Size, UrlPath
 
 # What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
 APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
@@ -212,6 +212,39 @@ def _image_or_score(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [{"required": ["image"]}, {"required": ["score"]}]
 
 
+class AppFile(SpecModel):
+    """A file mounted read-only into an app's container, from inline text or a file beside the spec.
+
+    All files of an app live in one ConfigMap `<app>-files`, each mounted alone (subPath) at its path; the pods
+    carry a checksum of that ConfigMap, so changing a file rolls them.
+    """
+
+    path: MountPath = Field(description="Absolute path of the file in the container (e.g. `/etc/app/config.yaml`).")
+    content: str | None = Field(default=None, description="The file's text, inline.")
+    source: NonEmpty | None = Field(default=None, description="A UTF-8 text file, relative to the spec file, read at render time (e.g. `config/app.yaml`).")
+    mode: FileMode | None = Field(default=None, description="Permission bits as a quoted octal string (e.g. `\"0644\"`, `\"0755\"`); default `0644`.")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> AppFile:
+        if (self.content is None) == (self.source is None):
+            raise ValueError("give exactly one of `content` (inline text) or `source` (a file beside the spec)")
+        return self
+
+
+class AppVolume(SpecModel):
+    """A directory mounted into an app's container: scratch space, or a persistent disk of its own.
+
+    Any `persistent` volume makes a `service` or `worker` a StatefulSet: each replica gets its own claim on the
+    platform's storage class (`storage.className`) and a stable name through the headless Service `<app>-headless`.
+    """
+
+    name: DnsLabel = Field(description="Volume name (unique within the app; `tmp` and `files` are bbgen's).")
+    path: MountPath = Field(description="Absolute mount path in the container (e.g. `/var/lib/app`).")
+    type: Literal["emptyDir", "persistent"] = Field(description="`emptyDir`: scratch space that lives as long as the pod; `persistent`: a PersistentVolumeClaim per replica that outlives it (kinds `service` and `worker` only).")
+    size: Size | None = Field(default=None, description="`persistent`: the claim's size (required); `emptyDir`: its `sizeLimit` (optional).")
+    medium: Literal["Memory"] | None = Field(default=None, description="`Memory` keeps an `emptyDir` in RAM (tmpfs, counted against the memory limit); emptyDir only.")
+
+
 class CustomApp(SpecModel):
     """One of the user's own services, deployed from an image they build."""
 
@@ -262,6 +295,8 @@ class CustomApp(SpecModel):
         ),
     )
     read_only_root_filesystem: bool = Field(default=True, description="Mount the root filesystem read-only (a writable /tmp is always provided).")
+    files: list[AppFile] = Field(default_factory=list, description="Files mounted read-only into the container (config files, scripts), from inline text or files beside the spec; a change rolls the pods.")
+    volumes: list[AppVolume] = Field(default_factory=list, description="Directories mounted into the container: `emptyDir` scratch space, or `persistent` disks (which make the app a StatefulSet).")
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
     manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
     helm_values: dict[str, Any] = Field(default_factory=dict, description="Not for apps (they are no chart); setting it is a spec error.")

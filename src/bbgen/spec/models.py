@@ -17,7 +17,9 @@ from pydantic import Field, StringConstraints
 
 from bbgen.spec.app_models import (
     APP_RESOURCES,
+    AppFile,
     AppPort,
+    AppVolume,
     Autoscale,
     AutoscaleOverride,
     CustomApp,
@@ -59,7 +61,7 @@ from bbgen.spec.scalars import (
 )
 
 __all__ = [
-    "APP_RESOURCES", "AppPort", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
+    "APP_RESOURCES", "AppFile", "AppPort", "AppVolume", "Autoscale", "AutoscaleOverride", "GATEWAY_API", "HELM_VALUES_DESCRIPTION", "MANIFESTS_DESCRIPTION", "PATCHES_DESCRIPTION", "ROLE_FIELDS",
     "BasicAuth", "ComponentOverride", "ComponentSettings", "CustomApp", "EnvSource", "EnvVar", "Environment", "GitOps", "Ingress",
     "IngressOverride", "JsonPatchOp", "LocalVolume", "Migrate", "MigrateOverride", "NodePool", "Oidc", "Patch", "PatchTarget", "Platform", "Probes",
     "ResourceAmounts", "Resources", "ScalarValue", "SecretRef", "SpecModel", "Sso", "Storage", "StorageOverride",
@@ -221,6 +223,8 @@ class ComponentOverride(SpecModel):
     probes: Probes | None = Field(default=None, description="Readiness and liveness check in this environment (custom apps).")
     image_pull_secrets: list[DnsName] | None = Field(default=None, description="Image pull Secrets in this environment (the whole list; custom apps).")
     service_account: DnsName | None = Field(default=None, description="ServiceAccount the pods run as in this environment (custom apps).")
+    files: list[AppFile] | None = Field(default=None, description="Mounted files in this environment (the whole list; custom apps).")
+    volumes: list[AppVolume] | None = Field(default=None, description="Volumes in this environment (the whole list; custom apps).")
     patches: list[Patch] | None = Field(default=None, description="Patches in this environment (the whole list, replacing the base one).")
     manifests: list[NonEmpty] | None = Field(default=None, description="Extra manifest files in this environment (the whole list; a file only here lands in this environment's overlay).")
     helm_values: dict[str, Any] | None = Field(default=None, description="Helm values in this environment, merged deeply over the base `helmValues` (chart components).")

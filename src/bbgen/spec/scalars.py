@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from bbgen.spec.references import git_ref_problem, image_problem, quantity_value
 
@@ -142,3 +142,27 @@ KubernetesVersion = Annotated[str, AfterValidator(_k8s_version), _pattern(K8S_VE
 Branch = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$"), AfterValidator(_branch)]
 # `json_schema_extra` for a mapping keyed by DNS labels (names of components, apps, environments, pools).
 DNS_LABEL_KEYS = keys_pattern(DNS_LABEL_RE)
+
+
+# An absolute path inside a container, each segment of the characters a ConfigMap key allows (a file's key is made from it).
+MOUNT_PATH_RE = re.compile(r"^(/[-._a-zA-Z0-9]+)+$")
+# Permission bits of a mounted file, as an octal string (`"0644"`): YAML 1.1 reads a bare 0644 as the number 420.
+FILE_MODE_RE = re.compile(r"^0?[0-7]{3}$")
+
+
+def _mount_path(value: str) -> str:
+    if not MOUNT_PATH_RE.match(value) or any(part in (".", "..") for part in value.split("/")):
+        raise ValueError(f"{value!r} is not an absolute path in the container (e.g. /etc/app/config.yaml: segments of letters, digits, '-', '_', '.', no '..')")
+    return value
+
+
+def _file_mode(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"write the mode as a quoted octal string (e.g. \"0644\"), not the number {value}")
+    if isinstance(value, str) and not FILE_MODE_RE.match(value):
+        raise ValueError(f"{value!r} is not an octal file mode (e.g. \"0644\" or \"0755\")")
+    return value
+
+
+MountPath = Annotated[str, AfterValidator(_mount_path), _pattern(MOUNT_PATH_RE.pattern)]
+FileMode = Annotated[str, BeforeValidator(_file_mode), _pattern(FILE_MODE_RE.pattern)]

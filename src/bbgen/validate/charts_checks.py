@@ -64,7 +64,7 @@ def _projects(env: str, own: list[Resource], outputs: list[ChartOutput]) -> list
 
 def _collisions(own: list[Resource], outputs: list[ChartOutput]) -> list[Finding]:
     """A chart object bbgen (or another chart) also renders: same group, kind, namespace and name."""
-    owners: dict[tuple[str, str, str, str], str] = {r.identity: f"bbgen's {r.source}" for r in own if r.kind != "Application"}
+    owners: dict[tuple[str, str, str, str], str] = {r.identity: f"bbgen's {r.source}" for r in own}
     out: list[Finding] = []
     for item in outputs:
         for res in item.objects:

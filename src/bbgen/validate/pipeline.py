@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, hub, kubeconform, nginx, policy, routing, workloads
+from bbgen.validate import argo, checks, hub, kubeconform, mounts, nginx, policy, routing, workloads
 from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -279,6 +279,8 @@ def _cross_check(
         config_findings, needed = checks.check_config_refs(view)
         findings += config_findings
         secrets |= needed
+        findings += mounts.check_pod_volumes(view)
+        findings += mounts.check_stateful_sets(view)
         findings += checks.check_namespaces(view)
         findings += routing.check_route_conflicts(view)
         findings += checks.check_tls_sources(view)
