@@ -34,9 +34,20 @@ def copy_render(src: Path, dst: Path) -> Path:
     return dst
 
 
-def validate_server(tree: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
-    """`bbgen validate TREE --server ... -o json -v`: (exit code, the JSON report or {}, stderr)."""
-    done = bbgen("validate", str(tree), "--server", *extra, "-o", "json", "-v", env=env)
+def chart_args() -> list[str]:
+    """The upstream chart trees, when present ($BBGEN_CHARTS, else ../shared/charts as in CI): their output is dry-run too."""
+    explicit = os.environ.get("BBGEN_CHARTS")
+    found = Path(explicit) if explicit else ROOT.parent / "shared" / "charts"
+    return [f"--charts={found}", "--chart-version-mismatch=allow"] if found.is_dir() else []
+
+
+def validate_server(tree: Path, *extra: str, env: dict[str, str] | None = None, charts: bool = False) -> tuple[int, dict[str, Any], str]:
+    """`bbgen validate TREE --server ... -o json -v` (``charts``: with the chart trees if present): (exit code, the JSON report or {}, stderr).
+
+    Without ``charts`` the charts are not rendered (``--no-charts``): the negative tests are about one object of bbgen's own.
+    """
+    args = chart_args() if charts else ["--no-charts"]
+    done = bbgen("validate", str(tree), "--server", *extra, *args, "-o", "json", "-v", env=env)
     payload = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {}
     return done.returncode, payload, done.stderr
 

@@ -29,7 +29,7 @@ def _kubeconfig(server: Any) -> str:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_passes_a_server_dry_run(profile: str, renders: dict[str, Path], kube_server: Any) -> None:
-    code, payload, err = validate_server(renders[profile], _kubeconfig(kube_server))
+    code, payload, err = validate_server(renders[profile], _kubeconfig(kube_server), charts=True)
     assert server_findings(payload) == [], err
     assert code == 0, err
     checked = _CHECKED.search(err)

@@ -145,7 +145,7 @@ class ScratchServer:
                 f"--service-account-signing-key-file={self.pki / 'sa.key'}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--authorization-mode=RBAC",
-                "--allow-privileged=true",  # as kubeadm and k3s clusters run: a CNI's DaemonSet (the chart's output) is privileged
+                "--allow-privileged=true",  # as every real cluster's API server (CNI and node agents run privileged)
                 "--endpoint-reconciler-type=none",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",

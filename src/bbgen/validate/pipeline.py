@@ -377,11 +377,9 @@ def validate(
     secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
     findings += _hub_checks(resources, targets, builds, manifest)
     if server is not None:  # --server: the same objects, dry-run against a real API server
-        from bbgen.validate.server import ServerObject  # lazy
         from bbgen.validate.server_objects import server_findings  # lazy
 
-        rendered = tuple(ServerObject(doc=r.doc, file=r.source, ref=r.ref, default_namespace=r.default_namespace) for r in chart_objects)
-        findings += server_findings(pairs, replace(server, extra=server.extra + rendered), log=log, progress=progress)
+        findings += server_findings(pairs, server, log=log, progress=progress, charts=chart_objects)
     unique = sorted(set(findings), key=Finding.sort_key)
     checked = sorted({(r.source, r.ref) for _, r in pairs} | set(chart_checked))
     return Report(findings=unique, builds=sorted(builds), required_secrets=sorted(secrets), checked=checked, kubernetes_version=version, charts=chart_rendered)

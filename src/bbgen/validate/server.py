@@ -60,6 +60,8 @@ class ServerObject:
     ref: str
     default_namespace: str | None = None
     """Where it lands when it names no namespace (its Application's destination)."""
+    note: str = ""
+    """Said after each finding's message (e.g. that a chart rendered it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +129,8 @@ class _Run:
         cluster.resources()  # discovery once, before the worker threads read it
 
     def finding(self, obj: ServerObject, message: str, severity: Severity = "error") -> Finding:
-        return Finding(check=self.check, file=obj.file, resource=obj.ref, message=message, severity=severity)
+        text = f"{message} ({obj.note})" if obj.note else message
+        return Finding(check=self.check, file=obj.file, resource=obj.ref, message=text, severity=severity)
 
     def one(self, obj: ServerObject) -> list[Finding]:
         api_version, kind = str(obj.doc.get("apiVersion", "")), str(obj.doc.get("kind", ""))

@@ -24,6 +24,11 @@ def from_pairs(pairs: list[tuple[Parsed, Resource]]) -> list[ServerObject]:
     return [ServerObject(doc=r.doc, file=r.source, ref=r.ref, default_namespace=r.default_namespace) for _, r in pairs]
 
 
+def from_charts(objects: list[Resource]) -> list[ServerObject]:
+    """Chart output: located at the Application that renders the chart, and said so in each message."""
+    return [ServerObject(doc=r.doc, file=r.source, ref=r.ref, default_namespace=r.default_namespace, note="rendered by this Application's chart") for r in objects]
+
+
 def collect(root: Path, log: Log | None = None) -> list[ServerObject]:
     """Every object of the render at ``root``, found the way ``validate`` finds them (its problems are not reported here)."""
     from bbgen.validate import argo, checks  # lazy
@@ -44,6 +49,11 @@ def collect(root: Path, log: Log | None = None) -> list[ServerObject]:
     return from_pairs([(x, r) for x, r in p._apply_defaults(pairs, targets) if not (x.is_file and x.origin in helm_values)])
 
 
-def server_findings(pairs: list[tuple[Parsed, Resource]], options: ServerOptions, *, log: Log | None = None, progress: Progress = nothing) -> list[Finding]:
-    """The pipeline's hook: dry-run the checked objects (plus ``options.extra``) as ``options`` says."""
-    return check(from_pairs(pairs), options, log=log, progress=progress, previous=lambda d: collect(d, log))
+def server_findings(
+    pairs: list[tuple[Parsed, Resource]], options: ServerOptions, *, log: Log | None = None, progress: Progress = nothing, charts: list[Resource] | None = None
+) -> list[Finding]:
+    """The pipeline's hook: dry-run the checked objects, the charts' output and ``options.extra`` as ``options`` says.
+
+    A ``--previous`` render's charts are not rendered (its own Kustomize output is the state compared to).
+    """
+    return check(from_pairs(pairs) + from_charts(charts or []), options, log=log, progress=progress, previous=lambda d: collect(d, log))
