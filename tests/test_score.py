@@ -291,8 +291,8 @@ def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp
     assert any(": containers.main.readinessProbe.httpGet.port: bbgen probes the app's routed (or first) port, 3000" in line for line in lines), lines
 
 
-VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.tmp}\"}\n    resources:\n", 1) + (
-    "  data:\n    type: volume\n    params: {size: 5Gi}\n  tmp:\n    type: volume\n"
+VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {source: \"${resources.data}\"}\n      /scratch: {source: \"${resources.scratch}\"}\n    resources:\n", 1) + (
+    "  data:\n    type: volume\n    params: {size: 5Gi}\n  scratch:\n    type: volume\n"
 )
 
 
@@ -308,7 +308,7 @@ def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
     volumes = [v.model_dump(exclude_none=True) for v in app.volumes]  # type: ignore[attr-defined]
     assert volumes == [
         {"name": "data", "path": "/var/lib/web", "type": "persistent", "size": "5Gi"},
-        {"name": "tmp", "path": "/scratch", "type": "emptyDir"},
+        {"name": "scratch", "path": "/scratch", "type": "emptyDir"},
     ]
 
 
@@ -354,3 +354,33 @@ def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_pat
 def test_a_score_file_that_is_not_yaml_is_located_in_it(tmp_path: Path) -> None:
     lines = _fails(tmp_path, FROM_SCORE, SCORE.replace("metadata:\n", "metadata: [\n", 1))
     assert len(lines) == 1 and lines[0].startswith("app/score.yaml:") and "YAML syntax error" in lines[0], lines
+
+
+STORAGE = VOLUMES.replace("    resources:\n", "    files:\n      /etc/web/name.txt: {content: \"${metadata.name}\", mode: \"644\"}\n    resources:\n", 1)
+WRITTEN_STORAGE = WRITTEN + """\
+    files:
+      - {path: /etc/web/name.txt, content: web, mode: "0644"}
+    volumes:
+      - {name: data, path: /var/lib/web, type: persistent, size: 5Gi}
+      - {name: scratch, path: /scratch, type: emptyDir}
+"""
+
+
+@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
+def test_files_and_volumes_render_the_same_repository_as_written_out(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    from_score = _tree(_write(tmp_path / "a", FROM_SCORE, STORAGE))
+    written = _tree(_write(tmp_path / "b", WRITTEN_STORAGE, score=None))
+    assert any("statefulset" in p for p in written), "a persistent volume makes a StatefulSet"
+    assert sorted(from_score) == sorted(written)
+    assert [p for p in sorted(written) if from_score[p] != written[p]] == []
+
+
+@pytest.mark.tools
+@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
+def test_a_score_app_with_files_and_volumes_validates_with_the_real_tools(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(_write(tmp_path, FROM_SCORE, STORAGE))), out)
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert not errors, "\n".join(errors)
