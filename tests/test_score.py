@@ -361,3 +361,33 @@ def test_a_type_several_components_satisfy_depends_on_the_role_they_fill(tmp_pat
 def test_a_score_file_that_is_not_yaml_is_located_in_it(tmp_path: Path) -> None:
     lines = _fails(tmp_path, FROM_SCORE, SCORE.replace("metadata:\n", "metadata: [\n", 1))
     assert len(lines) == 1 and lines[0].startswith("app/score.yaml:") and "YAML syntax error" in lines[0], lines
+
+
+STORAGE = VOLUMES.replace("    resources:\n", "    files:\n      /etc/web/name.txt: {content: \"${metadata.name}\", mode: \"644\"}\n    resources:\n", 1)
+WRITTEN_STORAGE = WRITTEN + """\
+    files:
+      - {path: /etc/web/name.txt, content: web, mode: "0644"}
+    volumes:
+      - {name: data, path: /var/lib/web, type: persistent, size: 5Gi}
+      - {name: scratch, path: /scratch, type: emptyDir}
+"""
+
+
+@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
+def test_files_and_volumes_render_the_same_repository_as_written_out(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    from_score = _tree(_write(tmp_path / "a", FROM_SCORE, STORAGE))
+    written = _tree(_write(tmp_path / "b", WRITTEN_STORAGE, score=None))
+    assert any("statefulset" in p for p in written), "a persistent volume makes a StatefulSet"
+    assert sorted(from_score) == sorted(written)
+    assert [p for p in sorted(written) if from_score[p] != written[p]] == []
+
+
+@pytest.mark.tools
+@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
+def test_a_score_app_with_files_and_volumes_validates_with_the_real_tools(tmp_path: Path, tools: dict[str, str]) -> None:
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(_write(tmp_path, FROM_SCORE, STORAGE))), out)
+    errors = [str(f) for f in api.validate(out).findings if f.severity == "error"]
+    assert not errors, "\n".join(errors)
