@@ -18,7 +18,6 @@ from bbgen import api
 from bbgen.render.build import build_tree
 from bbgen.render.write import write_tree
 from bbgen.spec import load_platform
-from bbgen.spec._score_map import has_field as _has_field
 from support import MINIMAL_SPEC, bbgen
 
 BASE = MINIMAL_SPEC + """\
@@ -228,14 +227,6 @@ def test_a_reference_to_a_variable_the_container_lacks_is_located(tmp_path: Path
     assert "apps.api.env[0].value: $(NOPE) names no variable the container has before URL" in lines[0]
 
 
-@pytest.mark.skipif(_has_field("files"), reason="files are supported: mapped instead")
-def test_files_without_the_files_field_are_refused_at_their_line(tmp_path: Path) -> None:
-    score = SCORE.replace("    resources:\n", "    files:\n      /etc/web.conf: {content: x}\n    resources:\n", 1)
-    lines = _fails(tmp_path, FROM_SCORE, score)
-    assert any(line.startswith(f"app/score.yaml:{_line(score, 'files:')}:") for line in lines), lines
-
-
-@pytest.mark.skipif(not _has_field("files"), reason="needs the `files` field (wl-b)")
 def test_files_become_app_files_with_placeholders_filled(tmp_path: Path) -> None:
     score = SCORE.replace("    resources:\n", (
         "    files:\n      /etc/web/name.txt: {content: \"${metadata.name}\", mode: \"644\"}\n"
@@ -273,14 +264,6 @@ def test_cross_field_checks_and_layers_are_located_where_each_value_was_written(
     assert any(line.startswith(at_score) for line in lines), lines
 
 
-@pytest.mark.skipif(_has_field("ports"), reason="ports are supported: mapped instead")
-def test_several_service_ports_without_the_ports_field_are_refused(tmp_path: Path) -> None:
-    score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
-    lines = _fails(tmp_path, FROM_SCORE, score)
-    assert any(line.startswith(f"app/score.yaml:{_line(score, 'metrics:')}:5: service.ports.metrics: ") for line in lines), lines
-
-
-@pytest.mark.skipif(not _has_field("ports"), reason="needs the `ports` field (wl-a)")
 def test_several_service_ports_become_named_ports_with_the_routed_one_marked(tmp_path: Path) -> None:
     score = SCORE.replace("      targetPort: 3000\n", "      targetPort: 3000\n    metrics:\n      port: 9090\n", 1)
     app = load_platform(_write(tmp_path, FROM_SCORE, score)).apps["web"]
@@ -296,13 +279,6 @@ VOLUMES = SCORE.replace("    resources:\n", "    volumes:\n      /var/lib/web: {
 )
 
 
-@pytest.mark.skipif(_has_field("volumes"), reason="volumes are supported: mapped instead")
-def test_volumes_without_the_volumes_field_are_refused_at_their_line(tmp_path: Path) -> None:
-    lines = _fails(tmp_path, FROM_SCORE, VOLUMES)
-    assert any(line.startswith(f"app/score.yaml:{_line(VOLUMES, 'volumes:')}:") for line in lines), lines
-
-
-@pytest.mark.skipif(not _has_field("volumes"), reason="needs the `volumes` field (wl-b)")
 def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
     app = load_platform(_write(tmp_path, FROM_SCORE, VOLUMES)).apps["web"]
     volumes = [v.model_dump(exclude_none=True) for v in app.volumes]  # type: ignore[attr-defined]
@@ -312,7 +288,6 @@ def test_volume_resources_become_app_volumes(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(not _has_field("volumes"), reason="needs the `volumes` field (wl-b)")
 def test_a_volume_named_like_bbgens_own_is_refused_in_the_score_file(tmp_path: Path) -> None:
     text = VOLUMES.replace("${resources.scratch}", "${resources.tmp}").replace("  scratch:\n    type: volume\n", "  tmp:\n    type: volume\n")
     lines = _fails(tmp_path, FROM_SCORE, text)
@@ -373,7 +348,6 @@ WRITTEN_STORAGE = WRITTEN + """\
 """
 
 
-@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
 def test_files_and_volumes_render_the_same_repository_as_written_out(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -385,7 +359,6 @@ def test_files_and_volumes_render_the_same_repository_as_written_out(tmp_path: P
 
 
 @pytest.mark.tools
-@pytest.mark.skipif(not (_has_field("files") and _has_field("volumes")), reason="needs `files` and `volumes` (wl-b)")
 def test_a_score_app_with_files_and_volumes_validates_with_the_real_tools(tmp_path: Path, tools: dict[str, str]) -> None:
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(_write(tmp_path, FROM_SCORE, STORAGE))), out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bbgen.spec._positions import Path_, PosNode
-from bbgen.spec._score_map import PLACEHOLDER, VOLUME, Mapper, has_field
+from bbgen.spec._score_map import PLACEHOLDER, VOLUME, Mapper
 
 if TYPE_CHECKING:
     from bbgen.spec.score_model import Container, Probe
@@ -63,9 +63,6 @@ def files(m: Mapper, at: Path_, c: Container) -> None:
     if isinstance(c.files, list):
         m.fail((*at, "files"), "the list form of files is deprecated in Score: write a mapping of target path to file")
         return
-    if not has_field("files"):
-        m.fail((*at, "files"), "this bbgen cannot mount files into an app yet (no `files` field)", key_of=True)
-        return
     listed: list[dict[str, Any]] = []
     children: dict[str | int, PosNode] = {}
     for target, f in c.files.items():
@@ -105,9 +102,6 @@ def volumes(m: Mapper, at: Path_, c: Container) -> None:
         return
     if isinstance(c.volumes, list):
         m.fail((*at, "volumes"), "the list form of volumes is deprecated in Score: write a mapping of target path to volume")
-        return
-    if not has_field("volumes"):
-        m.fail((*at, "volumes"), "this bbgen cannot mount volumes into an app yet (no `volumes` field)", key_of=True)
         return
     listed: list[dict[str, Any]] = []
     children: dict[str | int, PosNode] = {}

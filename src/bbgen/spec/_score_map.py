@@ -135,11 +135,6 @@ class Mapper:
             name, entry = items[0]
             path: Path_ = ("service", "ports", name, "targetPort" if entry.target_port else "port")
             self.put("port", entry.target_port or entry.port, self.node(path))
-        elif not has_field("ports"):
-            first = items[1][0] if len(items) > 1 else items[0][0]
-            self.fail(("service", "ports", first), (
-                "this bbgen serves one TCP port per app (`port`); several or UDP ports need the `ports` field"
-            ), key_of=True)
         else:
             routed = self.routed_port()
             listed: list[dict[str, Any]] = []
@@ -364,9 +359,3 @@ class Mapper:
             known = sorted(set.intersection(*(set(o) for o in outputs)))
             raise _Unresolved(f"{entry.type} has no output {parts[2]!r}; its outputs: {', '.join(known)}")
         return str(names.pop())
-
-def has_field(name: str) -> bool:
-    """Whether custom apps have the spec field ``name`` (YAML spelling) in this bbgen."""
-    from bbgen.spec.models import CustomApp
-
-    return any((f.alias or n) == name for n, f in CustomApp.model_fields.items())
