@@ -1,0 +1,174 @@
+"""A component.yaml, typed: a pydantic discriminated union on ``delivery``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from bbgen.catalog._base import _Meta
+
+from bbgen.catalog.facts import (
+    ClusterResource,
+    Network,
+    ChartService,
+    Route,
+    SsoFacts,
+    Scale,
+    SettingRule,
+    ResourceSettings,
+    PodSecurity,
+    Login,
+    ScoreResource,
+    Defaults,
+)
+from bbgen.catalog.wiring import (
+    Image,
+    Chart,
+    Expose,
+    SecretMeta,
+)
+
+class _ComponentBase(_Meta):
+    name: str
+    description: str
+    domain: str
+    namespace: str
+    host: str | None = None
+    service: str | None = None
+    ports: dict[str, int] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
+    uses: list[str] = Field(default_factory=list)
+    """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
+    after: list[str] = Field(default_factory=list)
+    """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
+    secrets: list[SecretMeta] = Field(default_factory=list)
+    expose: Expose = Field(default_factory=Expose)
+    defaults: Defaults = Field(default_factory=Defaults)
+    cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
+    stateful: bool = False
+    sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
+    """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
+    network: Network = Field(default_factory=Network)
+    route: Route = Field(default_factory=Route)
+    provides: list[str] = Field(default_factory=list)
+    """Roles this component fills (`sso`, `ingress`, `object-store`, `llm` …). Other components and apps may
+    depend on a role by name, and bbgen's code asks for a role, never for a component's name; the spec
+    picks which enabled provider fills a role when there is more than one."""
+    oidc: bool = False
+    """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
+    gpu: bool = False
+    """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
+    sso: SsoFacts | None = None
+    """Required when the component provides `sso`: where its realms' issuers live."""
+    self_managed: bool = Field(default=False, alias="selfManaged")
+    """The GitOps controller that deploys itself: its own Application carries no deletion finalizer,
+    so deleting that Application never uninstalls the controller (and every other Application with it)."""
+    scale: Scale = Field(default_factory=Scale)
+    """Replica counts the templates render (`min`, `max`, and roles several replicas need), refused at the spec's line."""
+    resource_settings: ResourceSettings = Field(default_factory=ResourceSettings, alias="resourceSettings")
+    """Which settings ask for GPUs or memory-backed volumes, so the spec checks compare them with the pool and the limit."""
+    setting_rules: dict[str, SettingRule] = Field(default_factory=dict, alias="settingRules")
+    """What some settings' values must be (a pattern, the known values, required with a routing provider)."""
+    storage_rule: SettingRule | None = Field(default=None, alias="storageRule")
+    """What the spec's `storage` must look like beyond a Kubernetes quantity (a pattern), when the templates compute with it."""
+    login: Login | None = None
+    """The component's own authentication on its public host (a host without it needs basic auth, OIDC or `public: true`)."""
+    pod_security: PodSecurity | None = Field(default=None, alias="podSecurity")
+    """Only for a component whose pods need more than the restricted Pod Security profile: which level, and why."""
+    storage_provisioner: str | None = Field(default=None, alias="storageProvisioner")
+    """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
+    score: ScoreResource | None = None
+    """The Score resource type this component satisfies for Score workloads, and its outputs."""
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
+    @classmethod
+    def _one_role(cls, value: object) -> object:
+        """A single role may be written as a plain string."""
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _ports_named(self) -> _ComponentBase:
+        if self.host is not None and "http" not in self.ports:
+            raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        if ("sso" in self.provides) != (self.sso is not None):
+            raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
+        if self.sso is not None and self.sso.port not in self.ports:
+            raise ValueError(f"sso.port {self.sso.port!r} is not one of the declared ports {sorted(self.ports)}")
+        for allow in self.network.allow:
+            unknown = sorted(set(allow.ports) - set(self.ports))
+            if unknown:
+                raise ValueError(f"network.allow names unknown ports {unknown}; declared: {sorted(self.ports)}")
+        named = [self.resource_settings.gpus] if self.resource_settings.gpus else []
+        for setting in named + self.resource_settings.memory:
+            if setting not in self.defaults.settings:
+                raise ValueError(f"resourceSettings names {setting!r}, which is not one of defaults.settings")
+        for setting, rule in self.setting_rules.items():
+            if setting not in self.defaults.settings:
+                raise ValueError(f"settingRules names {setting!r}, which is not one of defaults.settings")
+            if (why := rule.problem(self.defaults.settings[setting])) is not None:
+                raise ValueError(f"settingRules.{setting}: the default {why}")
+        if self.storage_rule is not None and self.defaults.storage is not None:
+            if (why := self.storage_rule.problem(self.defaults.storage)) is not None:
+                raise ValueError(f"storageRule: the default {why}")
+        if self.pod_security is not None and self.pod_security.when_setting not in (None, *self.defaults.settings):
+            raise ValueError(f"podSecurity.whenSetting names {self.pod_security.when_setting!r}, which is not one of defaults.settings")
+        unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
+        if unknown_when:
+            raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
+        if self.score is not None:
+            exposed = {*self.expose.env, *self.expose.secret_env}
+            unknown = sorted(v for v in self.score.outputs.values() if v not in exposed)
+            if unknown:
+                raise ValueError(f"score.outputs names {unknown}, which are not among expose.env/secretEnv {sorted(exposed)}")
+        if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
+            raise ValueError("scale.min is above scale.max")
+        return self
+
+    @property
+    def templates(self) -> list[Path]:
+        """Manifest templates, sorted so output order never depends on the filesystem."""
+        return sorted(p for p in self.folder.glob("*.yaml.j2") if p.name != "values.yaml.j2")
+
+
+class KustomizeComponent(_ComponentBase):
+    delivery: Literal["kustomize"]
+    image: Image | None = None
+
+
+class ChartComponent(_ComponentBase):
+    delivery: Literal["chart"]
+    chart: Chart
+    chart_services: list[ChartService] = Field(default_factory=list, alias="chartServices")
+
+    @property
+    def values_template(self) -> Path:
+        return self.folder / "values.yaml.j2"
+
+
+class GitSource(_Meta):
+    repo: str
+    path: str
+    revision: str
+    """A tag (or commit): never a branch, so a render always means the same objects."""
+
+
+class GitComponent(_ComponentBase):
+    """Plain manifests Argo CD reads straight from an upstream repository at a pinned tag.
+
+    For what upstream publishes as YAML only, neither a chart nor something bbgen
+    should own (the Gateway API CRDs).
+    """
+
+    delivery: Literal["git"]
+    git: GitSource
+
+
+AnyComponent = KustomizeComponent | ChartComponent | GitComponent
+Component = Annotated[Union[KustomizeComponent, ChartComponent, GitComponent], Field(discriminator="delivery")]
+
+
+class _Wrapper(BaseModel):
+    component: Component

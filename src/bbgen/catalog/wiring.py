@@ -1,0 +1,114 @@
+"""How a component is delivered and wired: its image or chart, its Secrets, what it exposes to dependants."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from bbgen.catalog._base import _SECRET_KEY_RE, _Meta
+
+class Image(_Meta):
+    repository: str
+    tag: str
+
+
+class Chart(_Meta):
+    repo: str
+    name: str
+    version: str
+    release_name: str | None = Field(default=None, alias="releaseName")
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces the chart creates and writes into itself, beside the component's own: its AppProject admits them
+    (the Namespace kind itself goes in `clusterResources`). `bbgen validate` renders the chart and reports any other."""
+
+
+class SecretRefMeta(_Meta):
+    """A key of an out-of-band Secret the component reads (never rendered)."""
+
+    secret: str
+    key: str
+
+
+class Expose(_Meta):
+    """How dependants reach this component: env vars injected into every app depending on it."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    secret_env: dict[str, SecretRefMeta] = Field(default_factory=dict, alias="secretEnv")
+
+
+class SecretKeyMeta(_Meta):
+    """How one key of an out-of-band Secret gets its value.
+
+    Exactly one of ``generate`` (bbgen makes it) and ``supply`` (a person must
+    provide it; the text says what it is) is set, so ``bbgen secrets generate``
+    never has to guess whether inventing a value is acceptable.
+    """
+
+    generate: Literal["password", "hex", "htpasswd"] | None = None
+    length: int | None = Field(default=None, ge=12, le=256)
+    """password: characters (default 32, at least 16); hex: random bytes (default 32, at least 12; twice as many digits)."""
+    prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,16}$")
+    """Literal text before the random part, for formats that demand one (Garage key ids: `GK` + 24 hex digits)."""
+    from_key: str | None = Field(default=None, alias="from")
+    """htpasswd: the key of the same Secret holding the (generated) password."""
+    user: str = "admin"
+    """htpasswd: the user name of the line."""
+    supply: str | None = None
+    value: str | None = None
+    """A fixed value that is not secret (Jinja over ``gitops.repoURL``, ``gitops.url``, ``platform.name``,
+    ``platform.domain``), for Secrets whose consumer wants it beside the credential (Argo CD's `url`)."""
+    optional: bool = False
+    """Only with ``supply``: the Secret may be left out (the consumer creates it itself when absent)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretKeyMeta:
+        if sum(x is not None for x in (self.generate, self.supply, self.value)) != 1:
+            raise ValueError("set exactly one of `generate`, `supply` and `value`")
+        if self.length is not None and self.generate not in ("password", "hex"):
+            raise ValueError("`length` only applies to generate: password or hex")
+        if self.generate == "password" and self.length is not None and self.length < 16:
+            raise ValueError("a generated password has at least 16 characters")
+        if self.prefix is not None and self.generate not in ("password", "hex"):
+            raise ValueError("`prefix` only applies to generate: password or hex")
+        if (self.from_key is not None) != (self.generate == "htpasswd"):
+            raise ValueError("generate: htpasswd needs `from` (and `from` needs htpasswd)")
+        if self.optional and self.supply is None:
+            raise ValueError("`optional` only applies to supplied keys")
+        if ":" in self.user or not self.user:
+            raise ValueError("`user` must be non-empty and free of ':'")
+        return self
+
+
+class SecretMeta(_Meta):
+    """A Secret the component reads, created out of band (``bbgen secrets``), never rendered.
+
+    ``keys`` maps each key to how it is made; the short form, a list of key
+    names, means every key must be supplied by a person.
+    """
+
+    name: str
+    keys: dict[str, SecretKeyMeta]
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels the generated Secret carries (Argo CD finds repository Secrets by label)."""
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _list_form(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {str(k): {"supply": "value for this key"} for k in value}
+        return value
+
+    @model_validator(mode="after")
+    def _derived_keys(self) -> SecretMeta:
+        if not self.keys:
+            raise ValueError("a Secret needs at least one key")
+        for key, spec in self.keys.items():
+            if not _SECRET_KEY_RE.match(key):
+                raise ValueError(f"key {key!r} is not a valid Secret key (letters, digits, '-', '_', '.')")
+            if spec.from_key is not None:
+                source = self.keys.get(spec.from_key)
+                if source is None or source.generate != "password":
+                    raise ValueError(f"key {key!r}: `from` must name a generate: password key of this Secret")
+        return self
