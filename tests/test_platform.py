@@ -209,4 +209,4 @@ def test_argo_cd_never_deletes_namespaces_volumes_or_itself(write_spec: Callable
         assert docs and all(d["metadata"]["annotations"] == {"argocd.argoproj.io/sync-options": "Delete=false"} for d in docs)
     tree = build_tree(load_platform(write_spec(MINIMAL_SPEC + "components:\n  argocd: {}\n  postgres: {}\n")))
     assert "finalizers" not in yaml.safe_load(tree.files["apps/prod/argocd.yaml"])["metadata"]
-    assert yaml.safe_load(tree.files["apps/prod/postgres.yaml"])["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert yaml.safe_load(tree.files["apps/prod/postgres.yaml"])["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io/foreground"]

@@ -45,9 +45,9 @@ def test_the_self_managed_fact_keeps_the_finalizer_off(tmp_path: Path) -> None:
     platform = load_platform(MINIMAL)
     shipped = build_tree(platform)
     assert _finalizers(shipped, "apps/prod/argocd.yaml") == []
-    assert _finalizers(shipped, "apps/prod/postgres.yaml") == ["resources-finalizer.argocd.argoproj.io"]
+    assert _finalizers(shipped, "apps/prod/postgres.yaml") == ["resources-finalizer.argocd.argoproj.io/foreground"]
     edited = build_tree(platform, catalog_root=_catalog(tmp_path, "argocd", selfManaged=None))
-    assert _finalizers(edited, "apps/prod/argocd.yaml") == ["resources-finalizer.argocd.argoproj.io"]
+    assert _finalizers(edited, "apps/prod/argocd.yaml") == ["resources-finalizer.argocd.argoproj.io/foreground"]
 
 
 def test_the_metrics_role_opens_the_scrape_path(tmp_path: Path) -> None:
