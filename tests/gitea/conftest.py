@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
@@ -31,6 +31,10 @@ from gitea_server import (  # noqa: E402
     find_gitea_binary,
     gitea_required,
 )
+
+if TYPE_CHECKING:
+    from faultproxy import FaultProxy
+    from faults_support import Runs
 
 
 def _missing_reason() -> str:
@@ -67,3 +71,24 @@ def gitea(gitea_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def runs(gitea: GiteaServer, tmp_path: Path) -> Iterator["Runs"]:
+    """The CLI runner of the fault tests; at teardown nothing it printed or left may hold the token."""
+    from faults_support import Runs
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    runner = Runs(gitea, scratch)
+    yield runner
+    runner.check_nothing_leaked()
+
+
+@pytest.fixture
+def proxy(gitea: GiteaServer) -> Iterator["FaultProxy"]:
+    """A fault-injecting proxy on 127.0.0.1 in front of the real Gitea."""
+    from faultproxy import FaultProxy
+
+    with FaultProxy(gitea.url) as running:
+        yield running
