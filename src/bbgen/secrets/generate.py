@@ -150,8 +150,25 @@ def generate(
     environ: Mapping[str, str] | None = None,
     ask: Ask | None = None,
 ) -> GenerateResult:
-    """Write ``<namespace>.yaml`` Secret manifests into ``out``; see the module docstring for the rules."""
+    """Write ``<namespace>.yaml`` Secret manifests into ``out``; see the module docstring for the rules.
+
+    The whole read-decide-write runs under the directory's lock (store.exclusive): a second
+    run at the same time waits, then keeps what the first one wrote.
+    """
     target = store.check_destination(out)
+    with store.exclusive(target):
+        return _generate_locked(inventory, target, rotate=rotate, from_files=from_files, environ=environ, ask=ask)
+
+
+def _generate_locked(
+    inventory: Inventory,
+    target: Path,
+    *,
+    rotate: list[str] | None,
+    from_files: list[str] | None,
+    environ: Mapping[str, str] | None,
+    ask: Ask | None,
+) -> GenerateResult:
     store.check_environment(target, inventory.environment)
     rotate_refs = {inventory.source(r) for sel in rotate or [] for r in inventory.select(sel)}
     explicit = parse_from_files(inventory, from_files or [])

@@ -19,7 +19,8 @@ import binascii
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from typing import Any
 from bbgen.errors import OwnershipError
 from bbgen.kube import yamlio
 from bbgen.kube.objects import MANAGED_BY_LABEL, PART_OF_LABEL
+from bbgen.render import outdir
 from bbgen.render.paths import MANIFEST_PATH
 
 ENV_LABEL = "bbgen.dev/environment"  # the same label the render puts on every environment's objects
@@ -148,6 +150,25 @@ def render_file(docs: Iterable[dict[str, Any]]) -> bytes:
     """Deterministic bytes for one namespace file: same values, same bytes."""
     parts = [yamlio.dump_in_order(doc) for doc in docs]
     return (HEADER + "---\n" + "---\n".join(parts)).encode("utf-8")
+
+
+@contextmanager
+def exclusive(directory: Path) -> Iterator[None]:
+    """Hold ``directory``'s lock (the one a render holds on its output) while a run reads and writes it.
+
+    Without it two runs at once would each read the same old values and each
+    generate new ones, and the later writer would silently replace credentials the
+    earlier one had reported. A directory this run had to create (mode 0700) is
+    removed again if the run fails before writing anything into it.
+    """
+    made = outdir.missing_dirs(directory)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        with outdir.locked(directory):
+            yield
+    except BaseException:
+        outdir.remove_dirs(made)
+        raise
 
 
 def write_files(directory: Path, files: dict[str, bytes]) -> tuple[list[str], list[str]]:
