@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import SpecError, UsageError
+from bbgen.spec.edit import round_trip_yaml, same_style
 
 BASE_ENV = "prod"
 """The environment the base spec describes (its domain is the platform's; renders put it in each base/)."""
@@ -120,7 +121,7 @@ def promote(spec: Path, name: str, *, source: str, target: str, what: list[str],
     if not diffs:
         return result
 
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     tree = yaml.load(before)
     untouched = io.StringIO()
     yaml.dump(tree, untouched)
@@ -228,15 +229,6 @@ def _layer_entry(data: dict[str, Any], env: str, base_key: str, name: str) -> tu
 # --- editing ----------------------------------------------------------------------------------
 
 
-def _yaml() -> Any:
-    """``bbgen init``'s round-trip settings, and `null` written as `null` (what a layer writes to remove a key)."""
-    from bbgen.starter import _round_trip  # lazy
-
-    yaml = _round_trip()
-    yaml.representer.add_representer(type(None), lambda rep, _none: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
-    return yaml
-
-
 def _write(
     tree: Any, data: dict[str, Any], views: dict[str, dict[str, Any]], envs: list[str],
     base_key: str, name: str, target: str, keys: Keys, new: Any,
@@ -286,7 +278,7 @@ def _set(tree: Any, path: tuple[str, ...], value: Any) -> None:
                 _move_tail(tail, after)
         return
     if last in node:
-        node[last] = _same_style(node[last], value)
+        node[last] = same_style(node[last], value)
     else:
         _put(node, last, value)
 
@@ -339,12 +331,6 @@ def _last_leaf(node: Any) -> tuple[Any, Any] | None:
         found = (node, key)
         node = node[key]
     return found
-
-
-def _same_style(original: Any, value: Any) -> Any:
-    from bbgen.starter import _same_style as keep  # lazy
-
-    return keep(original, value) if isinstance(original, str) and isinstance(value, str) else value
 
 
 # --- checking ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import SpecError, UsageError
+from bbgen.spec.edit import round_trip_yaml, same_style
 
 SCHEMA_FILE = "platform.schema.json"
 MODELINE = "# yaml-language-server: $schema="
@@ -38,9 +39,9 @@ class InitResult:
 
 def profiles() -> dict[str, Path]:
     """The shipped profiles by name (the wheel's copy or the checkout's profiles/)."""
-    from bbgen.catalog import _data_dir  # lazy: shell completion calls this
+    from bbgen.catalog import data_dir  # lazy: shell completion calls this
 
-    return {p.stem: p for p in sorted(_data_dir("profiles").glob("*.yaml"))}
+    return {p.stem: p for p in sorted(data_dir("profiles").glob("*.yaml"))}
 
 
 def init(
@@ -92,7 +93,7 @@ def starter_text(
     source: Path, *, profile: str, name: str | None, domain: str | None, schema_ref: str, shown: str,
 ) -> str:
     """The profile with the user's name/domain, a modeline on top and its render hint naming the user's file."""
-    yaml = _round_trip()
+    yaml = round_trip_yaml()
     data = yaml.load(source.read_text(encoding="utf-8"))
     if domain is not None:
         _rename_domain(data, str(data["domain"]), domain)
@@ -107,19 +108,6 @@ def starter_text(
     return f"{MODELINE}{schema_ref}\n" + "".join(lines)
 
 
-def _round_trip() -> Any:
-    """ruamel settings under which every shipped profile round-trips byte for byte (a test holds that)."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a long line the profile author kept on one line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    # A layer's `null` removes a key (README, "Environments are layers"): keep it written, not an empty value.
-    yaml.representer.add_representer(type(None), lambda rep, _none: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
-    return yaml
-
-
 def _rename_domain(node: Any, old: str, new: str) -> None:
     """The profile's domain becomes the user's wherever a value names it (hosts, URLs, e-mail, images).
 
@@ -132,7 +120,7 @@ def _rename_domain(node: Any, old: str, new: str) -> None:
         if isinstance(value, str):
             changed = pattern.sub(lambda _: new, value)
             if changed != value:
-                node[key] = _same_style(value, changed)
+                node[key] = same_style(value, changed)
         else:
             _rename_domain(value, old, new)
 
@@ -142,17 +130,10 @@ def _rename_platform(data: Any, old: str, new: str) -> None:
     data["name"] = new
     sso = data.get("sso")
     if isinstance(sso, dict) and sso.get("realm") == old:
-        sso["realm"] = _same_style(sso["realm"], new)
+        sso["realm"] = same_style(sso["realm"], new)
     gitops = data.get("gitops")
     if isinstance(gitops, dict) and isinstance(gitops.get("repo"), str) and gitops["repo"].startswith(f"{old}-"):
-        gitops["repo"] = _same_style(gitops["repo"], new + gitops["repo"][len(old):])
-
-
-def _same_style(original: str, value: str) -> str:
-    """Keep the author's quoting: a quoted scalar stays quoted."""
-    from ruamel.yaml.scalarstring import ScalarString
-
-    return type(original)(value) if isinstance(original, ScalarString) else value
+        gitops["repo"] = same_style(gitops["repo"], new + gitops["repo"][len(old):])
 
 
 def _check_schema_target(schema_path: Path, *, force: bool) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "SecretKeyMeta",
     "SecretMeta",
     "catalog_roles",
+    "data_dir",
     "json_schema",
     "json_schema_text",
     "load_catalog",
@@ -65,7 +66,7 @@ def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 
-def _data_dir(name: str) -> Path:
+def data_dir(name: str) -> Path:
     """A shipped data folder: inside the wheel (bbgen/_data/NAME), or the checkout's top-level NAME/."""
     here = Path(__file__).resolve().parent.parent  # the bbgen package
     for candidate in (here / "_data" / name, here.parent.parent / name):
@@ -75,7 +76,7 @@ def _data_dir(name: str) -> Path:
 
 
 def templates_root() -> Path:
-    return _data_dir("templates")
+    return data_dir("templates")
 
 
 @functools.cache
