@@ -29,13 +29,25 @@ SCHEMA_ROOT = ".bbgen/schemas"
 CRD_SCHEMA_DIR = f"{SCHEMA_ROOT}/crds"
 KUSTOMIZATION = "kustomization.yaml"
 
+COMPONENTS_DIR = "components"
+APPS_DIR = "apps"
+PROJECTS_DIR = "projects"
+PLATFORM_DIR = "platform"
+BOOTSTRAP_DIR = "bootstrap"
+OVERLAYS = "overlays"
+"""The folder of a component's per-environment overlays, beside its base."""
+ENV_DIRS = (PLATFORM_DIR, APPS_DIR, BOOTSTRAP_DIR)
+"""Top-level folders with one subfolder per environment, each applied to that environment's cluster."""
+OWNED_DIRS = (COMPONENTS_DIR, VALUES_DIR, APPS_DIR, PLATFORM_DIR, BOOTSTRAP_DIR, PROJECTS_DIR)
+"""Top-level folders whose second level names an owner (a component or an environment)."""
+
 
 def base_dir(component: str) -> str:
-    return f"components/{component}/base"
+    return f"{COMPONENTS_DIR}/{component}/base"
 
 
 def overlay_dir(component: str, env: str) -> str:
-    return f"components/{component}/overlays/{env}"
+    return f"{COMPONENTS_DIR}/{component}/{OVERLAYS}/{env}"
 
 
 def values_file(component: str, env: str) -> str:
@@ -48,20 +60,20 @@ def is_values_file(path: str) -> bool:
 
 
 def apps_dir(env: str) -> str:
-    return f"apps/{env}"
+    return f"{APPS_DIR}/{env}"
 
 
 def projects_dir(env: str) -> str:
     """One environment's AppProjects: included by its apps/<env>/ only, so each has one owner."""
-    return f"projects/{env}"
+    return f"{PROJECTS_DIR}/{env}"
 
 
 def platform_dir(env: str) -> str:
-    return f"platform/{env}"
+    return f"{PLATFORM_DIR}/{env}"
 
 
 def root_app_file(env: str) -> str:
-    return f"bootstrap/{env}/root-app.yaml"
+    return f"{BOOTSTRAP_DIR}/{env}/root-app.yaml"
 
 
 def kubernetes_schema_dir(version: str) -> str:

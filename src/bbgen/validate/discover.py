@@ -15,9 +15,9 @@ from typing import Any
 
 from bbgen.kube import yamlio
 from bbgen.kube.kustomize import INCLUDE_KEYS, KUSTOMIZATION_FILES, is_remote
+from bbgen.render.paths import ENV_DIRS, OVERLAYS
 from bbgen.validate.resources import YamlProblem, is_object, split_documents, sub
 
-_TOP_ENV_DIRS = ("platform", "apps", "bootstrap")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,10 +91,10 @@ def kustomization_file(directory: Path) -> Path | None:
 def env_of(rel_dir: str) -> str | None:
     """`platform/prod`, `apps/prod`, `bootstrap/prod`, `.../overlays/prod` → prod; bases → None."""
     parts = [p for p in rel_dir.split("/") if p and p != "."]
-    if len(parts) >= 2 and parts[0] in _TOP_ENV_DIRS:
+    if len(parts) >= 2 and parts[0] in ENV_DIRS:
         return parts[1]
     for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "overlays":
+        if parts[i] == OVERLAYS:
             return parts[i + 1]
     return None
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from bbgen.render.paths import OWNED_DIRS, PROJECTS_DIR
 from bbgen.validate.findings import Finding, Report
 
 JSON_FORMAT = "bbgen.validate/v1"
@@ -45,8 +46,8 @@ def to_json(report: Report) -> str:
 def suite_of(path: str) -> str:
     """Group by what a person owns: ``components/<name>``, ``apps/<env>``, else the top folder."""
     parts = [p for p in path.split("/") if p]
-    if len(parts) >= 2 and parts[0] in ("components", "values", "apps", "platform", "bootstrap", "projects"):
-        return "/".join(parts[:2]) if parts[0] != "projects" else parts[0]
+    if len(parts) >= 2 and parts[0] in OWNED_DIRS:
+        return "/".join(parts[:2]) if parts[0] != PROJECTS_DIR else parts[0]
     return parts[0] if parts else "."
 
 
