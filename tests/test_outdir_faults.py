@@ -50,6 +50,27 @@ def _snapshot(directory: Path, *, skip_transient: bool = False) -> dict[str, byt
     return out
 
 
+Snapshot = dict[str, bytes | None]
+
+
+def _mismatch(actual: Snapshot, *expected: Snapshot) -> str:
+    """Empty when ``actual`` equals one of ``expected``; else what differs from the nearest, path by path.
+
+    The snapshots hold every byte of a render: printed whole, a failure under CI load
+    showed only the end of one dict and not what was wrong.
+    """
+    if any(actual == want for want in expected):
+        return ""
+    def lines(want: Snapshot) -> list[str]:
+        extra = sorted(set(actual) - set(want))
+        missing = sorted(set(want) - set(actual))
+        changed = sorted(p for p in set(actual) & set(want) if actual[p] != want[p])
+        return [f"+ {p}" for p in extra] + [f"- {p}" for p in missing] + [f"~ {p}" for p in changed]
+    nearest = min((lines(want) for want in expected), key=len)
+    shown = nearest[:20] + ([f"... and {len(nearest) - 20} more"] if len(nearest) > 20 else [])
+    return "the directory differs (+ extra, - missing, ~ changed): " + ", ".join(shown)
+
+
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, bytes | None]]]:
     """Two specs whose renders differ in nearly every file (another name) and in their file sets (no node-exporter)."""
@@ -92,19 +113,19 @@ def test_sigkill_at_random_points_never_breaks_the_directory(tmp_path: Path, spe
         assert "Traceback" not in stderr, where
         if proc.returncode == 0:
             outcomes["finished"] += 1
-            assert _snapshot(out) == specs[target][1], where
+            assert not (bad := _mismatch(_snapshot(out), specs[target][1])), f"{where}: {bad}"
         else:
             assert proc.returncode == -signal.SIGKILL, (where, stderr)
             if (out / ".bbgen.journal").exists():
                 outcomes["mid-rename"] += 1
             else:  # killed before its journal, or after its last rename: never anything in between
                 state = _snapshot(out, skip_transient=True)
-                assert state in (before, specs[target][1]), where
+                assert not (bad := _mismatch(state, before, specs[target][1])), f"{where}: {bad}"
                 outcomes["before" if state == before else "after-renames"] += 1
             again = _render(specs[target][0], out)
             _, again_err = again.communicate(timeout=120)
             assert again.returncode == 0, (where, again_err)
-            assert _snapshot(out) == specs[target][1], where
+            assert not (bad := _mismatch(_snapshot(out), specs[target][1])), f"{where}: {bad}"
         current = target
     assert sum(outcomes.values()) == KILLS, outcomes
     print(f"seed {seed}: {outcomes}")
@@ -121,10 +142,10 @@ def test_concurrent_renders_take_turns(tmp_path: Path, specs: dict[str, tuple[Pa
             assert "Traceback" not in stderr, stderr
             assert code == 0 or (code == 2 and "another bbgen render is writing this directory" in stderr), (code, stderr)
         assert any(code == 0 for code, _ in results)
-        assert _snapshot(out) in clean, f"round {round_}: the directory is not any clean render"
+        assert not (bad := _mismatch(_snapshot(out), *clean)), f"round {round_}: not any clean render: {bad}"
     settle = _render(specs["a"][0], out)
     assert settle.wait(timeout=120) == 0
-    assert _snapshot(out) == specs["a"][1]
+    assert not (bad := _mismatch(_snapshot(out), specs["a"][1])), bad
 
 
 def _race_child(spec_text: str, out: str, barrier: Any, results: Any) -> None:
@@ -164,7 +185,7 @@ def test_writers_released_together_take_turns(tmp_path: Path, specs: dict[str, t
         crashes = [detail for kind, detail in outcomes if kind == "crash"]
         assert not crashes, crashes[0]
         assert all(kind == "ok" or "another bbgen render is writing this directory" in detail for kind, detail in outcomes), outcomes
-        assert _snapshot(out) in clean, f"round {round_}: the directory is a mix of renders"
+        assert not (bad := _mismatch(_snapshot(out), *clean)), f"round {round_}: a mix of renders: {bad}"
 
 
 def _killed_before_journal(spec_text: str, out: str) -> None:
@@ -189,7 +210,7 @@ def test_a_kill_just_before_the_journal_leaves_no_new_directory(tmp_path: Path, 
     child.start()
     child.join(timeout=120)
     assert child.exitcode == -signal.SIGKILL
-    assert _snapshot(out, skip_transient=True) == before
+    assert not (bad := _mismatch(_snapshot(out, skip_transient=True), before)), bad
     again = _render(specs["a"][0], out)
     assert again.wait(timeout=120) == 0
-    assert _snapshot(out) == specs["a"][1]
+    assert not (bad := _mismatch(_snapshot(out), specs["a"][1])), bad

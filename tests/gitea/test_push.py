@@ -171,6 +171,26 @@ def test_dry_run_pushes_nothing(gitea: GiteaServer) -> None:
     assert gitea.api("GET", f"/repos/{owner}/dry").status == 404
 
 
+def test_push_result_as_json(gitea: GiteaServer) -> None:
+    """`-o json`: the result on stdout for scripts (the commit to pass to --expect), stdout holds nothing else."""
+    import json
+
+    where = target(gitea, gitea.admin_user, "as-json")
+    dry = run(gitea, "push-to-gitea", str(REFERENCE), *where, "--create", "--dry-run", "-o", "json")
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert planned["status"] == "dry-run" and planned["commit"] is None and "README.md" in planned["files"]
+    pushed = run(gitea, "push-to-gitea", str(REFERENCE), *where, "--create", "-o", "json")
+    assert pushed.returncode == 0, pushed.stderr
+    result = json.loads(pushed.stdout)
+    assert result["status"] == "pushed" and result["createdRepo"] is True and result["branch"] == "main"
+    wait_head(gitea, gitea.admin_user, "as-json", "main", result["commit"])
+    assert head(gitea, gitea.admin_user, "as-json")["id"] == result["commit"]
+    assert sorted(result["files"]) == sorted(planned["files"])
+    again = json.loads(run(gitea, "push-to-gitea", str(REFERENCE), *where, "-o", "json").stdout)
+    assert again == {"status": "up-to-date", "branch": "main", "commit": again["commit"], "files": [], "createdRepo": False, "pullRequest": None}
+
+
 def test_bad_token(gitea: GiteaServer) -> None:
     result = run(gitea, "push-to-gitea", str(REFERENCE), *target(gitea, gitea.admin_user, "x"), token="not-a-token")
     assert result.returncode == 2

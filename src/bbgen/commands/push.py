@@ -7,6 +7,7 @@ import typer
 
 from bbgen.commands._common import (
     BranchOpt,
+    DataFormat,
     CaBundleOpt,
     Console,
     OwnerOpt,
@@ -16,6 +17,7 @@ from bbgen.commands._common import (
     TokenEnvOpt,
     UrlOpt,
     VerboseOpt,
+    emit,
     token_from,
 )
 
@@ -41,6 +43,13 @@ def push_to_gitea(
     branch: BranchOpt = None,
     token_env: TokenEnvOpt = "GITEA_TOKEN",
     ca_bundle: CaBundleOpt = None,
+    output: Annotated[
+        DataFormat,
+        typer.Option(
+            "--output", "-o",
+            help="The result as status lines (text, on stderr) or as JSON/YAML on stdout: status, branch, commit, files, pull request.",
+        ),
+    ] = DataFormat.text,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -62,6 +71,7 @@ def push_to_gitea(
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr --pr-branch bbgen/update
       GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --expect 3f1c2e9    # refuse if main moved
       bbgen push-to-gitea platform.yaml --dry-run -v    # list the files, show the git commands
+      GITEA_TOKEN=... bbgen push-to-gitea platform.yaml --pr -o json | jq -r .commit
     """
     from bbgen import api  # lazy
 
@@ -72,6 +82,15 @@ def push_to_gitea(
             url=url, owner=owner, repo=repo, branch=branch, ca_bundle=str(ca_bundle) if ca_bundle else None,
             timeout=timeout, log=console.log, progress=console.progress,
         )
+    if output is not DataFormat.text:
+        emit(
+            {
+                "status": result.status, "branch": result.branch, "commit": result.commit, "files": result.files,
+                "createdRepo": result.created_repo, "pullRequest": result.pull,
+            },
+            output,
+        )
+        return
     status = console.status
     if result.created_repo:
         status("repository created" if not dry_run else "repository would be created")
