@@ -110,6 +110,10 @@ def test_hub_mode_puts_argo_cd_on_the_hub_and_each_environment_on_its_cluster(tm
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert "argocd cluster add" not in readme and "`argocd/cluster-staging`" in readme
     assert "-f values/argocd/prod.yaml   # prod" in readme and "values/argocd/staging.yaml" not in readme
+    # Secrets are per environment: one generate (and one apply, on that cluster) for each
+    for env in ("prod", "staging"):
+        assert f'bbgen secrets generate "$SPEC" --env {env} --out ~/secrets/betelgeuse/{env}\n' in readme, env
+        assert f"kubectl apply -f ~/secrets/betelgeuse/{env}   # on {env}'s cluster" in readme, env
 
 
 def test_per_cluster_mode_gives_every_cluster_its_own_argo_cd_managing_only_itself(tmp_path: Path) -> None:
