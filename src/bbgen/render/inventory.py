@@ -8,6 +8,11 @@ Secrets of its own namespace: the Postgres password is declared once by the
 postgres component and every dependant namespace gets a Secret of the same
 name holding the same value.
 
+A component's ``consumerSecrets`` are per dependant: each dependant (its
+*consumer*) gets its own Secret, generated in the component's namespace (its
+setup Job reads it there, e.g. to create a database role) and copied to the
+dependant's. Both carry ``consumer``, so the plan names whose credential it is.
+
 The inventory is per environment: it is built from ``spec.merge.env_view`` (the
 spec as that environment sees it), so a component enabled only in some
 environments is planned only there, and ``bbgen secrets generate --env E`` makes
@@ -21,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from bbgen.catalog import SecretKeyMeta, load_catalog
+from bbgen.catalog import SecretKeyMeta, consumer_secret_name, load_catalog
 from bbgen.errors import UsageError
 from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
@@ -95,6 +100,8 @@ class SecretPlan:
     used_by: tuple[str, ...] = ()
     keys: dict[str, KeyPlan] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    consumer: str | None = None
+    """The dependant whose own credential this is (a component's `consumerSecrets`), else none."""
 
     @property
     def ref(self) -> str:
@@ -115,6 +122,7 @@ class SecretPlan:
             "name": self.name,
             "description": self.description,
             "usedBy": list(self.used_by),
+            "consumer": self.consumer,
             "copyOf": self.copy_of,
             "labels": dict(sorted(self.labels.items())),
             "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
@@ -188,8 +196,13 @@ class _Builder:
     def __init__(self) -> None:
         self.secrets: dict[tuple[str, str], SecretPlan] = {}
 
-    def add(self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None) -> None:
-        current = self.secrets.get((ns, name)) or SecretPlan(namespace=ns, name=name, description=description, labels=dict(labels or {}))
+    def add(
+        self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None,
+        consumer: str | None = None,
+    ) -> None:
+        current = self.secrets.get((ns, name)) or SecretPlan(
+            namespace=ns, name=name, description=description, labels=dict(labels or {}), consumer=consumer,
+        )
         merged = dict(current.keys)
         for key, plan in keys.items():
             merged.setdefault(key, plan)
@@ -225,6 +238,8 @@ def build_inventory(
             b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels)
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
+        _consumer_secrets(b, units, unit, values)
+    for unit in sorted(units.values(), key=lambda u: u.name):
         _basic_auth(b, platform, unit)
         _oidc_client(b, units, unit)
     for unit in sorted(units.values(), key=lambda u: u.name):
@@ -233,12 +248,13 @@ def build_inventory(
             if dep_unit is None or dep_unit.component is None:
                 continue
             for ref in dep_unit.component.expose.secret_env.values():
-                if (dep_unit.namespace, ref.secret) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, ref.secret)].keys:
+                read = consumer_secret_name(ref.secret, unit.name)  # a consumer Secret: this dependant's own
+                if (dep_unit.namespace, read) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, read)].keys:
                     # exposed but not declared under `secrets:`: the owner still needs it, supplied by a person
                     supply = KeyPlan(key=ref.key, source="supply", supply=f"read by dependants of {dep_unit.name}")
-                    b.add(dep_unit.namespace, ref.secret, {ref.key: supply}, user=dep_unit.name)
-                    owners.setdefault(ref.secret, (dep_unit.namespace, ref.secret))
-                _reach(b, unit, (dep_unit.namespace, ref.secret, ref.key))
+                    b.add(dep_unit.namespace, read, {ref.key: supply}, user=dep_unit.name)
+                    owners.setdefault(read, (dep_unit.namespace, read))
+                _reach(b, unit, (dep_unit.namespace, read, ref.key))
         if unit.app is not None:
             # `secretEnv` and `env[].valueFrom.secretKeyRef` read a Secret the same way (the latter may be optional).
             refs = [(r.name, r.secret, r.key, False) for r in unit.app.secret_env]
@@ -281,6 +297,28 @@ def _spoke_clusters(b: _Builder, spokes: Mapping[str, str], units: dict[str, Uni
               labels={CLUSTER_SECRET_LABEL: "cluster"})
 
 
+def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: dict[str, Any]) -> None:
+    """Each dependant's own Secrets of ``unit``: generated in ``unit``'s namespace, copied to the dependant's.
+
+    The owner sits with the component so its setup Job (same namespace) can read every
+    consumer's credential; the dependant reads the copy. One owner per dependant and
+    environment means one value, which `secrets generate` writes to both namespaces.
+    """
+    if unit.component is None or not unit.component.consumer_secrets:
+        return
+    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on)
+    for dependant in dependants:
+        for secret in unit.component.consumer_secrets:
+            name = consumer_secret_name(secret.name, dependant)
+            where = f"templates/{unit.name}/component.yaml: consumerSecrets.{secret.name}"
+            keys = {k: _key_plan(k, m, values, f"{where}.{k}.value") for k, m in secret.keys.items()}
+            description = f"{dependant}'s own credential for {unit.name}" + (f": {secret.description}" if secret.description else "")
+            b.add(unit.namespace, name, keys, user=unit.name, description=description, labels=secret.labels, consumer=dependant)
+            consumer = units[dependant]
+            for key in sorted(keys):
+                _reach(b, consumer, (unit.namespace, name, key), consumer=dependant)
+
+
 def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
     if unit.app is not None:
         basic = unit.app.basic_auth
@@ -310,14 +348,14 @@ def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
         _reach(b, server, (unit.namespace, name, "client-secret"))
 
 
-def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:
+def _reach(b: _Builder, unit: Unit, source: KeyRef, *, consumer: str | None = None) -> None:
     """Make ``source`` readable from ``unit``'s namespace: the Secret itself, or a copy of it."""
     ns, name, key = source
     if unit.namespace == ns:
         b.add(ns, name, {}, user=unit.name)
         return
     copy = KeyPlan(key=key, source="copy", copy_of=source)
-    b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}")
+    b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}", consumer=consumer)
 
 
 def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan], environment: str) -> Inventory:
