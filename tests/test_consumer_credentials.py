@@ -257,6 +257,42 @@ apps:
     assert plans["db/postgres-credentials"].used_by == ("postgres",)
 
 
+def test_an_app_elsewhere_may_not_name_the_superuser_secret(write_spec: Any, tmp_path: Path) -> None:
+    spec = write_spec(MINIMAL_SPEC + """\
+components:
+  postgres: {}
+apps:
+  api:
+    image: registry.example.org/demo/api:1.0.0
+    dependsOn: [postgres]
+    secretEnv:
+      - {name: PG_SUPER, secret: postgres-credentials, key: password}
+    env:
+      - name: ALSO
+        valueFrom: {secretKeyRef: {name: postgres-credentials, key: password}}
+  worker:
+    image: registry.example.org/demo/worker:1.0.0
+    namespace: db
+    secretEnv:
+      - {name: PG_SUPER, secret: postgres-credentials, key: password}
+""")
+    out = tmp_path / "out"
+    done = bbgen("render", str(spec), "--out", str(out))
+    assert done.returncode == 2 and not out.exists()
+    errors = [line for line in done.stderr.splitlines() if "private Secret" in line]
+    assert [e.split(": ")[1] for e in errors] == ["apps.api.secretEnv[0].secret", "apps.api.env[0].valueFrom.secretKeyRef.name"]
+    assert errors[0].startswith(f"{spec}:12:") and "read only in namespace db" in errors[0]
+    assert "worker" not in done.stderr, "an app in postgres' own namespace may read it"
+
+
+def test_a_private_secret_is_never_exposed() -> None:
+    base = PG.model_dump(by_alias=True, exclude={"folder"})
+    leaky = {**base, "expose": {**base["expose"], "secretEnv": {"PGPASSWORD": {"secret": SUPERUSER, "key": "password"}}}}
+    with pytest.raises(ValidationError, match="is private"):
+        KustomizeComponent.model_validate(leaky)
+    assert next(s for s in PG.secrets if s.name == SUPERUSER).private
+
+
 # --- the Job's script against a real PostgreSQL ---------------------------------------------
 
 

@@ -139,7 +139,10 @@ class _ComponentBase(_Meta):
         clash = sorted(consumer.keys() & {s.name for s in self.secrets})
         if clash:
             raise ValueError(f"consumerSecrets {clash} are also under `secrets`")
+        private = {s.name for s in self.secrets if s.private}
         for var, ref in self.expose.secret_env.items():
+            if ref.secret in private:
+                raise ValueError(f"expose.secretEnv.{var}: {ref.secret!r} is private (read only in this namespace), so no dependant may read it")
             if "{" not in ref.secret:
                 continue
             secret = consumer.get(ref.secret)

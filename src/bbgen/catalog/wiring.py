@@ -97,6 +97,9 @@ class SecretMeta(_Meta):
     description: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels the generated Secret carries (Argo CD finds repository Secrets by label)."""
+    private: bool = False
+    """Read only inside the component's own namespace (a superuser's password): never exposed to dependants
+    nor copied to another namespace; an app elsewhere naming it is a spec error."""
 
     @field_validator("keys", mode="before")
     @classmethod
