@@ -382,8 +382,18 @@ def test_the_job_script_against_a_real_postgres(server: dict[str, str], tmp_path
         assert not any(p in done.stdout + done.stderr for p in passwords.values())
 
     run()
-    run()  # a second sync changes nothing and fails on nothing
     superuser = server["PGPASSWORD"]
+    # what the superuser made in a dependant's database before it had a role of its own becomes the role's
+    legacy = ("CREATE SCHEMA audit; CREATE TYPE stage AS ENUM ('a', 'b'); CREATE TABLE runs (id serial PRIMARY KEY, s stage);"
+              "CREATE TABLE audit.log (id bigint GENERATED ALWAYS AS IDENTITY, at text); CREATE VIEW recent AS SELECT * FROM runs;"
+              "CREATE FUNCTION two() RETURNS int LANGUAGE sql AS 'SELECT 2'")
+    made = _psql(server, "postgres", superuser, "label-studio", legacy)
+    assert made.returncode == 0, made.stderr
+    run()  # a second sync hands those over and fails on nothing
+    work = ("INSERT INTO runs (s) VALUES ('b'); INSERT INTO audit.log (at) VALUES ('x'); SELECT count(*) FROM recent;"
+            "SELECT two(); ALTER TABLE runs ADD COLUMN note text; CREATE TABLE audit.more (x int)")
+    used = _psql(server, "label-studio", passwords["label-studio"], "label-studio", work)
+    assert used.returncode == 0, used.stderr
     for name, password in passwords.items():
         assert _psql(server, name, password, name, "SELECT current_user").stdout.strip() == name
         row = _psql(server, "postgres", superuser, "postgres",
