@@ -230,6 +230,8 @@ def test_output_example_validates_with_per_consumer_secrets(output_example_repor
 def test_a_consumer_secret_is_named_per_dependant(name: str, error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         ConsumerSecretMeta.model_validate({"name": name, "keys": {"password": {"generate": "password"}}})
+    with pytest.raises(ValidationError, match="cannot be private"):
+        ConsumerSecretMeta.model_validate({"name": "pg-{{ dependant }}", "private": True, "keys": {"password": {"generate": "password"}}})
 
 
 def test_a_templated_secret_env_names_a_declared_consumer_secret() -> None:

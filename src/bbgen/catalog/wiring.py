@@ -148,6 +148,8 @@ class ConsumerSecretMeta(SecretMeta):
 
     @model_validator(mode="after")
     def _per_dependant(self) -> ConsumerSecretMeta:
+        if self.private:
+            raise ValueError(f"consumer Secret {self.name!r}: its dependant reads it, so it cannot be private")
         if not DEPENDANT_RE.search(self.name):
             raise ValueError(f"consumer Secret {self.name!r}: the name must contain `{{{{ dependant }}}}` (one Secret per dependant)")
         sample = consumer_secret_name(self.name, "x")

@@ -4,8 +4,8 @@ Built from the spec and the catalog only, so ``bbgen secrets plan``, ``bbgen
 secrets generate`` and the generated README always agree. A Secret key is made
 one of three ways: bbgen generates it, a person supplies it, or it is a *copy*
 of a key owned by another namespace. Copies exist because a Pod can only read
-Secrets of its own namespace: the Postgres password is declared once by the
-postgres component and every dependant namespace gets a Secret of the same
+Secrets of its own namespace: the Redis password is declared once by the
+redis component and every dependant namespace gets a Secret of the same
 name holding the same value.
 
 A component's ``consumerSecrets`` are per dependant: each dependant (its
