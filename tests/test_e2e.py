@@ -32,7 +32,7 @@ def test_reference_render_validates_clean(tools: dict[str, str], rendered: Path)
     errors = [str(f) for f in report.findings if f.severity == "error"]
     assert errors == []
     assert any("components/postgres/overlays/prod" in b for b in report.builds)
-    assert "hadith/postgres-credentials" in report.required_secrets
+    assert "hadith/postgres-orchestrator" in report.required_secrets and "hadith/postgres-credentials" not in report.required_secrets
 
 
 def test_output_example_validates_clean(output_example_report: Report) -> None:

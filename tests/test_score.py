@@ -150,7 +150,8 @@ def test_placeholders_become_references_to_what_bbgen_injects(tmp_path: Path) ->
     assert values["PRICE"]["value"] == "5$$ or $${X}", "a literal `$` stays literal for the kubelet"
     assert values["MIXED"]["value"] == "$$HOME-$(POSTGRES_HOST)-5$$", "beside a reference too"
     assert env.count("POSTGRES_HOST") == 1, "a variable that is exactly the injected one is bbgen's own"
-    assert values["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "postgres-credentials"
+    assert values["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "postgres-web"  # its own role's password
+    assert values["POSTGRES_USER"]["value"] == "web"
     assert c["args"] == ["-m", "web", "--name", "web", "${HOME}"]
     assert c["ports"][0]["containerPort"] == 3000
     ingress = (out / "components" / "web" / "base" / "ingress-web.yaml").read_text(encoding="utf-8")

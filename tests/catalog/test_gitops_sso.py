@@ -74,8 +74,10 @@ def test_renders_and_validates_clean(write_spec: Callable[[str], Path], tmp_path
     errors = [f for f in report.findings if f.severity == "error"]
     assert not errors, "\n".join(f"{f.check} {f.file} {f.resource}: {f.message}" for f in errors)
     # what the cluster must hold out of band: our Secrets, and the copies dependants read
-    for needed in ("devops/gitea-secrets", "devops/postgres-credentials", "auth/keycloak-admin", "auth/postgres-credentials", "db/postgres-credentials"):
+    for needed in ("devops/gitea-secrets", "devops/postgres-gitea", "auth/keycloak-admin", "auth/postgres-keycloak", "db/postgres-credentials",
+                   "db/postgres-gitea", "db/postgres-keycloak"):
         assert needed in report.required_secrets
+    assert not [s for s in report.required_secrets if s.endswith("/postgres-credentials") and not s.startswith("db/")]
 
 
 @pytest.mark.tools
@@ -221,8 +223,8 @@ def test_gitea_talks_to_its_own_postgres_database(write_spec: Callable[[str], Pa
     assert env["GITEA__database__DB_TYPE"] == "postgres"
     assert env["GITEA__database__HOST"] == f"{PG_ADDRESS}:5432"
     assert env["GITEA__database__NAME"] == "gitea"
-    assert env["GITEA__database__USER"] == "postgres"
-    assert env["GITEA__database__PASSWD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    assert env["GITEA__database__USER"] == "gitea"
+    assert env["GITEA__database__PASSWD"] == {"secretKeyRef": {"name": "postgres-gitea", "key": "password"}}
     assert env["GITEA__security__INSTALL_LOCK"] == "true"
     assert env["GITEA__server__ROOT_URL"] == "https://git.demo.example.org/"
     assert env["GITEA__server__HTTP_PORT"] == "3000"
@@ -237,8 +239,9 @@ def test_gitea_secrets_are_generated_in_the_right_shape(write_spec: Callable[[st
     assert all(k.source == "generate" for k in keys.values())
     # Gitea decodes JWT secrets as unpadded base64url of exactly 32 bytes
     assert keys["jwt-secret"].generator == "password" and keys["jwt-secret"].length == 43
-    assert plans["devops/postgres-credentials"].copy_of == "db/postgres-credentials"
-    assert plans["auth/postgres-credentials"].copy_of == "db/postgres-credentials"
+    assert plans["devops/postgres-gitea"].copy_of == "db/postgres-gitea"
+    assert plans["auth/postgres-keycloak"].copy_of == "db/postgres-keycloak"
+    assert "devops/postgres-credentials" not in plans and "auth/postgres-credentials" not in plans
 
 
 def test_gitea_pod_is_locked_down_with_state_on_local_ssd(write_spec: Callable[[str], Path]) -> None:
@@ -290,8 +293,8 @@ def test_keycloak_production_mode_on_its_own_database(write_spec: Callable[[str]
     assert env["KC_DB_URL_HOST"] == PG_ADDRESS
     assert env["KC_DB_URL_PORT"] == "5432"
     assert env["KC_DB_URL_DATABASE"] == "keycloak"
-    assert env["KC_DB_USERNAME"] == "postgres"
-    assert env["KC_DB_PASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    assert env["KC_DB_USERNAME"] == "keycloak"
+    assert env["KC_DB_PASSWORD"] == {"secretKeyRef": {"name": "postgres-keycloak", "key": "password"}}
     assert env["KC_HOSTNAME"] == "https://auth.demo.example.org"
     assert env["KC_HTTP_ENABLED"] == "true" and env["KC_PROXY_HEADERS"] == "xforwarded"
     assert env["KC_HEALTH_ENABLED"] == "true" and env["KC_METRICS_ENABLED"] == "true"
@@ -343,11 +346,16 @@ def test_postgres_job_creates_exactly_the_dependants_databases(write_spec: Calla
     assert notes["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
     c = _container(job)
     env = _env(c)
-    assert env["DATABASES"].split() == ["gitea", "keycloak"]
+    assert env["DEPENDANTS"].split() == ["gitea", "keycloak"]
     assert env["PGHOST"] == PG_ADDRESS and env["PGPORT"] == "5432"
     assert env["PGPASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
     script = c["command"][-1]
-    assert "CREATE DATABASE" in script and "pg_database" in script
+    assert "CREATE DATABASE" in script and "pg_database" in script and "CREATE ROLE" in script
+    # each dependant's own password, mounted where the script reads it
+    pod_spec = job["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod_spec["volumes"] if "secret" in v}
+    mounts = {m["mountPath"]: secrets[m["name"]] for m in c["volumeMounts"] if m["name"] in secrets}
+    assert mounts == {f"{env['CREDENTIALS']}/gitea": "postgres-gitea", f"{env['CREDENTIALS']}/keycloak": "postgres-keycloak"}
     pod = job["spec"]["template"]
     # the postgres Service must never select the Job's pods
     selector = objs[("Service", "postgres")]["spec"]["selector"]
@@ -362,7 +370,7 @@ def test_postgres_job_follows_the_dependants(write_spec: Callable[[str], Path]) 
     assert ("Job", "postgres-databases") not in _base(_tree(write_spec, alone), "postgres")
     only_keycloak = MINIMAL_SPEC + "components:\n  postgres: {}\n  keycloak: {}\n"
     job = _base(_tree(write_spec, only_keycloak), "postgres")[("Job", "postgres-databases")]
-    assert _env(_container(job))["DATABASES"] == "keycloak"
+    assert _env(_container(job))["DEPENDANTS"] == "keycloak"
 
 
 @pytest.mark.skipif(subprocess.run(["sh", "-n", "/dev/null"], capture_output=True).returncode != 0, reason="no POSIX sh")

@@ -113,8 +113,8 @@ def test_mlflow_backend_store_and_artifacts(write_spec: Callable[[str], Path]) -
     mlflow = _containers(_workload(docs, "mlflow"))["mlflow"]
     env = _env(mlflow)
     # The backend store: the rendered Postgres Service, the database named after the unit, the password by reference.
-    assert env["POSTGRES_HOST"] == PG_HOST and env["POSTGRES_DB"] == "mlflow"
-    assert env["POSTGRES_PASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    assert env["POSTGRES_HOST"] == PG_HOST and env["POSTGRES_DB"] == "mlflow" and env["POSTGRES_USER"] == "mlflow"
+    assert env["POSTGRES_PASSWORD"] == {"secretKeyRef": {"name": "postgres-mlflow", "key": "password"}}
     script = mlflow["command"][-1]
     assert 'MLFLOW_BACKEND_STORE_URI="postgresql+psycopg2://${POSTGRES_USER}:${password}@${POSTGRES_HOST}:${POSTGRES_PORT}/${POSTGRES_DB}"' in script
     assert "--backend-store-uri" not in script  # the password never reaches argv
@@ -181,7 +181,8 @@ def test_label_studio_wiring(write_spec: Callable[[str], Path]) -> None:
     env = _env(app)
     assert env["DJANGO_DB"] == "default"
     assert env["POSTGRE_HOST"] == PG_HOST and env["POSTGRE_NAME"] == "label-studio" and env["POSTGRE_PORT"] == "5432"
-    assert env["POSTGRE_PASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    assert env["POSTGRE_USER"] == "label-studio"
+    assert env["POSTGRE_PASSWORD"] == {"secretKeyRef": {"name": "postgres-label-studio", "key": "password"}}
     assert env["LABEL_STUDIO_HOST"] == f"https://label.{DOMAIN}"
     assert env["LABEL_STUDIO_USERNAME"] == {"secretKeyRef": {"name": "label-studio-admin", "key": "username"}}
     assert env["LABEL_STUDIO_PASSWORD"] == {"secretKeyRef": {"name": "label-studio-admin", "key": "password"}}

@@ -119,7 +119,7 @@ def test_renders_and_validates_clean(write_spec: Callable[[str], Path], tmp_path
     report = api.validate(out)
     errors = [f for f in report.findings if f.severity == "error"]
     assert not errors, "\n".join(f"{f.check} {f.file} {f.resource}: {f.message}" for f in errors)
-    for needed in ("automation/postgres-credentials", "automation/n8n-secrets"):
+    for needed in ("automation/postgres-n8n", "db/postgres-n8n", "automation/n8n-secrets"):
         assert needed in report.required_secrets
 
 
@@ -129,7 +129,8 @@ def test_secrets_reach_their_readers(write_spec: Callable[[str], Path]) -> None:
     plans = {s.ref: s for s in inventory_for(load_platform(write_spec(SPEC))).secrets}
     assert set(plans["argo/minio-client"].keys) == {"access-key-id", "secret-access-key"}
     assert plans["argo/minio-client"].keys["access-key-id"].copy_of == ("storage", "minio-client", "access-key-id")
-    assert plans["automation/postgres-credentials"].keys["password"].copy_of == ("db", "postgres-credentials", "password")
+    assert plans["automation/postgres-n8n"].keys["password"].copy_of == ("db", "postgres-n8n", "password")
+    assert plans["automation/postgres-n8n"].consumer == "n8n" and "automation/postgres-credentials" not in plans
     key = plans["automation/n8n-secrets"].keys["encryption-key"]
     assert key.source == "generate" and key.generator == "hex"
 
@@ -297,7 +298,7 @@ def test_n8n_database_is_its_own_postgres_database(write_spec: Callable[[str], P
     assert env["DB_POSTGRESDB_HOST"] == pg_host
     assert env["DB_POSTGRESDB_PORT"] == str(pg_port)
     assert env["DB_POSTGRESDB_DATABASE"] == "n8n"  # the Postgres Job makes one database per dependant
-    assert env["DB_POSTGRESDB_USER"] == "postgres"
+    assert env["DB_POSTGRESDB_USER"] == "n8n"  # and a role of its own, owning only that database
     # no secret in the environment (workflows may read $env): password and key are mounted files
     assert not [e for e in container["env"] if "valueFrom" in e]
     assert env["N8N_BLOCK_ENV_ACCESS_IN_NODE"] == "false"
@@ -306,7 +307,7 @@ def test_n8n_database_is_its_own_postgres_database(write_spec: Callable[[str], P
     files = {item["path"]: (src["secret"]["name"], item["key"]) for src in volume["projected"]["sources"] for item in src["secret"]["items"]}
     pg_secret = load_catalog()["postgres"].expose.secret_env["POSTGRES_PASSWORD"]
     assert env["DB_POSTGRESDB_PASSWORD_FILE"] == f"{mount['mountPath']}/db-password"
-    assert files["db-password"] == (pg_secret.secret, pg_secret.key)
+    assert files["db-password"] == ("postgres-n8n", pg_secret.key)
     assert env["N8N_ENCRYPTION_KEY_FILE"] == f"{mount['mountPath']}/encryption-key"
     assert files["encryption-key"] == ("n8n-secrets", "encryption-key")
     assert "encryption-key" in next(s for s in load_catalog()["n8n"].secrets if s.name == "n8n-secrets").keys

@@ -70,7 +70,7 @@ def test_each_environment_gets_its_own_values(spec: Path, tmp_path: Path) -> Non
     for ref in generated:
         assert p[ref] != d[ref], f"{ref} has the same value in prod and dev"
     # inside one environment a copy still holds its owner's value
-    assert d["apps/postgres-credentials/password"] == d["db/postgres-credentials/password"]
+    assert d["apps/postgres-api/password"] == d["db/postgres-api/password"]
     # a supplied value is whatever the person supplies for that run
     assert p["apps/api-external/stripe-key"] == d["apps/api-external/stripe-key"] == "sk-test-from-env"
 

@@ -71,7 +71,9 @@ def test_values_are_strong_shared_by_copies_and_htpasswd_matches(spec: Path, tmp
     out = tmp_path / "out"
     api.secrets_generate(spec, out, environ=ENV)
     v = values(out)
-    assert v["apps/postgres-credentials/password"] == v["db/postgres-credentials/password"]
+    assert v["apps/postgres-api/password"] == v["db/postgres-api/password"], "a consumer's credential: one value in both namespaces"
+    assert len({v["db/postgres-credentials/password"], v["db/postgres-api/password"], v["db/postgres-worker/password"]}) == 3
+    assert "apps/postgres-credentials/password" not in v
     assert v["apps/redis-credentials/password"] == v["db/redis-credentials/password"]
     assert v["db/postgres-credentials/password"] != v["db/redis-credentials/password"]
     assert len(v["db/postgres-credentials/password"]) == 32 and v["db/postgres-credentials/password"].isalnum()
@@ -210,7 +212,8 @@ def test_reference_profile_needs_only_the_gitea_token(tmp_path: Path) -> None:
     assert missing == ["argocd/cluster-staging/config", "argocd/gitops-repo/password", "argocd/gitops-repo/username"]
     assert not out.exists() or not any(out.iterdir())  # nothing half-written
     result = api.secrets_generate(REFERENCE, out, environ=GITEA_TOKEN)
-    assert {"db/postgres-credentials", "db/redis-credentials", "hadith/postgres-credentials", "vec/qdrant-credentials"} <= set(result.secrets)
+    assert {"db/postgres-credentials", "db/redis-credentials", "hadith/postgres-orchestrator", "db/postgres-orchestrator", "vec/qdrant-credentials"} <= set(result.secrets)
+    assert "hadith/postgres-credentials" not in result.secrets
     repo = next(d for d in yaml.safe_load_all((out / "argocd.yaml").read_text()) if d["metadata"]["name"] == "gitops-repo")
     assert repo["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
     assert repo["stringData"]["type"] == "git"
@@ -235,7 +238,7 @@ def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path
         for doc in yaml.safe_load_all(path.read_text()):
             ref = f"Secret/{doc['metadata']['namespace']}/{doc['metadata']['name']}"
             units.append(kubeconform.ConformDoc(text=yaml.safe_dump(doc), origin=path.name, ref=ref))
-    assert len(units) == 9
+    assert len(units) == 11  # two of them the consumers api and worker's own Postgres credentials
     version = schemas.choose("1.34").used
     findings = kubeconform.validate(units, binary=Path(tools["kubeconform"]), schema_locations=schemas.schema_locations(version))
     assert [str(f) for f in findings] == []
@@ -244,7 +247,7 @@ def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Valid: 9" in done.stdout
+    assert "Valid: 11" in done.stdout
 
 
 def _bbgen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

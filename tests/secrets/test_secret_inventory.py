@@ -29,7 +29,8 @@ REFERENCE_PLAN = {
     "cert-manager/letsencrypt-staging-account/tls.key": "supply $BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_STAGING_ACCOUNT_TLS_KEY (optional)",
     "db/postgres-credentials/password": "generated: password, 32 chars",
     "db/redis-credentials/password": "generated: password, 32 chars",
-    "hadith/postgres-credentials/password": "copy of db/postgres-credentials",
+    "db/postgres-orchestrator/password": "generated: password, 32 chars",
+    "hadith/postgres-orchestrator/password": "copy of db/postgres-orchestrator",
     "hadith/qdrant-credentials/api-key": "copy of vec/qdrant-credentials",
     "hadith/redis-credentials/password": "copy of db/redis-credentials",
     "vec/qdrant-credentials/api-key": "generated: hex, 32 bytes",
@@ -117,7 +118,8 @@ def test_plan_covers_every_secret_the_render_reads(tmp_path: Path, spec_text: st
 
 def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
     rows = _rows(api.secrets_plan(_spec(tmp_path)).env("prod"))
-    assert rows["apps/postgres-credentials/password"] == "copy of db/postgres-credentials"
+    assert rows["apps/postgres-api/password"] == "copy of db/postgres-api"
+    assert "apps/postgres-credentials/password" not in rows, "the superuser's Secret stays in db"
     assert rows["apps/redis-credentials/password"] == "copy of db/redis-credentials"
     assert rows["apps/api-external/stripe-key"] == "supply $BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY"
     assert rows["apps/api-basic-auth/password"] == "generated: password, 24 chars"
@@ -126,9 +128,13 @@ def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
     assert not any(r.startswith("apps/qdrant") for r in rows), "api does not depend on qdrant"
     inventory = api.secrets_plan(_spec(tmp_path)).env("prod")
     by_ref = {s.ref: s for s in inventory.secrets}
-    assert by_ref["db/postgres-credentials"].used_by == ("postgres", "worker")  # same namespace: no copy
-    assert by_ref["apps/postgres-credentials"].copy_of == "db/postgres-credentials"
-    assert by_ref["apps/postgres-credentials"].used_by == ("api",)
+    assert by_ref["db/postgres-credentials"].used_by == ("postgres",)
+    assert by_ref["db/postgres-worker"].used_by == ("postgres", "worker")  # same namespace: no copy
+    assert by_ref["db/postgres-worker"].consumer == "worker"
+    assert by_ref["apps/postgres-api"].copy_of == "db/postgres-api"
+    assert by_ref["apps/postgres-api"].used_by == ("api",)
+    assert (by_ref["apps/postgres-api"].consumer, by_ref["db/postgres-api"].consumer) == ("api", "api")
+    assert by_ref["db/redis-credentials"].consumer is None
 
 
 def test_env_var_names_are_predictable() -> None:
@@ -179,9 +185,11 @@ def test_plan_cli_table_and_json() -> None:
     table = _bbgen("secrets", "plan", str(REFERENCE))
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0].split() == ["ENV", "NAMESPACE", "SECRET", "KEY", "HOW", "USED", "BY"]
+    assert lines[0].split() == ["ENV", "NAMESPACE", "SECRET", "KEY", "HOW", "CONSUMER", "USED", "BY"]
     for env in ("prod", "staging"):  # every environment is listed, each with its own rows
-        assert any(line.split()[:4] == [env, "hadith", "postgres-credentials", "password"] and "copy of db/postgres-credentials" in line for line in lines)
+        assert any(line.split()[:4] == [env, "hadith", "postgres-orchestrator", "password"] and "copy of db/postgres-orchestrator" in line
+                   and line.split()[-2:] == ["orchestrator", "orchestrator"] for line in lines)
+        assert any(line.split()[:4] == [env, "db", "postgres-credentials", "password"] and line.split()[-2:] == ["-", "postgres"] for line in lines)
     assert "BBGEN_SECRET_CERT_MANAGER_LETSENCRYPT_PROD_ACCOUNT_TLS_KEY" in table.stdout
     expected = []
     for inventory in api.secrets_plan(REFERENCE).inventories:
@@ -193,8 +201,9 @@ def test_plan_cli_table_and_json() -> None:
     data = json.loads(as_json.stdout)
     assert data["environments"] == ["prod", "staging"]
     assert {s["environment"] for s in data["secrets"]} == {"prod", "staging"}
-    hadith = next(s for s in data["secrets"] if s["environment"] == "staging" and s["namespace"] == "hadith" and s["name"] == "postgres-credentials")
-    assert hadith["copyOf"] == "db/postgres-credentials" and hadith["keys"] == [{"key": "password", "source": "copy", "copyOf": "db/postgres-credentials/password"}]
+    hadith = next(s for s in data["secrets"] if s["environment"] == "staging" and s["namespace"] == "hadith" and s["name"] == "postgres-orchestrator")
+    assert hadith["copyOf"] == "db/postgres-orchestrator" and hadith["keys"] == [{"key": "password", "source": "copy", "copyOf": "db/postgres-orchestrator/password"}]
+    assert hadith["consumer"] == "orchestrator"
     assert _bbgen("secrets", "plan", str(REFERENCE), "-o", "xml").returncode == 2
 
 
@@ -231,7 +240,7 @@ def test_readme_lists_the_plan_and_the_bootstrap_order() -> None:
     # the staging spoke is registered by its cluster Secret on the hub, made in the Secrets step
     assert "- `argocd/cluster-staging`: environment staging, API server https://staging.k8s.betelgeusebytes.io:6443" in readme
     assert "`BBGEN_SECRET_ARGOCD_CLUSTER_STAGING_CONFIG`" in readme
-    assert "| hadith | postgres-credentials | password | copy of db/postgres-credentials | orchestrator |" in readme
+    assert "| hadith | postgres-orchestrator | password | copy of db/postgres-orchestrator | orchestrator |" in readme
 
 
 def test_readme_puts_cilium_first_when_present(tmp_path: Path) -> None:

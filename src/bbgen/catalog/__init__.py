@@ -18,13 +18,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from bbgen.catalog.facts import Login
 from bbgen.catalog.models import AnyComponent, ChartComponent, Component, GitComponent, KustomizeComponent, _Wrapper
-from bbgen.catalog.wiring import SecretKeyMeta, SecretMeta
+from bbgen.catalog.wiring import ConsumerSecretMeta, SecretKeyMeta, SecretMeta, consumer_secret_name
 from bbgen.errors import CatalogError
 from bbgen.kube import yamlio
 
 __all__ = [
     "AnyComponent",
     "ChartComponent",
+    "ConsumerSecretMeta",
     "Component",
     "GitComponent",
     "KustomizeComponent",
@@ -32,6 +33,7 @@ __all__ = [
     "SecretKeyMeta",
     "SecretMeta",
     "catalog_roles",
+    "consumer_secret_name",
     "data_dir",
     "json_schema",
     "json_schema_text",

@@ -26,6 +26,7 @@ from bbgen.catalog.facts import (
 from bbgen.catalog.wiring import (
     Image,
     Chart,
+    ConsumerSecretMeta,
     Expose,
     SecretMeta,
 )
@@ -44,6 +45,8 @@ class _ComponentBase(_Meta):
     after: list[str] = Field(default_factory=list)
     """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
+    consumer_secrets: list[ConsumerSecretMeta] = Field(default_factory=list, alias="consumerSecrets")
+    """Secrets each dependant gets its own of (a name with `{{ dependant }}`), in its namespace and this component's."""
     expose: Expose = Field(default_factory=Expose)
     defaults: Defaults = Field(default_factory=Defaults)
     cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
@@ -118,6 +121,7 @@ class _ComponentBase(_Meta):
         unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
         if unknown_when:
             raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
+        self._check_consumer_secrets()
         if self.score is not None:
             exposed = {*self.expose.env, *self.expose.secret_env}
             unknown = sorted(v for v in self.score.outputs.values() if v not in exposed)
@@ -126,6 +130,26 @@ class _ComponentBase(_Meta):
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self
+
+    def _check_consumer_secrets(self) -> None:
+        """A templated ``expose.secretEnv`` Secret must be a declared consumer Secret, with that key."""
+        consumer = {s.name: s for s in self.consumer_secrets}
+        if len(consumer) != len(self.consumer_secrets):
+            raise ValueError("consumerSecrets: two entries have the same name")
+        clash = sorted(consumer.keys() & {s.name for s in self.secrets})
+        if clash:
+            raise ValueError(f"consumerSecrets {clash} are also under `secrets`")
+        private = {s.name for s in self.secrets if s.private}
+        for var, ref in self.expose.secret_env.items():
+            if ref.secret in private:
+                raise ValueError(f"expose.secretEnv.{var}: {ref.secret!r} is private (read only in this namespace), so no dependant may read it")
+            if "{" not in ref.secret:
+                continue
+            secret = consumer.get(ref.secret)
+            if secret is None:
+                raise ValueError(f"expose.secretEnv.{var}: {ref.secret!r} is not one of consumerSecrets {sorted(consumer)}")
+            if ref.key not in secret.keys:
+                raise ValueError(f"expose.secretEnv.{var}: consumer Secret {ref.secret!r} has no key {ref.key!r}")
 
     @property
     def templates(self) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -24,7 +25,11 @@ class Chart(_Meta):
 
 
 class SecretRefMeta(_Meta):
-    """A key of an out-of-band Secret the component reads (never rendered)."""
+    """A key of an out-of-band Secret the component reads (never rendered).
+
+    ``secret`` may name one of the component's ``consumerSecrets`` by its template
+    (``postgres-{{ dependant }}``): each dependant then reads its own Secret.
+    """
 
     secret: str
     key: str
@@ -92,6 +97,9 @@ class SecretMeta(_Meta):
     description: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
     """Labels the generated Secret carries (Argo CD finds repository Secrets by label)."""
+    private: bool = False
+    """Read only inside the component's own namespace (a superuser's password): never exposed to dependants
+    nor copied to another namespace; an app elsewhere naming it is a spec error."""
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -111,4 +119,42 @@ class SecretMeta(_Meta):
                 source = self.keys.get(spec.from_key)
                 if source is None or source.generate != "password":
                     raise ValueError(f"key {key!r}: `from` must name a generate: password key of this Secret")
+        return self
+
+
+DEPENDANT_RE = re.compile(r"\{\{\s*dependant\s*\}\}")
+"""The one variable a consumer Secret's name may use."""
+_DNS_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def consumer_secret_name(template: str, dependant: str) -> str:
+    """The Secret name ``template`` means for ``dependant`` (its only variable is ``{{ dependant }}``).
+
+    Plain substitution, not Jinja: the model refuses every other variable, so the
+    catalog can check the names it accepts, and the inventory (which Secrets exist)
+    and the dependants' env (which Secret they read) use this one function and agree.
+    """
+    return DEPENDANT_RE.sub(lambda _: dependant, template)
+
+
+class ConsumerSecretMeta(SecretMeta):
+    """A Secret every dependant gets its own of: a credential per consumer (a database role, a user).
+
+    ``name`` contains ``{{ dependant }}``. For each enabled dependant, ``bbgen secrets``
+    plans the Secret in the dependant's namespace (it reads the credential) and in the
+    component's own namespace (its setup Job creates the user from it), both holding the
+    same value: generated once per dependant and environment, the second a copy.
+    """
+
+    @model_validator(mode="after")
+    def _per_dependant(self) -> ConsumerSecretMeta:
+        if self.private:
+            raise ValueError(f"consumer Secret {self.name!r}: its dependant reads it, so it cannot be private")
+        if not DEPENDANT_RE.search(self.name):
+            raise ValueError(f"consumer Secret {self.name!r}: the name must contain `{{{{ dependant }}}}` (one Secret per dependant)")
+        sample = consumer_secret_name(self.name, "x")
+        if "{" in sample or "}" in sample:
+            raise ValueError(f"consumer Secret {self.name!r}: `{{{{ dependant }}}}` is the only variable a name may use")
+        if not _DNS_NAME_RE.match(sample) or len(sample) > 200:
+            raise ValueError(f"consumer Secret {self.name!r}: not a Secret name (lowercase letters, digits, '-')")
         return self

@@ -43,7 +43,9 @@ def plan(
     Every environment has its own Secrets and values (ENV column; --env shows one):
     a component enabled only in some environments is planned only there. HOW says whether bbgen generates the key, a person must supply it (and the
     environment variable `bbgen secrets generate` reads it from), or it is a copy
-    of a Secret owned by another namespace (same name, same value).
+    of a Secret owned by another namespace (same name, same value). CONSUMER names
+    the dependant whose own credential it is (a database role of its own, say),
+    planned in its namespace and in the component's; `-` for shared Secrets.
 
     \b
     Examples:
@@ -67,11 +69,14 @@ def plan(
 
 
 def _table(secrets_plan: SecretsPlan) -> str:
-    rows = [("ENV", "NAMESPACE", "SECRET", "KEY", "HOW", "USED BY")]
+    rows = [("ENV", "NAMESPACE", "SECRET", "KEY", "HOW", "CONSUMER", "USED BY")]
     for inventory in secrets_plan.inventories:
         for secret in inventory.secrets:
             for key in sorted(secret.keys):
-                rows.append((inventory.environment, secret.namespace, secret.name, key, secret.keys[key].describe(), ",".join(secret.used_by)))
+                rows.append((
+                    inventory.environment, secret.namespace, secret.name, key, secret.keys[key].describe(),
+                    secret.consumer or "-", ",".join(secret.used_by),
+                ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1] for row in rows]
     supplied: dict[tuple[str, str], list[str]] = {}  # (variable, what) -> environments: one line per variable

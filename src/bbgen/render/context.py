@@ -303,6 +303,8 @@ class UnitContext:
     """Enabled dependencies by name, and again under each role they fill for this unit (`object-store`, `llm`)."""
     dependants: Sequence[str]
     """Names of the enabled units depending on this one, sorted."""
+    consumerSecrets: Mapping[str, Sequence[str]]
+    """Each dependant's own Secrets of this unit (its `consumerSecrets`, names evaluated), by dependant name."""
     tcp: Sequence[TcpExposure]
     """The TCP exposures reaching this unit."""
     route: Route

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbgen.catalog import AnyComponent, ChartComponent
+from bbgen.catalog import AnyComponent, ChartComponent, consumer_secret_name
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
 from bbgen.render import engine
@@ -207,7 +207,8 @@ def exposed_env(unit: Unit, dependant: str, sso: Sso) -> tuple[dict[str, str], d
         ))
         where = f"templates/{unit.name}/component.yaml"
         plain = {k: engine.render_string(v, context, where=f"{where}: expose.env.{k}") for k, v in unit.component.expose.env.items()}
-        secret = {k: SecretKeyRef(secret=v.secret, key=v.key) for k, v in unit.component.expose.secret_env.items()}
+        # A consumer Secret's name (`postgres-{{ dependant }}`) becomes this dependant's own, as in the inventory.
+        secret = {k: SecretKeyRef(secret=consumer_secret_name(v.secret, dependant), key=v.key) for k, v in unit.component.expose.secret_env.items()}
         return plain, secret
     assert unit.app is not None
     return {app_url_env(unit.name): f"http://{unit.name}.{unit.namespace}.svc.cluster.local"}, {}
@@ -257,6 +258,10 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         # Each dependency again under the role it fills (`object-store`, `llm`).
         deps={**deps, **{role: deps[name] for role, name in unit.roles.items() if name in deps}},
         dependants=sorted(u.name for u in units.values() if unit.name in u.depends_on),
+        consumerSecrets={
+            d: [consumer_secret_name(s.name, d) for s in comp.consumer_secrets]
+            for d in sorted(u.name for u in units.values() if unit.name in u.depends_on)
+        } if comp is not None and comp.consumer_secrets else {},
         tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
         route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),
         chartVersion=unit.chart_version if chart is not None else None,

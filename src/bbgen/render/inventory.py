@@ -4,9 +4,14 @@ Built from the spec and the catalog only, so ``bbgen secrets plan``, ``bbgen
 secrets generate`` and the generated README always agree. A Secret key is made
 one of three ways: bbgen generates it, a person supplies it, or it is a *copy*
 of a key owned by another namespace. Copies exist because a Pod can only read
-Secrets of its own namespace: the Postgres password is declared once by the
-postgres component and every dependant namespace gets a Secret of the same
+Secrets of its own namespace: the Redis password is declared once by the
+redis component and every dependant namespace gets a Secret of the same
 name holding the same value.
+
+A component's ``consumerSecrets`` are per dependant: each dependant (its
+*consumer*) gets its own Secret, generated in the component's namespace (its
+setup Job reads it there, e.g. to create a database role) and copied to the
+dependant's. Both carry ``consumer``, so the plan names whose credential it is.
 
 The inventory is per environment: it is built from ``spec.merge.env_view`` (the
 spec as that environment sees it), so a component enabled only in some
@@ -16,155 +21,28 @@ that environment's values and no other's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
-from bbgen.catalog import SecretKeyMeta, load_catalog
+from bbgen.catalog import SecretKeyMeta, consumer_secret_name, load_catalog
 from bbgen.errors import UsageError
 from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
 from bbgen.render.engine import render_string
+from bbgen.render.inventory_model import DEFAULT_ENV, ENV_PREFIX, Inventory, KeyPlan, KeyRef, SecretPlan, Source, env_var
 from bbgen.render.units import Unit, build_units, env_units, oidc_client_id, oidc_secret_name
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
-ENV_PREFIX = "BBGEN_SECRET_"
+__all__ = [  # the model's names, re-exported: readers import them from here
+    "DEFAULT_ENV", "ENV_PREFIX", "Inventory", "KeyPlan", "KeyRef", "SecretPlan", "SecretsPlan", "Source",
+    "build_inventory", "check_environment", "cluster_secret_name", "env_var", "inventory_for", "plan_for",
+]
+
 BASIC_AUTH_USER = "admin"
 BASIC_AUTH_LENGTH = 24
 DEFAULT_LENGTH = 32
-DEFAULT_ENV = "prod"  # every spec has it (spec/models.py); the hub the generated README bootstraps first
-
-Source = Literal["generate", "supply", "copy", "fixed"]
-KeyRef = tuple[str, str, str]  # namespace, secret name, key
-
-
-@dataclass(frozen=True, kw_only=True)
-class KeyPlan:
-    """One key of one Secret: how its value is made."""
-
-    key: str
-    source: Source
-    generator: str | None = None  # password | hex | htpasswd
-    length: int | None = None
-    prefix: str | None = None  # literal text before the random part
-    from_key: str | None = None  # htpasswd: the password key of the same Secret
-    user: str | None = None  # htpasswd user
-    supply: str | None = None  # what a person must provide
-    value: str | None = None  # fixed: the value itself (never secret)
-    optional: bool = False
-    copy_of: KeyRef | None = None
-    env: str | None = None  # environment variable read for supplied values
-
-    def describe(self) -> str:
-        """One human line: what the plan table shows in its HOW column."""
-        if self.source == "copy":
-            assert self.copy_of is not None
-            return f"copy of {self.copy_of[0]}/{self.copy_of[1]}"
-        if self.source == "fixed":
-            return f"fixed: {self.value}"
-        if self.source == "generate":
-            if self.generator == "password":
-                return f"generated: password, {self.length} chars"
-            if self.generator == "hex":
-                return f"generated: {self.prefix or ''}hex, {self.length} bytes"
-            return f"generated: htpasswd (sha512-crypt) for user {self.user} from key {self.from_key}"
-        return f"supply ${self.env}" + (" (optional)" if self.optional else "")
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "source": self.source}
-        for name in ("generator", "length", "prefix", "from_key", "user", "supply", "value", "env"):
-            value = getattr(self, name)
-            if value is not None:
-                out["from" if name == "from_key" else name] = value
-        if self.source == "supply":
-            out["optional"] = self.optional
-        if self.copy_of is not None:
-            out["copyOf"] = "/".join(self.copy_of)
-        return out
-
-
-@dataclass(frozen=True, kw_only=True)
-class SecretPlan:
-    """One Secret in one namespace."""
-
-    namespace: str
-    name: str
-    description: str = ""
-    used_by: tuple[str, ...] = ()
-    keys: dict[str, KeyPlan] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    @property
-    def copy_of(self) -> str | None:
-        """``ns/name`` when every key is a copy of the same Secret (the plan says so once)."""
-        sources = {(k.copy_of[0], k.copy_of[1]) if k.copy_of else None for k in self.keys.values()}
-        if len(sources) == 1 and None not in sources:
-            (ns, name), = sources  # type: ignore[misc]
-            return f"{ns}/{name}"
-        return None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "namespace": self.namespace,
-            "name": self.name,
-            "description": self.description,
-            "usedBy": list(self.used_by),
-            "copyOf": self.copy_of,
-            "labels": dict(sorted(self.labels.items())),
-            "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Inventory:
-    """Every Secret one environment of the platform needs, sorted by namespace and name."""
-
-    platform: str
-    secrets: tuple[SecretPlan, ...]
-    environment: str = DEFAULT_ENV
-
-    def key(self, ref: KeyRef) -> KeyPlan:
-        return self._index()[(ref[0], ref[1])].keys[ref[2]]
-
-    def source(self, ref: KeyRef) -> KeyRef:
-        """The key that owns the value (itself unless it is a copy)."""
-        plan = self.key(ref)
-        return plan.copy_of if plan.copy_of is not None else ref
-
-    def key_refs(self) -> list[KeyRef]:
-        return [(s.namespace, s.name, k) for s in self.secrets for k in sorted(s.keys)]
-
-    def select(self, selector: str) -> list[KeyRef]:
-        """Keys named by ``NAME``, ``NAME/KEY`` or ``NAMESPACE/NAME/KEY`` (copies included)."""
-        parts = selector.strip().split("/")
-        if not all(parts) or len(parts) > 3:
-            raise UsageError(message=f"{selector!r} is not NAME, NAME/KEY or NAMESPACE/NAME/KEY")
-        found = [
-            ref for ref in self.key_refs()
-            if (len(parts) == 1 and ref[1] == parts[0])
-            or (len(parts) == 2 and ref[1:] == (parts[0], parts[1]))
-            or (len(parts) == 3 and ref == (parts[0], parts[1], parts[2]))
-        ]
-        if not found:
-            raise UsageError(message=f"{selector!r} names no Secret key of this platform", hint="see `bbgen secrets plan SPEC`")
-        return found
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"platform": self.platform, "environment": self.environment, "secrets": [s.as_dict() for s in self.secrets]}
-
-    def _index(self) -> dict[tuple[str, str], SecretPlan]:
-        return {(s.namespace, s.name): s for s in self.secrets}
-
-
-def env_var(namespace: str, name: str, key: str) -> str:
-    """``BBGEN_SECRET_<NAMESPACE>_<NAME>_<KEY>``, upper snake case: predictable from the plan row."""
-    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", f"{namespace}_{name}_{key}").strip("_").upper()
 
 
 def _key_plan(key: str, meta: SecretKeyMeta, context: dict[str, Any], where: str) -> KeyPlan:
@@ -188,8 +66,13 @@ class _Builder:
     def __init__(self) -> None:
         self.secrets: dict[tuple[str, str], SecretPlan] = {}
 
-    def add(self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None) -> None:
-        current = self.secrets.get((ns, name)) or SecretPlan(namespace=ns, name=name, description=description, labels=dict(labels or {}))
+    def add(
+        self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None,
+        consumer: str | None = None,
+    ) -> None:
+        current = self.secrets.get((ns, name)) or SecretPlan(
+            namespace=ns, name=name, description=description, labels=dict(labels or {}), consumer=consumer,
+        )
         merged = dict(current.keys)
         for key, plan in keys.items():
             merged.setdefault(key, plan)
@@ -225,6 +108,8 @@ def build_inventory(
             b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels)
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
+        _consumer_secrets(b, units, unit, values)
+    for unit in sorted(units.values(), key=lambda u: u.name):
         _basic_auth(b, platform, unit)
         _oidc_client(b, units, unit)
     for unit in sorted(units.values(), key=lambda u: u.name):
@@ -233,12 +118,13 @@ def build_inventory(
             if dep_unit is None or dep_unit.component is None:
                 continue
             for ref in dep_unit.component.expose.secret_env.values():
-                if (dep_unit.namespace, ref.secret) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, ref.secret)].keys:
+                read = consumer_secret_name(ref.secret, unit.name)  # a consumer Secret: this dependant's own
+                if (dep_unit.namespace, read) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, read)].keys:
                     # exposed but not declared under `secrets:`: the owner still needs it, supplied by a person
                     supply = KeyPlan(key=ref.key, source="supply", supply=f"read by dependants of {dep_unit.name}")
-                    b.add(dep_unit.namespace, ref.secret, {ref.key: supply}, user=dep_unit.name)
-                    owners.setdefault(ref.secret, (dep_unit.namespace, ref.secret))
-                _reach(b, unit, (dep_unit.namespace, ref.secret, ref.key))
+                    b.add(dep_unit.namespace, read, {ref.key: supply}, user=dep_unit.name)
+                    owners.setdefault(read, (dep_unit.namespace, read))
+                _reach(b, unit, (dep_unit.namespace, read, ref.key))
         if unit.app is not None:
             # `secretEnv` and `env[].valueFrom.secretKeyRef` read a Secret the same way (the latter may be optional).
             refs = [(r.name, r.secret, r.key, False) for r in unit.app.secret_env]
@@ -281,6 +167,28 @@ def _spoke_clusters(b: _Builder, spokes: Mapping[str, str], units: dict[str, Uni
               labels={CLUSTER_SECRET_LABEL: "cluster"})
 
 
+def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: dict[str, Any]) -> None:
+    """Each dependant's own Secrets of ``unit``: generated in ``unit``'s namespace, copied to the dependant's.
+
+    The owner sits with the component so its setup Job (same namespace) can read every
+    consumer's credential; the dependant reads the copy. One owner per dependant and
+    environment means one value, which `secrets generate` writes to both namespaces.
+    """
+    if unit.component is None or not unit.component.consumer_secrets:
+        return
+    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on)
+    for dependant in dependants:
+        for secret in unit.component.consumer_secrets:
+            name = consumer_secret_name(secret.name, dependant)
+            where = f"templates/{unit.name}/component.yaml: consumerSecrets.{secret.name}"
+            keys = {k: _key_plan(k, m, values, f"{where}.{k}.value") for k, m in secret.keys.items()}
+            description = f"{dependant}'s own credential for {unit.name}" + (f": {secret.description}" if secret.description else "")
+            b.add(unit.namespace, name, keys, user=unit.name, description=description, labels=secret.labels, consumer=dependant)
+            consumer = units[dependant]
+            for key in sorted(keys):
+                _reach(b, consumer, (unit.namespace, name, key), consumer=dependant)
+
+
 def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
     if unit.app is not None:
         basic = unit.app.basic_auth
@@ -310,14 +218,14 @@ def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
         _reach(b, server, (unit.namespace, name, "client-secret"))
 
 
-def _reach(b: _Builder, unit: Unit, source: KeyRef) -> None:
+def _reach(b: _Builder, unit: Unit, source: KeyRef, *, consumer: str | None = None) -> None:
     """Make ``source`` readable from ``unit``'s namespace: the Secret itself, or a copy of it."""
     ns, name, key = source
     if unit.namespace == ns:
         b.add(ns, name, {}, user=unit.name)
         return
     copy = KeyPlan(key=key, source="copy", copy_of=source)
-    b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}")
+    b.add(unit.namespace, name, {key: copy}, user=unit.name, description=f"copy of {ns}/{name}", consumer=consumer)
 
 
 def _finish(platform: str, secrets: dict[tuple[str, str], SecretPlan], environment: str) -> Inventory:

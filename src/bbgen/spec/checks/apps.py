@@ -53,6 +53,34 @@ def app_env(ctx: Context) -> Iterator[SpecIssue]:
                 yield ctx.at(path, f"{var_.name} is {size} bytes, over the 32 KiB limit (mount large content as a file instead)")
 
 
+@check()
+def app_private_secrets(ctx: Context) -> Iterator[SpecIssue]:
+    """An app outside a component's namespace names none of its `private` Secrets (a superuser's password):
+    bbgen would otherwise copy that Secret into the app's namespace. The app depends on the component and
+    gets a credential of its own instead."""
+    private: dict[str, tuple[str, str]] = {}  # Secret name -> (component, namespace)
+    for component in sorted(c for c in ctx.platform.components if ctx.enabled_component(c)):
+        meta = ctx.catalog[component]
+        for secret in meta.secrets:
+            if secret.private:
+                private.setdefault(secret.name, (component, meta.namespace))
+    if not private:
+        return
+    for name, app in sorted(ctx.platform.apps.items()):
+        if not app.enabled:
+            continue
+        refs: list[tuple[tuple[str | int, ...], str]] = [(("apps", name, "secretEnv", i, "secret"), r.secret) for i, r in enumerate(app.secret_env)]
+        refs += [(("apps", name, "env", i, "valueFrom", "secretKeyRef", "name"), e.value_from.secret_key_ref.name)
+                 for i, e in enumerate(app.env) if e.value_from is not None and e.value_from.secret_key_ref is not None]
+        for path, secret_name in refs:
+            owner = private.get(secret_name)
+            if owner is not None and owner[1] != app.namespace:
+                yield ctx.at(path, (
+                    f"{secret_name} is {owner[0]}'s private Secret, read only in namespace {owner[1]} "
+                    f"(depending on {owner[0]} gives the app a credential of its own)"
+                ))
+
+
 _REFERENCE = re.compile(r"\$\$|\$\(([^)]*)\)")
 
 
