@@ -23,6 +23,11 @@ class Allow(_Meta):
     """``world``: any source, in or outside the cluster (an API server webhook, a node port); ``cluster``: any pod."""
 
 
+PortPurpose = Literal["client", "admin", "metrics", "cluster"]
+"""Who a port is for: `client` (dependants), `admin` (its own namespace and the spec's `adminFrom`), `metrics`
+(the `metrics` role's scraper), `cluster` (the component's own pods only: peer traffic such as Raft or RPC)."""
+
+
 class Network(_Meta):
     """How the generated NetworkPolicies treat the component's pods.
 

@@ -12,6 +12,7 @@ from bbgen.catalog._base import _Meta
 from bbgen.catalog.facts import (
     ClusterResource,
     Network,
+    PortPurpose,
     ChartService,
     Route,
     SsoFacts,
@@ -39,6 +40,9 @@ class _ComponentBase(_Meta):
     host: str | None = None
     service: str | None = None
     ports: dict[str, int] = Field(default_factory=dict)
+    port_purposes: dict[str, Annotated[list[PortPurpose], Field(min_length=1)]] = Field(default_factory=dict, alias="portPurposes")
+    """Which purposes a port serves, by port name (one purpose or a list); an unlisted port is `client`.
+    The NetworkPolicies open a port to dependants only when it is `client`; see :meth:`purposes`."""
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
     uses: list[str] = Field(default_factory=list)
     """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
@@ -92,8 +96,23 @@ class _ComponentBase(_Meta):
         """A single role may be written as a plain string."""
         return [value] if isinstance(value, str) else value
 
+    @field_validator("port_purposes", mode="before", json_schema_input_type=dict[str, Union[PortPurpose, list[PortPurpose]]])
+    @classmethod
+    def _one_purpose(cls, value: object) -> object:
+        """A port serving a single purpose may name it as a plain string."""
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def purposes(self, port: str) -> frozenset[str]:
+        """The purposes of the port named ``port``: what ``portPurposes`` says, else `client`."""
+        return frozenset(self.port_purposes.get(port) or ["client"])
+
     @model_validator(mode="after")
     def _ports_named(self) -> _ComponentBase:
+        unknown_ports = sorted(set(self.port_purposes) - set(self.ports))
+        if unknown_ports:
+            raise ValueError(f"portPurposes names unknown ports {unknown_ports}; declared: {sorted(self.ports)}")
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
         if ("sso" in self.provides) != (self.sso is not None):

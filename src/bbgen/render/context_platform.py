@@ -89,6 +89,8 @@ class NetworkPolicy:
     """Labels of the pods it applies to (empty: every pod of the namespace)."""
     ingress: Sequence[Mapping[str, Any]] | None
     """Kubernetes ingress rules it admits; none denies all ingress to the selected pods."""
+    expressions: Sequence[Mapping[str, Any]] = ()
+    """The selector's `matchExpressions` (`NotIn`: the pods a policy of their own covers port by port)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbgen.kube.objects import standard_labels
+from bbgen.kube.objects import INSTANCE_LABEL, standard_labels
 from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
@@ -26,6 +26,7 @@ METRICS = "metrics"  # the role of the scraper every isolated namespace admits
 EDGE_GATEWAY = "edge-gateway"  # the role of the component making the platform's Gateway
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
 ACME_SOLVER_PORT = 8089
+CLIENT, ADMIN, METRICS_PORT, CLUSTER = "client", "admin", "metrics", "cluster"  # the purposes of component.yaml's portPurposes
 Rendering = tuple[str, dict[str, Any]]
 """A template of templates/_platform/ (file name without `.yaml.j2`) and its variables
 (fields of render/context_platform.py's PlatformObjectVariables)."""
@@ -66,10 +67,13 @@ def _ports(numbers: list[int]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": n} for n in sorted(set(numbers))]
 
 
-def _policy(platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None) -> Rendering:
+def _policy(
+    platform: Platform, name: str, namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]] | None, expressions: list[dict[str, Any]] | None = None
+) -> Rendering:
     """A NetworkPolicy: ``ingress`` None denies all ingress to the selected pods."""
     labels = standard_labels(name, part_of=platform.name)
-    return "networkpolicy", {"policy": NetworkPolicy(name=name, namespace=namespace, labels=labels, selector=selector, ingress=ingress)}
+    policy = NetworkPolicy(name=name, namespace=namespace, labels=labels, selector=selector, ingress=ingress, expressions=expressions or ())
+    return "networkpolicy", {"policy": policy}
 
 
 def isolated_namespaces(units: dict[str, Unit]) -> set[str]:
@@ -85,15 +89,64 @@ def _edge_ports(platform: Platform, unit: Unit) -> tuple[list[int], list[int]]:
     return http, tcp
 
 
+def _purpose_ports(unit: Unit, wanted: set[str]) -> list[dict[str, Any]]:
+    """The unit's pod ports serving any of ``wanted`` (an app's ports are all `client`), as policy ports."""
+    if unit.component is None:
+        found = pod_port_protocols(unit) if CLIENT in wanted else []
+    else:
+        comp = unit.component
+        found = sorted({(n, "TCP") for name, n in comp.ports.items() if comp.purposes(name) & wanted})
+    return [{"protocol": proto, "port": n} for n, proto in found]
+
+
+def _guarded(unit: Unit, allowed: set[str]) -> bool:
+    """Has the unit a port serving none of ``allowed``, so a namespace-wide allowance must leave its pods out?"""
+    comp = unit.component
+    return comp is not None and any(not comp.purposes(name) & allowed for name in comp.ports)
+
+
+def _except(units: list[Unit]) -> list[dict[str, Any]]:
+    """`matchExpressions` leaving out these units' pods (by their instance label, else their first label)."""
+    values: dict[str, set[str]] = {}
+    for unit in units:
+        labels = pod_labels(unit)
+        key = INSTANCE_LABEL if INSTANCE_LABEL in labels else sorted(labels)[0]
+        values.setdefault(key, set()).add(labels[key])
+    return [{"key": k, "operator": "NotIn", "values": sorted(v)} for k, v in sorted(values.items())]
+
+
+def _admin_peers(unit: Unit, units: dict[str, Unit]) -> list[dict[str, Any]]:
+    """The spec's `adminFrom` as peers: a unit's pods by name, else every pod of a namespace (its own needs none)."""
+    peers: list[dict[str, Any]] = []
+    for entry in unit.admin_from:
+        other = units.get(entry)
+        if other is not None and other.namespace != unit.namespace:
+            peers.append(_ns_peer(other.namespace, pod_labels(other)))
+        elif other is None and entry != unit.namespace:
+            peers.append(_ns_peer(entry))
+    return peers
+
+
 def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Rendering]:
+    """Default-deny per namespace, then per port purpose (component.yaml's `portPurposes`) who may come in.
+
+    Dependants in other namespaces reach `client` ports; Prometheus (the `metrics` role) `client` and
+    `metrics` ports; `admin` ports open to their own namespace and the spec's `adminFrom`; `cluster`
+    ports to the component's own pods only. Pods with a port a namespace-wide allowance must not open
+    are left out of it and get the ports it would have given them in their own policy.
+    """
     isolated = isolated_namespaces(units)
     prometheus = provider(units, METRICS)
+    scraped = {CLIENT, METRICS_PORT}
     docs: list[Rendering] = []
     for ns in sorted(isolated):
+        here = [u for u in sorted(units.values(), key=lambda u: u.name) if u.namespace == ns]
         docs.append(_policy(platform, "default-deny-ingress", ns, {}, None))
-        docs.append(_policy(platform, "allow-same-namespace", ns, {}, [{"from": [{"podSelector": {}}]}]))
+        same = _except([u for u in here if _guarded(u, {CLIENT, ADMIN, METRICS_PORT})])
+        docs.append(_policy(platform, "allow-same-namespace", ns, {}, [{"from": [{"podSelector": {}}]}], same))
         if prometheus is not None and prometheus.namespace != ns:
-            docs.append(_policy(platform, "allow-prometheus-scrape", ns, {}, [{"from": [_ns_peer(prometheus.namespace, pod_labels(prometheus))]}]))
+            peer = [_ns_peer(prometheus.namespace, pod_labels(prometheus))]
+            docs.append(_policy(platform, "allow-prometheus-scrape", ns, {}, [{"from": peer}], _except([u for u in here if _guarded(u, scraped)])))
     for ns in sorted(_solver_namespaces(platform, units) & isolated):
         docs.append(_edge_policy(platform, units, "allow-acme-http01-solver", ns, ACME_SOLVER, [ACME_SOLVER_PORT]))
     for unit in sorted(units.values(), key=lambda u: u.name):
@@ -105,8 +158,18 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
             for d in sorted(units.values(), key=lambda u: u.name)
             if unit.name in d.depends_on and d.namespace != unit.namespace
         ]
-        if peers and pod_ports(unit):
-            rules.append({"from": peers, "ports": [{"protocol": proto, "port": n} for n, proto in pod_port_protocols(unit)]})
+        client = _purpose_ports(unit, {CLIENT})
+        if peers and client:
+            rules.append({"from": peers, "ports": client})
+        if _guarded(unit, {CLIENT, ADMIN, METRICS_PORT}):
+            # Left out of allow-same-namespace: its namespace reaches all but the `cluster` ports, its own pods those.
+            rules.append({"from": [{"podSelector": {}}], "ports": _purpose_ports(unit, {CLIENT, ADMIN, METRICS_PORT})})
+            rules.append({"from": [{"podSelector": {"matchLabels": pod_labels(unit)}}], "ports": _purpose_ports(unit, {CLUSTER})})
+        if prometheus is not None and prometheus.namespace != unit.namespace and _guarded(unit, scraped) and _purpose_ports(unit, scraped):
+            rules.append({"from": [_ns_peer(prometheus.namespace, pod_labels(prometheus))], "ports": _purpose_ports(unit, scraped)})
+        admins, admin_ports = _admin_peers(unit, units), _purpose_ports(unit, {ADMIN})
+        if admins and admin_ports:
+            rules.append({"from": admins, "ports": admin_ports})
         http, tcp = _edge_ports(platform, unit)
         if (http or tcp) and platform.ingress.provider == "nginx":
             if _controller_ns(units) != unit.namespace:

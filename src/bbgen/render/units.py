@@ -37,6 +37,7 @@ class Unit:
     oidc: Oidc | None = None
     roles: dict[str, str] = field(default_factory=dict)  # role -> provider, for the roles among depends_on
     sso_provider: str | None = None  # the `sso` provider holding this unit's OIDC client (also in depends_on)
+    admin_from: tuple[str, ...] = ()  # units or namespaces the spec lets reach the `admin` ports (beside its own namespace)
     wave: int = 1
 
     def provides(self, role: str) -> bool:
@@ -148,6 +149,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             host_label=host,
             storage=str(settings.storage) if settings.storage is not None else comp.defaults.storage,
             settings={**comp.defaults.settings, **settings.settings},
+            admin_from=tuple(settings.admin_from),
         )
     for name, app in sorted(platform.apps.items()):
         if not app.enabled:

@@ -77,6 +77,12 @@ ROLE_FIELDS = {"object-store": "object_store", "llm": "llm"}
 GATEWAY_API = "gateway"
 
 
+ADMIN_FROM_DESCRIPTION = (
+    "Who besides the component's own namespace may reach its `admin` ports (consoles, admin APIs; see `portPurposes` "
+    "in `bbgen components`): enabled components or apps by name (their pods) or namespaces the platform creates (every pod there)."
+)
+
+
 class ComponentSettings(SpecModel):
     """Overrides for one catalog component; everything defaults to the catalog's values."""
 
@@ -90,6 +96,7 @@ class ComponentSettings(SpecModel):
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
     public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)
     oidc: Oidc | None = Field(default=None, description="Sign users in through Keycloak (components marked `oidc` in `bbgen components`): adds a client to the realm and wires it into the component's config.")
+    admin_from: list[DnsLabel] = Field(default_factory=list, description=ADMIN_FROM_DESCRIPTION)
     settings: dict[str, ScalarValue | list[ScalarValue]] = Field(default_factory=dict, description="Component-specific settings; the keys each component accepts are listed by `bbgen components`.")
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
     manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
@@ -214,6 +221,7 @@ class ComponentOverride(SpecModel):
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth in this environment.")
     public: bool | None = Field(default=None, description="Serve the public host without authentication in this environment (see the base field).")
     oidc: Oidc | None = Field(default=None, description="Keycloak client in this environment.")
+    admin_from: list[DnsLabel] | None = Field(default=None, description="Who else may reach the admin ports in this environment (the whole list; components).")
     settings: dict[str, ScalarValue | list[ScalarValue] | None] | None = Field(default=None, description="Component settings in this environment, merged key by key (`null` drops one back to its default).")
     env: list[EnvVar] | None = Field(default=None, description="Plain environment variables in this environment (the whole list; custom apps).")
     secret_env: list[SecretRef] | None = Field(default=None, description="Variables from Secrets in this environment (the whole list; custom apps).")
