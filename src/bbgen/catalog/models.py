@@ -15,6 +15,7 @@ from bbgen.catalog.facts import (
     ChartService,
     Route,
     SsoFacts,
+    OidcClientFacts,
     Scale,
     SettingRule,
     ResourceSettings,
@@ -58,6 +59,8 @@ class _ComponentBase(_Meta):
     picks which enabled provider fills a role when there is more than one."""
     oidc: bool = False
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
+    oidc_client: OidcClientFacts | None = Field(default=None, alias="oidcClient")
+    """With ``oidc``: its callback paths and the labels its client secret's Secret needs (native OIDC clients)."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
     sso: SsoFacts | None = None
@@ -93,6 +96,8 @@ class _ComponentBase(_Meta):
     def _ports_named(self) -> _ComponentBase:
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        if self.oidc_client is not None and not self.oidc:
+            raise ValueError("oidcClient is only for a component with `oidc: true`")
         if ("sso" in self.provides) != (self.sso is not None):
             raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
         if self.sso is not None and self.sso.port not in self.ports:
