@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from bbgen import api
-from bbgen.errors import BbgenError
+from bbgen.errors import SpecError
 from bbgen.render.build import build_tree
 from bbgen.render.inventory import inventory_for
 from bbgen.render.write import write_tree
@@ -189,17 +189,16 @@ def test_no_client_secret_value_anywhere_in_the_render(out: Path, tmp_path: Path
     assert not [v for v in values if v in rendered]
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ("  argo-workflows:\n    oidc: {}\n", "authMode `server` cannot be combined with oidc"),
-    ],
-)
-def test_server_auth_mode_is_refused_with_sso(write_spec, change: str, message: str) -> None:  # type: ignore[no-untyped-def]
-    text = PROFILE.read_text(encoding="utf-8").replace(change, "  argo-workflows:\n    oidc: {}\n    settings: {authMode: server}\n")
-    with pytest.raises(BbgenError) as err:
-        build_tree(load_platform(write_spec(text)))
-    assert message in str(err.value)
+def test_server_auth_mode_is_refused_with_sso_at_its_line(write_spec) -> None:  # type: ignore[no-untyped-def]
+    text = PROFILE.read_text(encoding="utf-8").replace(
+        "  argo-workflows:\n    oidc: {}\n", "  argo-workflows:\n    oidc: {}\n    settings: {authMode: server}\n"
+    )
+    line = text.splitlines().index("    settings: {authMode: server}") + 1
+    with pytest.raises(SpecError) as err:
+        load_platform(write_spec(text))
+    (issue,) = [str(i) for i in err.value.issues if "oidc" in str(i)]
+    assert f":{line}:" in issue and "components.argo-workflows.settings.authMode" in issue
+    assert "cannot be combined with `oidc`" in issue
 
 
 def test_the_secret_guard_takes_argocds_secret_reference_for_a_reference() -> None:

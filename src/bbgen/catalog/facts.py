@@ -75,6 +75,9 @@ class OidcClientFacts(_Meta):
     """Paths of its OIDC callback under its host (`/auth/callback`): the only redirect URIs Keycloak accepts."""
     secret_labels: dict[str, str] = Field(default_factory=dict, alias="secretLabels")
     """Labels the client secret's Secret (`oidc-<clientId>`) must carry for the component to read it."""
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Values these settings (of defaults.settings) must keep while `oidc` is set: another value would let
+    callers past the sign-in (the spec checks refuse it at the setting's line)."""
 
     @field_validator("callback_paths")
     @classmethod

@@ -98,6 +98,9 @@ class _ComponentBase(_Meta):
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
         if self.oidc_client is not None and not self.oidc:
             raise ValueError("oidcClient is only for a component with `oidc: true`")
+        unknown_oidc = sorted(set(self.oidc_client.settings) - set(self.defaults.settings)) if self.oidc_client is not None else []
+        if unknown_oidc:
+            raise ValueError(f"oidcClient.settings names {unknown_oidc}, which are not among defaults.settings")
         if ("sso" in self.provides) != (self.sso is not None):
             raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
         if self.sso is not None and self.sso.port not in self.ports:
