@@ -23,8 +23,8 @@ def test_every_reference_route_says_how_it_is_protected(reference_files: Mapping
             doc = yamlio.load(text.decode())
             decisions[doc["spec"]["rules"][0]["host"].split(".")[0]] = doc["metadata"]["annotations"]["bbgen.dev/auth"]
     assert decisions == {
-        "argo": "token", "argocd": "builtin", "auth": "builtin", "broker": "oidc", "embeddings": "basic", "git": "builtin",
-        "grafana": "builtin", "hadith-admin": "oidc", "hadith-api": "oidc", "kibana": "builtin", "label": "oidc",
+        "argo": "oidc", "argocd": "oidc", "auth": "builtin", "broker": "oidc", "embeddings": "basic", "git": "builtin",
+        "grafana": "oidc", "hadith-admin": "oidc", "hadith-api": "oidc", "kibana": "builtin", "label": "oidc",
         "llm": "basic", "minio": "builtin", "mlflow": "oidc", "neo4j": "builtin", "vector": "token",
     }
 

@@ -327,7 +327,9 @@ def test_keycloak_imports_the_platform_realm(write_spec: Callable[[str], Path]) 
     objs = _base(tree, "keycloak")
     realm = objs[("ConfigMap", "keycloak-realm")]
     assert list(realm["data"]) == ["hadith-realm.json"]
-    assert json.loads(realm["data"]["hadith-realm.json"]) == {"realm": "hadith", "enabled": True, "sslRequired": "external", "clients": []}
+    assert json.loads(realm["data"]["hadith-realm.json"]) == {
+        "realm": "hadith", "enabled": True, "sslRequired": "external", "clients": [], "groups": [{"name": "demo-admins"}],
+    }
     pod = objs[("Deployment", "keycloak")]["spec"]["template"]["spec"]
     volume = next(v for v in pod["volumes"] if v.get("configMap"))
     assert volume["configMap"]["name"] == "keycloak-realm"

@@ -54,7 +54,8 @@ def test_a_login_that_hinges_on_a_setting_says_which(tmp_path: Path) -> None:
     found = _load(tmp_path, "components:\n  argo-workflows: {settings: {authMode: server}}\n  minio: {}\n")
     assert [f for f in found if "authentication" in f] == [
         "6:3: components.argo-workflows: host argo.demo.example.org serves 'argo-workflows' with no authentication: "
-        "set settings.authMode: client (its own login), put `basicAuth: {enabled: true}` on it or set `public: true` to serve it open on purpose"
+        "set settings.authMode: client (its own login), put `basicAuth: {enabled: true}` on it, "
+        "put `oidc: {}` on it (sign-in through keycloak) or set `public: true` to serve it open on purpose"
     ]
     assert not [f for f in _load(tmp_path, "components:\n  argo-workflows: {}\n  minio: {}\n") if "authentication" in f]
 

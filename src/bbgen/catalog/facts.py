@@ -70,6 +70,29 @@ class SsoFacts(_Meta):
     """Name (from ``ports``) of the port serving OIDC inside the cluster (discovery, tokens, keys)."""
 
 
+class OidcClientFacts(_Meta):
+    """How a component that signs users in natively is registered as a Keycloak client (with ``oidc: true``).
+
+    Without it the client's redirect URIs allow any path of its host and its secret's Secret has no labels.
+    """
+
+    callback_paths: list[str] = Field(default_factory=list, alias="callbackPaths")
+    """Paths of its OIDC callback under its host (`/auth/callback`): the only redirect URIs Keycloak accepts."""
+    secret_labels: dict[str, str] = Field(default_factory=dict, alias="secretLabels")
+    """Labels the client secret's Secret (`oidc-<clientId>`) must carry for the component to read it."""
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Values these settings (of defaults.settings) must keep while `oidc` is set: another value would let
+    callers past the sign-in (the spec checks refuse it at the setting's line)."""
+
+    @field_validator("callback_paths")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        bad = [p for p in value if not re.fullmatch(r"/[^\s*]*", p)]
+        if bad:
+            raise ValueError(f"callback paths start with `/` and hold no spaces or `*`: {bad}")
+        return value
+
+
 class Scale(_Meta):
     """Replica counts the component's templates can render, checked at the spec's `replicas` line."""
 

@@ -16,6 +16,7 @@ from bbgen.catalog.facts import (
     ChartService,
     Route,
     SsoFacts,
+    OidcClientFacts,
     Scale,
     SettingRule,
     ResourceSettings,
@@ -65,6 +66,8 @@ class _ComponentBase(_Meta):
     picks which enabled provider fills a role when there is more than one."""
     oidc: bool = False
     """The component can sign users in through Keycloak: its templates read ``unit.oidc`` when the spec sets `oidc`."""
+    oidc_client: OidcClientFacts | None = Field(default=None, alias="oidcClient")
+    """With ``oidc``: its callback paths and the labels its client secret's Secret needs (native OIDC clients)."""
     gpu: bool = False
     """The component runs on a GPU node pool (the spec must have one); templates read ``unit.gpuPool``."""
     sso: SsoFacts | None = None
@@ -115,6 +118,11 @@ class _ComponentBase(_Meta):
             raise ValueError(f"portPurposes names unknown ports {unknown_ports}; declared: {sorted(self.ports)}")
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        if self.oidc_client is not None and not self.oidc:
+            raise ValueError("oidcClient is only for a component with `oidc: true`")
+        unknown_oidc = sorted(set(self.oidc_client.settings) - set(self.defaults.settings)) if self.oidc_client is not None else []
+        if unknown_oidc:
+            raise ValueError(f"oidcClient.settings names {unknown_oidc}, which are not among defaults.settings")
         if ("sso" in self.provides) != (self.sso is not None):
             raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
         if self.sso is not None and self.sso.port not in self.ports:

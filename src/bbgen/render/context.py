@@ -72,6 +72,8 @@ class OidcSecret:
     """Secret name (`oidc-<clientId>`), in the client's and the SSO provider's namespace."""
     key: str
     """Key holding the client secret (`client-secret`)."""
+    idKey: str
+    """Key holding the client id (`client-id`), for a client that reads its id from a Secret too."""
     env: str
     """Environment variable the SSO provider's realm import reads it from (`OIDC_CLIENT_SECRET_<ID>`)."""
 
@@ -91,7 +93,7 @@ class OidcClient:
     host: str | None
     """Its public host (redirects go back there), or none."""
     redirectUris: Sequence[str]
-    """Allowed redirect URIs (`https://<host>/*`)."""
+    """Allowed redirect URIs: `https://<host><path>` for each of the component's `oidcClient.callbackPaths`, else `https://<host>/*`."""
     webOrigins: Sequence[str]
     """Allowed web origins (`https://<host>`)."""
     secret: OidcSecret | None
@@ -112,6 +114,11 @@ class Sso:
     """The same realm through the provider's in-cluster Service (discovery, tokens, keys), or none."""
     clients: Sequence[OidcClient]
     """Every OIDC client of the platform, sorted by component or app name."""
+    adminGroup: str
+    """Realm group whose members administer the platform's UIs (`sso.adminGroup`, default `<platform>-admins`);
+    every client's tokens carry the user's group names in the `groups` claim (scope `groups`)."""
+    groupsScope: str
+    """Name of the client scope (and token claim) carrying the user's groups: request it to get `groups`."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -62,6 +62,8 @@ from bbgen.spec.models import Platform
 from bbgen.spec.sources import SpecSource, source_of
 
 GATEWAY_NAME = "public"
+GROUPS_SCOPE = "groups"
+"""The client scope (and claim) the `sso` provider adds to every client so tokens say which groups a user is in."""
 EDGE_GATEWAY_ROLE = "edge-gateway"
 
 
@@ -146,8 +148,10 @@ def _sso(view: Platform, units: dict[str, Unit], domain: str) -> Sso:
         secret = None
         if not unit.oidc.public:
             env_name = "OIDC_CLIENT_SECRET_" + client_id.upper().replace("-", "_")
-            secret = OidcSecret(name=oidc_secret_name(client_id), key="client-secret", env=env_name)
-        redirects = [f"https://{host}/*"] if host else []
+            secret = OidcSecret(name=oidc_secret_name(client_id), key="client-secret", idKey="client-id", env=env_name)
+        native = unit.component.oidc_client if unit.component is not None else None
+        paths = list(native.callback_paths) if native is not None and native.callback_paths else ["/*"]
+        redirects = [f"https://{host}{path}" for path in paths] if host else []
         origins = [f"https://{host}"] if host else []
         # Keycloak's ClientRepresentation, without the secret (the realm import and the clients Job add it).
         representation: dict[str, Any] = {
@@ -168,7 +172,10 @@ def _sso(view: Platform, units: dict[str, Unit], domain: str) -> Sso:
             clientId=client_id, unit=unit.name, namespace=unit.namespace, public=unit.oidc.public, host=host,
             redirectUris=redirects, webOrigins=origins, secret=secret, representation=representation,
         ))
-    return Sso(realm=realm, issuer=issuer, internalUrl=internal, clients=clients)
+    return Sso(
+        realm=realm, issuer=issuer, internalUrl=internal, clients=clients,
+        adminGroup=view.sso_admin_group(), groupsScope=GROUPS_SCOPE,
+    )
 
 
 def _gpu_pools(view: Platform) -> list[GpuPool]:

@@ -212,7 +212,11 @@ def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:
         return
     name = oidc_secret_name(client_id)
     key = KeyPlan(key="client-secret", source="generate", generator="hex", length=DEFAULT_LENGTH)
-    b.add(unit.namespace, name, {"client-secret": key}, user=unit.name, description=f"OIDC client secret of {client_id}, shared with Keycloak")
+    # The id beside the secret: a client that reads both from a Secret (Argo Workflows) needs no other.
+    ident = KeyPlan(key="client-id", source="fixed", value=client_id)
+    facts = unit.component.oidc_client if unit.component is not None else None
+    labels = dict(facts.secret_labels) if facts is not None else {}
+    b.add(unit.namespace, name, {"client-id": ident, "client-secret": key}, user=unit.name, description=f"OIDC client secret of {client_id}, shared with Keycloak", labels=labels)
     server = units.get(unit.sso_provider) if unit.sso_provider else None
     if server is not None:
         _reach(b, server, (unit.namespace, name, "client-secret"))

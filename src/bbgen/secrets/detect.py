@@ -62,14 +62,19 @@ def shannon(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_SECRET_KEY_REF = re.compile(r"^\$[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[A-Za-z0-9._-]+$")
+"""Argo CD's reference to a key of another Secret (``$<secret name>:<key>``, in argocd-cm values)."""
+
+
 def is_reference(value: str) -> bool:
     """A placeholder or an indirection, not a value: ``$(VAR)``, ``${VAR}``, ``{{ x }}``, ``<token>``, ``***``,
-    a path, or a YAML flow collection (``{secret: x, key: y}``)."""
+    a path, a YAML flow collection (``{secret: x, key: y}``) or a ``$<secret>:<key>`` Secret reference."""
     v = value.strip().strip("\"'")
     return (
         v.lower() in _HARMLESS
         or v.startswith(("$(", "${", "{", "[", "<", "%(", "/", "./", "file:", "env:", "secretref:"))
         or set(v) <= set("*xX.-_")
+        or _SECRET_KEY_REF.match(v) is not None
     )
 
 

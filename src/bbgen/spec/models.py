@@ -176,6 +176,14 @@ class Sso(SpecModel):
     """Single sign-on through Keycloak."""
 
     realm: DnsLabel | None = Field(default=None, description="Keycloak realm the platform's OIDC clients live in; defaults to the platform name.")
+    admin_group: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "Realm group whose members administer the platform's own UIs signing in through Keycloak (Argo CD's "
+            "`role:admin`, Grafana's Admin, Argo Workflows' admin ServiceAccount); created by Keycloak's clients Job. "
+            "Defaults to `<platform>-admins`."
+        ),
+    )
 
 
 class GitOps(SpecModel):
@@ -324,6 +332,9 @@ class Platform(SpecModel):
 
     def sso_realm(self) -> str:
         return self.sso.realm or self.name
+
+    def sso_admin_group(self) -> str:
+        return self.sso.admin_group or f"{self.name}-admins"
 
     def env_issuer(self, env: str) -> str:
         """Let's Encrypt issuer name (`letsencrypt-staging` / `letsencrypt-prod`) for an environment."""

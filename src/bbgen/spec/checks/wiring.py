@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from bbgen.errors import SpecIssue
 from bbgen.spec.checks._base import Context, check, hint
+from bbgen.spec.models import ComponentSettings
 from bbgen.spec.references import image_problem
 
 
@@ -129,6 +130,14 @@ def oidc_clients(ctx: Context) -> Iterator[SpecIssue]:
         ids.setdefault(client_id, name)
         if owner.oidc.public and component:
             yield ctx.at((*at, "public"), "catalog components sign in server-side: their clients are confidential")
+        native = ctx.catalog[name].oidc_client if component else None
+        given = owner.settings if component and isinstance(owner, ComponentSettings) else {}
+        for key, needed in sorted((native.settings if native is not None else {}).items()):
+            if key in given and given[key] != needed:
+                yield ctx.at((*where, "settings", key), (
+                    f"settings.{key}: {given[key]!r} cannot be combined with `oidc` (callers could skip the sign-in); "
+                    f"keep {needed!r} or remove `oidc`"
+                ))
 
 
 @check()
