@@ -154,7 +154,7 @@ def test_duplicate_static_volume_is_located(write_spec: Callable[[str], Path]) -
     assert "storage.volumes[1].name" in error and "already declared at storage.volumes[0]" in error
 
 
-def test_gateway_provider_needs_the_gateway_and_refuses_basic_auth(write_spec: Callable[[str], Path]) -> None:
+def test_gateway_provider_needs_the_gateway_and_accepts_basic_auth(write_spec: Callable[[str], Path]) -> None:
     spec = write_spec(MINIMAL_SPEC + """\
 ingress: {provider: gateway, className: cilium}
 components:
@@ -163,7 +163,7 @@ components:
 """)
     errors = _errors(spec)
     assert any(":5:21: ingress.provider: Gateway API routing needs the `gateway` component" in e for e in errors), errors
-    assert any("components.qdrant.basicAuth.enabled: basic auth needs ingress.provider: nginx" in e for e in errors), errors
+    assert not any("basicAuth" in e for e in errors), errors  # the auth proxy serves it (render/basic_auth.py)
 
 
 def test_nginx_policies_apply_on_a_real_build(write_spec: Callable[[str], Path], tools: dict[str, str], tmp_path: Path) -> None:

@@ -60,10 +60,11 @@ def test_a_login_that_hinges_on_a_setting_says_which(tmp_path: Path) -> None:
     assert not [f for f in _load(tmp_path, "components:\n  argo-workflows: {}\n  minio: {}\n") if "authentication" in f]
 
 
-def test_under_the_gateway_the_fix_is_oidc_not_basic_auth(tmp_path: Path) -> None:
+def test_under_the_gateway_basic_auth_is_a_fix_too(tmp_path: Path) -> None:
+    """The auth proxy (render/basic_auth.py) serves basic auth under the Gateway API as well."""
     found = _load(tmp_path, "ingress: {provider: gateway, className: cilium}\ncomponents:\n  mlflow: {}\n  keycloak: {}\n")
     (hit,) = [f for f in found if "authentication" in f]
-    assert "put `oidc: {}` on it (sign-in through keycloak) or set `public: true`" in hit and "basicAuth" not in hit
+    assert "put `basicAuth: {enabled: true}` on it, put `oidc: {}` on it (sign-in through keycloak) or set `public: true`" in hit
 
 
 def test_a_custom_app_is_trusted_with_its_own_authentication(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_
 from bbgen.errors import TemplateError
 from bbgen.kube import objects, yamlio
 from bbgen.kube.kustomize import kustomization
-from bbgen.render import engine, overlay, patches, paths
+from bbgen.render import basic_auth, engine, overlay, patches, paths
 from bbgen.render.context import Scope
 from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
@@ -41,6 +41,8 @@ def _unit_templates(root: Path, platform: Platform, unit: Unit) -> list[Path]:
     shared = root / "_shared"
     if unit.host_label:
         base.append(shared / ROUTE_TEMPLATES[platform.ingress.provider])
+    if basic_auth.behind_proxy(platform, unit):
+        base.append(shared / "basic_auth_proxy.yaml.j2")
     if platform.ingress.provider == GATEWAY_API and any(t.component == unit.name for t in platform.ingress.tcp):
         base.append(shared / "tcproute.yaml.j2")
     return base

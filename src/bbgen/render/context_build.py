@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from bbgen.catalog import AnyComponent, ChartComponent, consumer_secret_name
+from bbgen.catalog.facts import Route as CatalogRoute
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
-from bbgen.render import engine
+from bbgen.render import basic_auth, engine
 from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
     BasicAuth,
@@ -229,6 +230,17 @@ def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
     )
 
 
+def _basic_auth(view: Platform, unit: Unit, route: CatalogRoute | None) -> BasicAuth | None:
+    """The unit's basic auth: the Secret the edge (NGINX) or the proxy (Gateway API) checks."""
+    basic = basic_auth.spec_of(view, unit)
+    if basic is None:
+        return None
+    proxy = basic_auth.proxy_context(
+        view, unit, basic, timeout=route.timeout if route else None, max_body_size=route.max_body_size if route else None,
+    )
+    return BasicAuth(secret=basic_auth.secret_name(unit.name, basic), realm=basic.realm, proxy=proxy)
+
+
 def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
@@ -259,7 +271,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         settings=dict(unit.settings),
         labels=labels(view, unit),
         selector=selector(unit),
-        basicAuth=BasicAuth(secret=basic.secret_name or f"{unit.name}-basic-auth", realm=basic.realm) if basic is not None and basic.enabled else None,
+        basicAuth=_basic_auth(view, unit, route),
         auth=auth,
         env=env_list(unit, deps, client, sso),
         # Each dependency again under the role it fills (`object-store`, `llm`).

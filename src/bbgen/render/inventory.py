@@ -202,7 +202,7 @@ def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:
         "auth": KeyPlan(key="auth", source="generate", generator="htpasswd", from_key="password", user=BASIC_AUTH_USER),
     }
     name = basic.secret_name or f"{unit.name}-basic-auth"
-    b.add(unit.namespace, name, keys, user=unit.name, description=f"HTTP basic auth for {unit.name} (ingress-nginx reads key auth)")
+    b.add(unit.namespace, name, keys, user=unit.name, description=f"HTTP basic auth for {unit.name} (ingress-nginx or the auth proxy reads key auth)")
 
 
 def _oidc_client(b: _Builder, units: dict[str, Unit], unit: Unit) -> None:

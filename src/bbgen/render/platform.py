@@ -16,6 +16,7 @@ from typing import Any
 from bbgen.kube.objects import INSTANCE_LABEL, standard_labels
 from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
+from bbgen.render import basic_auth
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
 from bbgen.render.units import Unit, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
@@ -174,6 +175,13 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
         if (http or tcp) and platform.ingress.provider == "nginx":
             if _controller_ns(units) != unit.namespace:
                 rules.append(_nginx_rule(units, http + tcp))
+        elif http and basic_auth.behind_proxy(platform, unit):
+            # The Gateway reaches only the basic-auth proxy; the proxy reaches the unit through
+            # allow-same-namespace (it runs in the unit's namespace). TCP exposures bypass HTTP auth.
+            name = basic_auth.proxy_name(unit.name)
+            docs.append(_edge_policy(platform, units, f"allow-{name}-from-gateway", unit.namespace, basic_auth.proxy_labels(unit.name), [basic_auth.PORT]))
+            if tcp:
+                docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), [], tcp))
         elif http or tcp:
             docs.append(_edge_policy(platform, units, f"allow-{unit.name}-from-gateway", unit.namespace, pod_labels(unit), http, tcp))
         if unit.provides(INGRESS) and platform.ingress.provider == "nginx" and platform.ingress.tcp:

@@ -9,12 +9,15 @@ as a warning, so the open doors are visible in every validate run.
 
 from __future__ import annotations
 
+from bbgen.kube.objects import pod_template
 from bbgen.spec.auth import ANNOTATION, DECISIONS
 from bbgen.validate.checks import GATEWAY_API, EnvView, finding
 from bbgen.validate.findings import Finding
 from bbgen.validate.resources import Resource, dicts
 
 CHECK = "auth"
+PROXY_ANNOTATION = "bbgen.dev/auth-proxy"
+"""On the Service of the basic-auth proxy bbgen renders under the Gateway API (templates/_shared/basic_auth_proxy.yaml.j2)."""
 NGINX_AUTH = ("nginx.ingress.kubernetes.io/auth-type", "nginx.ingress.kubernetes.io/auth-url")
 """NGINX's own authentication annotations: basic auth, or a sub-request to an auth service."""
 
@@ -29,6 +32,40 @@ def _hosts(route: Resource) -> list[str]:
 def _serves(route: Resource) -> bool:
     """Whether the route reaches a backend at all (an HTTP→HTTPS redirect route serves nothing to protect)."""
     return route.kind == "Ingress" or any(dicts(rule.get("backendRefs")) for rule in dicts(route.spec.get("rules")))
+
+
+def _mounts_secret(spec: dict[str, object]) -> bool:
+    """Whether a pod spec mounts a Secret volume into a container (the proxy's htpasswd file)."""
+    volumes = {str(v.get("name")) for v in dicts(spec.get("volumes")) if isinstance(v.get("secret"), dict)}
+    return any(str(m.get("name")) in volumes for c in dicts(spec.get("containers")) for m in dicts(c.get("volumeMounts")))
+
+
+def _is_auth_proxy(view: EnvView, namespace: str | None, name: str) -> bool:
+    """A Service bbgen rendered as the basic-auth proxy, whose selected pods mount the htpasswd Secret."""
+    svc = view.find("Service", namespace, name, "")
+    if svc is None or svc.annotations().get(PROXY_ANNOTATION) != "basic":
+        return False
+    selector = svc.spec.get("selector")
+    if not isinstance(selector, dict) or not selector:
+        return False
+    for res in view.resources:
+        tpl = pod_template(res.doc) if res.namespace == namespace else None
+        if tpl is not None and all(tpl.labels.get(k) == v for k, v in selector.items()) and _mounts_secret(tpl.spec):
+            return True
+    return False
+
+
+def _bypassing_refs(view: EnvView, route: Resource) -> list[str]:
+    """The backends of an HTTPRoute claiming basic auth that are not the basic-auth proxy (`namespace/name`)."""
+    out: list[str] = []
+    for rule in dicts(route.spec.get("rules")):
+        for ref in dicts(rule.get("backendRefs")):
+            namespace = str(ref.get("namespace") or route.namespace)
+            name = str(ref.get("name"))
+            is_service = ref.get("kind", "Service") == "Service" and ref.get("group", "") in ("", "core")
+            if not is_service or not _is_auth_proxy(view, namespace, name):
+                out.append(f"{namespace}/{name}")
+    return sorted(set(out))
 
 
 def check_route_auth(view: EnvView) -> list[Finding]:
@@ -54,7 +91,12 @@ def check_route_auth(view: EnvView) -> list[Finding]:
         elif decision == "basic" and route.kind == "Ingress" and annotations.get(NGINX_AUTH[0]) != "basic":
             out.append(finding(route, CHECK, f"{ANNOTATION}=basic, but the Ingress sets no {NGINX_AUTH[0]}: basic, so {shown} is open"))
         elif decision == "basic" and route.kind == "HTTPRoute":
-            out.append(finding(route, CHECK, f"{ANNOTATION}=basic on an HTTPRoute: bbgen renders no basic auth for the Gateway API, so {shown} is open"))
+            bypass = _bypassing_refs(view, route)
+            if bypass:
+                out.append(finding(route, CHECK, (
+                    f"{ANNOTATION}=basic, but the HTTPRoute sends {shown} to {', '.join(bypass)}, not to a basic-auth proxy "
+                    f"(a Service annotated {PROXY_ANNOTATION}=basic whose pods mount the htpasswd Secret), so the host is open"
+                )))
         elif decision == "public":
             out.append(finding(route, CHECK, f"serves {shown} without authentication (`public: true` in the spec)", "warning"))
         elif decision == "app":

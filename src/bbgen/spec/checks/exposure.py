@@ -58,7 +58,7 @@ def tcp_exposures(ctx: Context) -> Iterator[SpecIssue]:
 
 @check()
 def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
-    """The routing provider and the components that implement it agree; basic auth only where it exists."""
+    """The routing provider and the components that implement it agree."""
     platform = ctx.platform
     provider = platform.ingress.provider
     for other, role in PROVIDER_ROLE.items():
@@ -82,14 +82,6 @@ def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
             f"Gateway API routing needs the `{gateway}` component (the platform's Gateway): "
             f"add `{gateway}: {{}}`{also} under components"
         ))
-    sso = ctx.providers_text("sso")
-    for name, where in sorted(ctx.enabled.items()):
-        basic = ctx.owner(name).basic_auth
-        if basic is not None and basic.enabled:
-            yield ctx.at((*where, "basicAuth", "enabled"), (
-                "basic auth needs ingress.provider: nginx (Gateway API has no standard basic auth); "
-                f"put the host behind {sso} (`oidc`) instead"
-            ))
 
 
 @check()
@@ -97,7 +89,6 @@ def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
     """Every public host has an authentication decision: basic auth, OIDC, the component's own login, or `public: true`."""
     domain = ctx.platform.env_domain(ctx.env)
     sso = ctx.providers_text("sso")
-    gateway = ctx.platform.ingress.provider == GATEWAY_API
     for name, where in sorted(ctx.enabled.items()):
         owner = ctx.owner(name)
         label = ctx.host_of(name)
@@ -117,8 +108,7 @@ def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
             continue
         login = component.login if component is not None else None
         ways = [f"set {', '.join(f'settings.{k}: {v}' for k, v in login.when.items())} (its own login)"] if login is not None else []
-        if not gateway:
-            ways.append("put `basicAuth: {enabled: true}` on it")
+        ways.append("put `basicAuth: {enabled: true}` on it")
         if component is None or component.oidc:
             ways.append(f"put `oidc: {{}}` on it (sign-in through {sso})")
         ways.append("set `public: true` to serve it open on purpose")

@@ -65,8 +65,6 @@ def ignored_fields(ctx: Context) -> Iterator[SpecIssue]:
                 f"{name!r} serves no HTTP port, so a public host would route nowhere: remove `host` "
                 "(raw TCP goes through ingress.tcp)"
             ))
-    if ctx.platform.ingress.provider != "nginx":
-        return  # basic auth itself is refused for the other provider
     for name, unit_at in sorted(ctx.enabled.items()):
         basic = ctx.owner(name).basic_auth
         if basic is not None and basic.enabled and not ctx.host_of(name):
