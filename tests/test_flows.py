@@ -138,8 +138,21 @@ def _pod_labels(out: Path, unit: Unit) -> dict[str, str]:
 
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    assert set(selector) <= {"matchLabels"}, f"matchExpressions not handled here: {selector}"
-    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+    """A Kubernetes label selector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist) all hold."""
+    assert set(selector) <= {"matchLabels", "matchExpressions"}, f"unknown selector fields: {selector}"
+    if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        held = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
+        if not held:
+            return False
+    return True
 
 
 def _admits(policies: list[dict[str, Any]], callee_ns: str, callee_labels: dict[str, str], caller_ns: str, caller_labels: dict[str, str], port: int) -> bool:

@@ -233,8 +233,8 @@ def test_readme_lists_the_plan_and_the_bootstrap_order() -> None:
     order = ["### 1. Network: cilium", "### 2. Namespaces", "### 3. Secrets", "### 4. Argo CD", "### 5. Register the other clusters", "### 6. The root Application"]
     positions = [readme.index(h) for h in order]
     assert positions == sorted(positions)
-    assert "bbgen secrets generate \"$SPEC\" --out ~/secrets/betelgeuse" in readme
-    assert "kubectl apply -f ~/secrets/betelgeuse" in readme
+    assert "bbgen secrets generate \"$SPEC\" --env prod --out ~/secrets/betelgeuse/prod" in readme
+    assert "kubectl apply -f ~/secrets/betelgeuse/prod" in readme
     assert "helm upgrade --install argocd argo-cd --repo https://argoproj.github.io/argo-helm" in readme
     assert "`BBGEN_SECRET_ARGOCD_GITOPS_REPO_PASSWORD`" in readme  # the one value a person must supply
     # the staging spoke is registered by its cluster Secret on the hub, made in the Secrets step
