@@ -94,8 +94,9 @@ def test_files_are_one_config_map_mounted_file_by_file(tmp_path: Path) -> None:
     cm = web["ConfigMap/web-files"]
     assert cm["data"] == {"etc_web_config.yaml": "level: info\n", "app_bin_start.sh": "#!/bin/sh\nexec web\n"}
     pod = _pod(web["Deployment/web"])
-    want = hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode()).hexdigest()
-    assert pod["metadata"]["annotations"] == {"checksum/files": want}
+    digest = hashlib.sha256(json.dumps({"binaryData": {}, "data": cm["data"]}, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    want = hashlib.sha256(json.dumps({"web-files": digest}, sort_keys=True).encode()).hexdigest()
+    assert pod["metadata"]["annotations"] == {"checksum/config": want}
     mounts = pod["spec"]["containers"][0]["volumeMounts"]
     assert {"name": "files", "mountPath": "/etc/web/config.yaml", "subPath": "etc_web_config.yaml", "readOnly": True} in mounts
     assert {"name": "files", "mountPath": "/app/bin/start.sh", "subPath": "app_bin_start.sh", "readOnly": True} in mounts
@@ -119,7 +120,7 @@ def test_changing_one_file_rolls_only_that_apps_pods(tmp_path: Path) -> None:
         changed += [ident for ident in old if old[ident] != new[ident]]
     assert sorted(changed) == ["ConfigMap/web-files", "Deployment/web"]
     old_pod, new_pod = _pod(_objects(before, "web")["Deployment/web"]), _pod(_objects(after, "web")["Deployment/web"])
-    assert old_pod["metadata"]["annotations"]["checksum/files"] != new_pod["metadata"]["annotations"]["checksum/files"]
+    assert old_pod["metadata"]["annotations"]["checksum/config"] != new_pod["metadata"]["annotations"]["checksum/config"]
     old_pod["metadata"]["annotations"] = new_pod["metadata"]["annotations"] = {}
     assert old_pod == new_pod, "only the checksum changes in the pod template"
 

@@ -64,7 +64,7 @@ def test_every_feature_reaches_the_rendered_objects(rendered: Path) -> None:
     assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert pod["spec"]["imagePullSecrets"] == [{"name": "registry-pull"}] and pod["spec"]["serviceAccountName"] == "shop-runner"
     assert "replicas" not in shop["spec"], "the autoscaler owns the replica count"
-    assert "checksum/files" in pod["metadata"]["annotations"] and "topologySpreadConstraints" in pod["spec"]
+    assert "checksum/config" in pod["metadata"]["annotations"] and "topologySpreadConstraints" in pod["spec"]
     files = _doc(rendered, base.format("shop", "configmap-shop-files"))
     assert files["data"]["etc_shop_shop.toml"].startswith("[shop]\nmode = \"production\"")
     assert {v["name"] for v in pod["spec"]["volumes"]} == {"tmp", "cache", "shm", "files"}
@@ -101,7 +101,7 @@ def test_every_feature_reaches_the_rendered_objects(rendered: Path) -> None:
 
 def test_the_staging_layer_changes_what_it_names(rendered: Path) -> None:
     overlay = (rendered / "components/shop/overlays/staging/kustomization.yaml").read_text(encoding="utf-8")
-    assert "checksum~1files" in overlay and "mode = \"staging\"" in overlay and "maxReplicas" in overlay
+    assert "checksum~1config" in overlay and "mode = \"staging\"" in overlay and "maxReplicas" in overlay
     ledger = (rendered / "components/ledger/overlays/staging/kustomization.yaml").read_text(encoding="utf-8")
     assert "1Gi" in ledger
     assert "0 4 * * *" in (rendered / "components/nightly/overlays/staging/kustomization.yaml").read_text(encoding="utf-8")

@@ -4,14 +4,12 @@ Built per environment from that environment's view of the app, as the rest of th
 template contract is (render/context_build.py). A file's text comes inline or from a
 file beside the spec, read here the way the `manifests` escape hatch reads its files
 (relative to the spec's directory), and every problem reading it is a located spec
-error at the entry that names it. The ConfigMap's checksum goes on the pod template,
-so a changed file rolls the pods: a subPath mount never sees a ConfigMap update.
+error at the entry that names it. The ConfigMap's checksum goes on the pod template
+(render/checksums.py, after rendering), so a changed file rolls the pods: a subPath mount never sees a ConfigMap update.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +94,7 @@ def _files(name: str, app: CustomApp, directory: Path, at: tuple[str | int, ...]
                 "(keep large content in the image or on a volume)"
             ))
         data[key] = text
-    checksum = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-    return AppFiles(configMap=files_config_map(name), data=data, checksum=checksum, serverSideApply=total > SERVER_SIDE_APPLY_BYTES)
+    return AppFiles(configMap=files_config_map(name), data=data, serverSideApply=total > SERVER_SIDE_APPLY_BYTES)
 
 
 def mounts(name: str, app: CustomApp, storage_class: str, source: SpecSource | None) -> Mounts:

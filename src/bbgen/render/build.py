@@ -11,7 +11,7 @@ from bbgen.catalog import AnyComponent, ChartComponent, load_catalog, templates_
 from bbgen.errors import TemplateError
 from bbgen.kube import objects, yamlio
 from bbgen.kube.kustomize import kustomization
-from bbgen.render import basic_auth, engine, overlay, patches, paths
+from bbgen.render import basic_auth, checksums, engine, overlay, patches, paths
 from bbgen.render.context import Scope
 from bbgen.render.context_build import build_scope
 from bbgen.render.outputs import add_outputs
@@ -124,6 +124,8 @@ def _add_kustomize_unit(tree: Tree, root: Path, platform: Platform, unit: Unit, 
         env: _with_hatches(platform, env, unit, scopes[env], _render_unit(root, env_view(platform, env), scopes[env], env_units[env][unit.name]))
         for env in _envs_of(unit, env_units)
     }
+    for docs in per_env.values():  # after the patches: each environment's own ConfigMaps, so its overlay carries its checksum
+        checksums.annotate(docs)
     base = per_env["prod"] if "prod" in per_env else per_env[min(per_env)]  # the base is prod's, or the first that runs it
     base_dir = paths.base_dir(unit.name)
     layout.add_docs(tree, base_dir, base)

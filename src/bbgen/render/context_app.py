@@ -42,14 +42,12 @@ class Migration:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AppFiles:
-    """A custom app's `files`: the one ConfigMap holding them, and the checksum that rolls its pods when one changes."""
+    """A custom app's `files`: the one ConfigMap holding them (its checksum, which rolls the pods, is added after rendering)."""
 
     configMap: str
     """ConfigMap name (`<app>-files`)."""
     data: Mapping[str, str]
     """Its data: each file's text under its key (the mount path without its leading `/`, `/` written `_`)."""
-    checksum: str
-    """SHA-256 of the data, the pod template's `checksum/files` annotation."""
     serverSideApply: bool
     """Too big for the annotation Argo CD's client-side apply keeps (over 200 KiB): applied server-side."""
 
