@@ -156,7 +156,10 @@ def test_gateway_listeners_follow_hosts_and_tcp(gateway: Path) -> None:
     assert tcp["protocol"] == "TCP" and tcp["port"] == 5432
     assert tcp["allowedRoutes"]["kinds"] == [{"group": "gateway.networking.k8s.io", "kind": "TCPRoute"}]
     assert tcp["allowedRoutes"]["namespaces"]["selector"]["matchLabels"] == {"kubernetes.io/metadata.name": "db"}
-    assert listeners["http"]["port"] == 80 and listeners["http"]["allowedRoutes"]["namespaces"]["from"] == "Same"
+    # Port 80 admits the solver routes of the PostgreSQL certificate (its TLS TCP exposure) beside the Gateway's own.
+    http = listeners["http"]["allowedRoutes"]["namespaces"]
+    assert listeners["http"]["port"] == 80 and http["from"] == "Selector"
+    assert http["selector"]["matchExpressions"] == [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["gateway", "db"]}]
 
 
 def test_every_route_attaches_to_an_existing_listener(gateway: Path) -> None:
@@ -171,8 +174,10 @@ def test_every_route_attaches_to_an_existing_listener(gateway: Path) -> None:
             listener = by_name[ref["sectionName"]]  # KeyError: a route to a listener that does not exist
             allowed = listener["allowedRoutes"]
             assert {"group": "gateway.networking.k8s.io", "kind": route["kind"]} in allowed["kinds"]
-            if allowed["namespaces"]["from"] == "Selector":
+            if allowed["namespaces"]["from"] == "Selector" and "matchLabels" in allowed["namespaces"]["selector"]:
                 assert allowed["namespaces"]["selector"]["matchLabels"]["kubernetes.io/metadata.name"] == route["metadata"]["namespace"]
+            elif allowed["namespaces"]["from"] == "Selector":
+                assert route["metadata"]["namespace"] in allowed["namespaces"]["selector"]["matchExpressions"][0]["values"]
             else:
                 assert route["metadata"]["namespace"] == "gateway"
         if route["kind"] == "HTTPRoute" and route["metadata"]["name"] != "https-redirect":

@@ -199,7 +199,7 @@ def test_neo4j_bolt_exposed_over_tcp(nginx: Path) -> None:
 
 def test_neo4j_bolt_tls_with_nginx(nginx: Path) -> None:
     docs = _docs(nginx / "components/neo4j/base")
-    cert = _one(docs, "Certificate", "neo4j-bolt")
+    cert = _one(docs, "Certificate", "neo4j-tcp")
     assert cert["spec"]["dnsNames"] == ["neo4j.demo.example.org"]
     assert cert["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-prod"}
     assert cert["spec"]["privateKey"]["encoding"] == "PKCS8"
@@ -217,14 +217,22 @@ def test_neo4j_bolt_tls_with_nginx(nginx: Path) -> None:
     assert "cmp -s" in c["livenessProbe"]["exec"]["command"][-1]
 
 
-def test_neo4j_gateway_tcp_route_without_tls(gateway: Path) -> None:
+def test_neo4j_gateway_tcp_route_with_tls(gateway: Path) -> None:
     docs = _docs(gateway / "components/neo4j/base")
     route = _one(docs, "TCPRoute")
     assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "neo4j", "port": 7687}]
-    assert not [d for d in docs if d["kind"] == "Certificate"]
+    # Bolt TLS under the gateway provider too: the certificate's HTTP-01 solver runs in graph, through the Gateway.
+    cert = _one(docs, "Certificate", "neo4j-tcp")
+    assert cert["spec"]["dnsNames"] == ["neo4j.demo.example.org"]
     env = _env(_container(_one(docs, "StatefulSet", "neo4j"), "neo4j"))
     assert env["NEO4J_server_bolt_advertised__address"] == "neo4j.demo.example.org:7687"
-    assert "BOLT_CERT_DIR" not in env
+    assert env["BOLT_CERT_DIR"] == "/certificates/bolt"
+    gateway_doc = next(d for d in _docs(gateway / "components/gateway/base") if d["kind"] == "Gateway")
+    http = next(lst for lst in gateway_doc["spec"]["listeners"] if lst["name"] == "http")
+    values = http["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"]
+    assert "graph" in values and gateway_doc["metadata"]["namespace"] in values
+    solver = yaml.safe_load((gateway / "platform/prod/ciliumnetworkpolicy-graph-allow-acme-http01-solver.yaml").read_text(encoding="utf-8"))
+    assert solver["spec"]["ingress"] == [{"fromEntities": ["ingress"], "toPorts": [{"ports": [{"port": "8089", "protocol": "TCP"}]}]}]
     # Cilium load-balances TCPRoutes in the datapath: Bolt admits the outside world, the Browser only the proxy.
     policy = yaml.safe_load((gateway / "platform/prod/ciliumnetworkpolicy-graph-allow-neo4j-from-gateway.yaml").read_text(encoding="utf-8"))
     by_port = {p["port"]: rule["fromEntities"] for rule in policy["spec"]["ingress"] for tp in rule["toPorts"] for p in tp["ports"]}

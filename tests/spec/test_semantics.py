@@ -80,6 +80,7 @@ def test_tcp_exposure_on_the_https_and_http_ports(tmp_path: Path) -> None:
         " (expose postgres on another port; targetPort may still be 5432)",
         "8:14: ingress.tcp[1].port: TCP port 80 is the edge's HTTP listener, which every public host shares"
         " (expose postgres on another port; targetPort may still be 80)",
+        "8:14: ingress.tcp[1].port: 'postgres' has no port 80 (its ports: postgres 5432); set targetPort to one of them",
     ]
 
 

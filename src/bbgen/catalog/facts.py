@@ -43,6 +43,20 @@ class Network(_Meta):
     """Labels selecting the component's pods; default: bbgen's name/instance labels (chart: instance = release)."""
 
 
+class TcpTls(_Meta):
+    """How a port keeps its traffic encrypted when the spec exposes it over raw TCP (`ingress.tcp`).
+
+    A raw TCP exposure carries whatever the port speaks past the edge, so bbgen lets
+    out only ports that can speak TLS themselves; a port without this fact cannot be
+    exposed (a located spec error), since nothing would protect it on the way.
+    """
+
+    setting: str
+    """The boolean setting that turns the TLS on; an exposure with it off is a located spec error."""
+    how: str
+    """One sentence on what the TLS is (a cert-manager certificate for the exposure's public name, ...), for errors and the README."""
+
+
 class ChartService(_Meta):
     """A Service the upstream chart creates, declared so validation can check references to it."""
 

@@ -14,6 +14,7 @@ from bbgen.catalog.facts import (
     Network,
     PortPurpose,
     ChartService,
+    TcpTls,
     Route,
     SsoFacts,
     OidcClientFacts,
@@ -44,6 +45,8 @@ class _ComponentBase(_Meta):
     port_purposes: dict[str, Annotated[list[PortPurpose], Field(min_length=1)]] = Field(default_factory=dict, alias="portPurposes")
     """Which purposes a port serves, by port name (one purpose or a list); an unlisted port is `client`.
     The NetworkPolicies open a port to dependants only when it is `client`; see :meth:`purposes`."""
+    tcp_tls: dict[str, TcpTls] = Field(default_factory=dict, alias="tcpTls")
+    """Ports that may be exposed over raw TCP, by port name, and how each is then encrypted (:class:`TcpTls`)."""
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
     uses: list[str] = Field(default_factory=list)
     """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
@@ -127,6 +130,11 @@ class _ComponentBase(_Meta):
             raise ValueError("a component providing `sso` declares `sso.issuerPath` (and only such a component does)")
         if self.sso is not None and self.sso.port not in self.ports:
             raise ValueError(f"sso.port {self.sso.port!r} is not one of the declared ports {sorted(self.ports)}")
+        for port, tls in self.tcp_tls.items():
+            if port not in self.ports:
+                raise ValueError(f"tcpTls names unknown port {port!r}; declared: {sorted(self.ports)}")
+            if not isinstance(self.defaults.settings.get(tls.setting), bool):
+                raise ValueError(f"tcpTls.{port}.setting: {tls.setting!r} is not a boolean among defaults.settings")
         for allow in self.network.allow:
             unknown = sorted(set(allow.ports) - set(self.ports))
             if unknown:

@@ -43,8 +43,11 @@ def _unit_templates(root: Path, platform: Platform, unit: Unit) -> list[Path]:
         base.append(shared / ROUTE_TEMPLATES[platform.ingress.provider])
     if basic_auth.behind_proxy(platform, unit):
         base.append(shared / "basic_auth_proxy.yaml.j2")
-    if platform.ingress.provider == GATEWAY_API and any(t.component == unit.name for t in platform.ingress.tcp):
+    exposed = any(t.component == unit.name for t in platform.ingress.tcp)
+    if platform.ingress.provider == GATEWAY_API and exposed:
         base.append(shared / "tcproute.yaml.j2")
+    if exposed and unit.component is not None and unit.component.tcp_tls:
+        base.append(shared / "tcp-certificate.yaml.j2")  # renders nothing unless an exposure's TLS is on
     return base
 
 

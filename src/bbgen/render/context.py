@@ -62,6 +62,10 @@ class TcpExposure:
     """Its Service."""
     targetPort: int
     """Service port the traffic goes to (the exposed port unless `targetPort` is set)."""
+    host: str
+    """Public name clients connect to (`host` of the exposure, else the unit's host, else its name, on the environment's domain)."""
+    tls: bool
+    """Whether the port speaks TLS to its clients here (component.yaml's `tcpTls`, its setting on); the spec refuses an exposure without it."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -42,6 +42,7 @@ from bbgen.render.context import (
 )
 from bbgen.render.app_build import env_list, workload
 from bbgen.render.units import (
+    speaks_tls,
     SSO_ROLE,
     Unit,
     build_units,
@@ -112,9 +113,10 @@ def _platform(view: Platform, units: dict[str, Unit], domain: str) -> PlatformCo
     tcp = []
     for exposure in view.ingress.tcp:
         target = units[exposure.component]
+        number = exposure.target_port or exposure.port
         tcp.append(TcpExposure(
-            port=exposure.port, unit=target.name, namespace=target.namespace, service=target.service,
-            targetPort=exposure.target_port or exposure.port,
+            port=exposure.port, unit=target.name, namespace=target.namespace, service=target.service, targetPort=number,
+            host=fqdn(exposure.host or target.host_label or target.name, domain), tls=speaks_tls(target, number),
         ))
     return PlatformContext(
         name=view.name,

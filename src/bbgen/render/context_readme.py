@@ -144,10 +144,16 @@ class DnsHost:
 class DnsTcp:
     """A raw TCP port on the edge's address."""
 
+    env: str
+    """Environment."""
+    host: str
+    """Public name clients use (a record beside the hosts', and the name on the port's certificate)."""
     port: int
     """The port."""
     unit: str
     """Unit receiving it."""
+    tls: bool
+    """Whether the port speaks TLS (the spec refuses a raw exposure without it)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

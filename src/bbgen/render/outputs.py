@@ -71,7 +71,7 @@ from bbgen.render.layout import (
 )
 from bbgen.render.platform import Rendering, network_policies, pod_security
 from bbgen.render.tree import Tree
-from bbgen.render.units import Unit, provider
+from bbgen.render.units import Unit, provider, speaks_tls
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
@@ -268,7 +268,13 @@ def readme_context(platform: Platform, units: dict[str, Unit]) -> ReadmeVariable
         dns=Dns(
             target=readme.dns_target(platform, units),
             hosts=[DnsHost(env=e, host=fqdn(u.host_label, platform.env_domain(e)), unit=u.name) for e in envs for u in ordered if u.host_label],
-            tcp=[DnsTcp(port=t.port, unit=t.component) for t in sorted(platform.ingress.tcp, key=lambda t: t.port)],
+            tcp=[
+                DnsTcp(
+                    env=e, port=t.port, unit=t.component, host=fqdn(t.host or units[t.component].host_label or t.component, platform.env_domain(e)),
+                    tls=speaks_tls(units[t.component], t.target_port or t.port),
+                )
+                for e in envs for t in sorted(platform.ingress.tcp, key=lambda t: t.port) if t.component in units
+            ],
         ),
         ci=ReadmeCi(
             workflow=paths.WORKFLOW_PATH,

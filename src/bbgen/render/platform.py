@@ -18,7 +18,7 @@ from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
 from bbgen.render import basic_auth
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
-from bbgen.render.units import Unit, pod_labels, pod_port_protocols, pod_ports, provider, route_port
+from bbgen.render.units import Unit, speaks_tls, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
 
 NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every Namespace
@@ -148,7 +148,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
         if prometheus is not None and prometheus.namespace != ns:
             peer = [_ns_peer(prometheus.namespace, pod_labels(prometheus))]
             docs.append(_policy(platform, "allow-prometheus-scrape", ns, {}, [{"from": peer}], _except([u for u in here if _guarded(u, scraped)])))
-    for ns in sorted(_solver_namespaces(platform, units) & isolated):
+    for ns in sorted(solver_namespaces(platform, units) & isolated):
         docs.append(_edge_policy(platform, units, "allow-acme-http01-solver", ns, ACME_SOLVER, [ACME_SOLVER_PORT]))
     for unit in sorted(units.values(), key=lambda u: u.name):
         if unit.namespace not in isolated:
@@ -197,12 +197,16 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
     return docs
 
 
-def _solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:
-    """Where cert-manager's HTTP-01 solver pods run: beside each Ingress, or beside the Gateway whose listeners it certifies."""
+def solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:
+    """Where HTTP-01 solver pods run: beside each Ingress, or beside the Gateway whose listeners it certifies,
+    and beside every certificate of a TLS TCP exposure (tcp-certificate.yaml.j2), under either provider."""
+    tls = {units[t.component].namespace for t in platform.ingress.tcp if t.component in units and speaks_tls(units[t.component], t.target_port or t.port)}
     if platform.ingress.provider == "nginx":
-        return {u.namespace for u in units.values() if u.host_label}
+        return {u.namespace for u in units.values() if u.host_label} | tls
     gateway = provider(units, EDGE_GATEWAY)
-    return {gateway.namespace} if gateway is not None and any(u.host_label for u in units.values()) else set()
+    if gateway is None:
+        return set()
+    return ({gateway.namespace} if any(u.host_label for u in units.values()) else set()) | tls
 
 
 def _controller_ns(units: dict[str, Unit]) -> str:

@@ -148,7 +148,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             chart_version=chart_version,
             host_label=host,
             storage=str(settings.storage) if settings.storage is not None else comp.defaults.storage,
-            settings={**comp.defaults.settings, **settings.settings},
+            settings={**comp.defaults.settings, **_exposed_tls(platform, name, comp), **settings.settings},
             admin_from=tuple(settings.admin_from),
         )
     for name, app in sorted(platform.apps.items()):
@@ -172,6 +172,12 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
         )
     waves = _waves(units)
     return {name: _replace(unit, wave=waves[name]) for name, unit in units.items()}
+
+
+def _exposed_tls(platform: Platform, name: str, comp: AnyComponent) -> dict[str, bool]:
+    """The `tcpTls` settings a raw TCP exposure of the component turns on by default (the spec may not turn them off)."""
+    exposed = {t.target_port or t.port for t in platform.ingress.tcp if t.component == name}
+    return {tls.setting: True for port, tls in comp.tcp_tls.items() if comp.ports[port] in exposed}
 
 
 def _replace(unit: Unit, **changes: Any) -> Unit:
@@ -271,6 +277,14 @@ def pod_port_protocols(unit: Unit) -> list[tuple[int, str]]:
     if unit.app is not None:
         return sorted({(p.port, p.protocol) for p in unit.app.all_ports()})
     return sorted({(n, "TCP") for n in pod_ports(unit).values()})
+
+
+def speaks_tls(unit: Unit, port: int) -> bool:
+    """Whether the unit's port ``port`` speaks TLS when exposed over raw TCP: component.yaml's `tcpTls` with its setting on."""
+    if unit.component is None:
+        return False
+    tls = unit.component.tcp_tls
+    return any(n in tls and p == port and unit.settings.get(tls[n].setting) is True for n, p in unit.component.ports.items())
 
 
 def http_service_port(unit: Unit) -> int:

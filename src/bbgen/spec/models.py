@@ -109,6 +109,13 @@ class TcpExposure(SpecModel):
     port: Port = Field(description="Port opened on the ingress controller.")
     component: DnsLabel = Field(description="Component whose Service receives the traffic.")
     target_port: Port | None = Field(default=None, description="Service port; defaults to the exposed port.")
+    host: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "Public name clients connect to (a DNS record at the edge, and the name on the port's TLS certificate); "
+            "defaults to the component's host, else the component's name."
+        ),
+    )
 
 
 class Ingress(SpecModel):

@@ -57,6 +57,61 @@ def tcp_exposures(ctx: Context) -> Iterator[SpecIssue]:
 
 
 @check()
+def tcp_transport(ctx: Context) -> Iterator[SpecIssue]:
+    """A raw TCP exposure reaches only a port that speaks TLS (component.yaml's `tcpTls`), with that TLS on."""
+    for index, tcp in enumerate(ctx.platform.ingress.tcp):
+        component = ctx.catalog.get(tcp.component)
+        if component is None or not ctx.enabled_component(tcp.component):
+            continue  # tcp_exposures says so
+        at: tuple[str | int, ...] = ("ingress", "tcp", index)
+        number = tcp.target_port or tcp.port
+        names = [name for name, port in component.ports.items() if port == number]
+        if not names:
+            yield ctx.at((*at, "targetPort" if tcp.target_port else "port"), (
+                f"{tcp.component!r} has no port {number} (its ports: "
+                f"{', '.join(f'{n} {p}' for n, p in sorted(component.ports.items()))}); set targetPort to one of them"
+            ))
+            continue
+        name = names[0]
+        tls = component.tcp_tls.get(name)
+        if tls is None:
+            can = sorted(n for n in component.tcp_tls)
+            yield ctx.at((*at, "component"), (
+                f"{tcp.component}'s port {name} ({number}) cannot be exposed over raw TCP: bbgen renders no TLS for it, "
+                f"so its traffic and credentials would cross the edge in the clear"
+                + (f" (its ports that can: {', '.join(can)})" if can else "")
+                + "; reach it from inside the cluster or through a VPN instead"
+            ))
+            continue
+        owner = ctx.owner(tcp.component)
+        chosen = owner.settings.get(tls.setting, True) if isinstance(owner, ComponentSettings) else True
+        if chosen is not True:  # unset: the exposure turns it on (render/units.py)
+            where = ("components", tcp.component, "settings", tls.setting)
+            message = (
+                f"{tcp.component}'s port {name} ({number}) is exposed over raw TCP (ingress.tcp[{index}]) with "
+                f"settings.{tls.setting} off: remove that setting or set it to true ({tls.how})"
+            )
+            yield ctx.at(where, message) if ctx.written(where) else ctx.at((*at, "component"), message)
+
+
+@check()
+def tcp_tls_needs_exposure(ctx: Context) -> Iterator[SpecIssue]:
+    """A `tcpTls` setting switched on in the spec has a TCP exposure to serve: its certificate is for that exposure's name."""
+    exposed = {(t.component, t.target_port or t.port) for t in ctx.platform.ingress.tcp}
+    for name, settings in sorted(ctx.platform.components.items()):
+        component = ctx.catalog.get(name)
+        if component is None or not settings.enabled:
+            continue
+        for port, tls in sorted(component.tcp_tls.items()):
+            where = ("components", name, "settings", tls.setting)
+            if settings.settings.get(tls.setting) is True and ctx.written(where) and (name, component.ports[port]) not in exposed:
+                yield ctx.at(where, (
+                    f"settings.{tls.setting} turns on TLS for {name}'s port {port} exposed over raw TCP, but environment "
+                    f"{ctx.env} exposes no such port (ingress.tcp): add the exposure, or set it to false here"
+                ))
+
+
+@check()
 def routing_provider(ctx: Context) -> Iterator[SpecIssue]:
     """The routing provider and the components that implement it agree."""
     platform = ctx.platform
