@@ -212,7 +212,7 @@ def test_neo4j_bolt_tls_with_nginx(nginx: Path) -> None:
     cert_dir = _env(c)["BOLT_CERT_DIR"]
     assert {m["mountPath"]: m["name"] for m in c["volumeMounts"]}[cert_dir] == "bolt-certificate"
     script = c["command"][-1]
-    assert "NEO4J_server_bolt_tls__level=OPTIONAL" in script and "NEO4J_dbms_ssl_policy_bolt_enabled=true" in script
+    assert "NEO4J_server_bolt_tls__level=REQUIRED" in script and "NEO4J_dbms_ssl_policy_bolt_enabled=true" in script
     # A renewed (or first issued) certificate fails the liveness probe, and the restart loads it.
     assert "cmp -s" in c["livenessProbe"]["exec"]["command"][-1]
 
@@ -299,7 +299,8 @@ def test_tei_settings_flow_into_args(internal: Path) -> None:
 def test_dependant_gets_connection_env(nginx: Path) -> None:
     deployment = _one(_docs(nginx / "components/graph-api/base"), "Deployment")
     env = _env(deployment["spec"]["template"]["spec"]["containers"][0])
-    assert env["NEO4J_URI"] == "bolt://neo4j.graph.svc.cluster.local:7687"
+    # Bolt is exposed with TLS required: the dependant encrypts too (bolt+ssc: the certificate names the public host).
+    assert env["NEO4J_URI"] == "bolt+ssc://neo4j.graph.svc.cluster.local:7687"
     assert env["NEO4J_USERNAME"] == "neo4j"
     assert env["NEO4J_PASSWORD"] == {"secretKeyRef": {"name": "neo4j-credentials", "key": "password"}}
     assert env["EMBEDDINGS_URL"] == "http://text-embeddings-inference.ai.svc.cluster.local:8080"
