@@ -281,3 +281,16 @@ def test_unbuildable_root_kustomization(check_tree: Check) -> None:
     (hit,) = only(report, "kustomize")
     assert hit.file == "platform/prod" and hit.resource == ""
     assert not report.ok
+
+
+def test_env_var_and_mount_set_twice(check_tree: Check) -> None:
+    """Repeats in a pod's name-keyed lists pass kubeconform; a strict server-side apply refuses them."""
+    files = baseline()
+    pod = files[f"{WEB}/deployment-web.yaml"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    container["env"].append({"name": "DB_PASSWORD", "value": "again"})
+    pod["volumes"] = [{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
+    container["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/tmp"}]
+    hits = only(check_tree(files), "duplicate-entry")
+    assert sorted(h.message for h in hits) == ["container web mounts two volumes at /tmp", "container web sets env var DB_PASSWORD twice"]
+    assert {h.resource for h in hits} == {"Deployment/web/web"}

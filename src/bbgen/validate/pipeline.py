@@ -276,6 +276,7 @@ def _cross_check(
         findings += workloads.check_service_target_ports(view)
         findings += workloads.check_autoscalers(view)
         findings += workloads.check_disruption_budgets(view)
+        findings += workloads.check_unique_entries(view)
         config_findings, needed = checks.check_config_refs(view)
         findings += config_findings
         secrets |= needed

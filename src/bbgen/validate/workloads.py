@@ -87,3 +87,43 @@ def check_disruption_budgets(view: EnvView) -> list[Finding]:
         if not any(selects(selector, labels) for _, labels, _ in _templates(view, pdb.namespace)):
             out.append(finding(pdb, "pdb-selector", f"selector matches no pod template in namespace {pdb.namespace}"))
     return out
+
+
+def _repeated(items: list[dict[str, Any]], key: str) -> list[str]:
+    seen: set[str] = set()
+    twice: list[str] = []
+    for item in items:
+        value = item.get(key)
+        if value is None:
+            continue
+        if str(value) in seen and str(value) not in twice:
+            twice.append(str(value))
+        seen.add(str(value))
+    return twice
+
+
+def check_unique_entries(view: EnvView) -> list[Finding]:
+    """A pod template names each container, volume, env var and mount path once.
+
+    These lists are maps keyed by name (or path) on the API server: kubeconform passes a
+    repeat, a strict server-side apply refuses it, and a client-side apply keeps
+    whichever entry comes last, so a template that sets an env var twice says two
+    things and the cluster hears one. Typically a template adds a variable its
+    dependency's injected env already carries.
+    """
+    out: list[Finding] = []
+    for res in view.resources:
+        tpl = pod_template(res.doc)
+        if tpl is None:
+            continue
+        every = [c for _, _, c in containers(tpl.spec)]
+        for name in _repeated(every, "name"):
+            out.append(finding(res, "duplicate-entry", f"two containers are named {name!r}"))
+        for name in _repeated(dicts(tpl.spec.get("volumes")), "name"):
+            out.append(finding(res, "duplicate-entry", f"two volumes are named {name!r}"))
+        for c in every:
+            for name in _repeated(dicts(c.get("env")), "name"):
+                out.append(finding(res, "duplicate-entry", f"container {c.get('name')} sets env var {name} twice"))
+            for path in _repeated(dicts(c.get("volumeMounts")), "mountPath"):
+                out.append(finding(res, "duplicate-entry", f"container {c.get('name')} mounts two volumes at {path}"))
+    return out
