@@ -35,7 +35,7 @@ from support import MINIMAL_SPEC, REFERENCE, ROOT, bbgen
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 CATALOG = load_catalog()
 # Roles whose every consumer must sign in as itself (Postgres has its own tests).
-PER_CONSUMER_ROLES = ("cache",)
+PER_CONSUMER_ROLES = ("cache", "search")
 PRIVATE = {s.name: c.namespace for c in CATALOG.values() for s in c.secrets if s.private}
 
 
@@ -70,7 +70,7 @@ def _consumers(platform: Any, env: str) -> dict[tuple[str, str], str]:
         if provider not in units:
             continue
         for unit in units.values():
-            if provider in unit.depends_on:
+            if provider in unit.depends_on and provider not in unit.own_credentials:
                 out[(provider, unit.name)] = unit.namespace
     return out
 
@@ -215,9 +215,122 @@ def test_output_example_validates_with_cache_and_search_credentials(output_examp
     report = output_example_report
     assert [str(f) for f in report.findings if f.severity == "error"] == []
     required = set(report.required_secrets)
-    assert {"db/redis-orchestrator", "hadith/redis-orchestrator"} <= required
+    assert {"db/redis-orchestrator", "hadith/redis-orchestrator", "elastic/elasticsearch-orchestrator", "hadith/elasticsearch-orchestrator"} <= required
+    assert "elastic/elasticsearch-kibana" not in required, "Kibana signs in as kibana_system"
     for name, namespace in PRIVATE.items():
         assert {r for r in required if r.endswith(f"/{name}")} <= {f"{namespace}/{name}"}, name
+
+
+# --- Elasticsearch: a user and a role per dependant, Kibana keeps kibana_system ---------------------
+
+
+def _es_job(files: dict[str, bytes]) -> dict[str, Any]:
+    job: dict[str, Any] = _docs(files["components/elasticsearch/base/job-elasticsearch-users.yaml"])[0]
+    return job
+
+
+def test_kibana_brings_its_own_identity_and_gets_no_user() -> None:
+    platform = load_platform(REFERENCE)
+    files = dict(build_tree(platform).files)
+    plans = {s.ref for s in inventory_for(platform, "prod").secrets}
+    assert "elastic/elasticsearch-kibana" not in plans and "elastic/elasticsearch-orchestrator" in plans
+    kibana = _docs(files["components/kibana/base/deployment-kibana.yaml"])[0]["spec"]["template"]["spec"]
+    init_env = {e["name"]: e for e in kibana["initContainers"][0]["env"]}
+    assert init_env["ELASTIC_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "elasticsearch-credentials"  # its own namespace
+    main_env = {e["name"]: e for e in kibana["containers"][0]["env"]}
+    assert main_env["ELASTICSEARCH_USERNAME"]["value"] == "kibana_system"
+    job = _es_job(files)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DEPENDANTS"]["value"] == "orchestrator"
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"
+    assert [e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e] == ["elasticsearch-credentials"]
+    pod = job["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    assert {m["mountPath"]: secrets[m["name"]] for m in container["volumeMounts"] if m["name"] in secrets} == {
+        "/credentials/orchestrator": "elasticsearch-orchestrator"}
+
+
+def test_own_credentials_must_name_a_dependency() -> None:
+    from pydantic import ValidationError
+
+    from bbgen.catalog import KustomizeComponent
+
+    base = CATALOG["kibana"].model_dump(by_alias=True, exclude={"folder"})
+    with pytest.raises(ValidationError, match="not among dependsOn/uses"):
+        KustomizeComponent.model_validate({**base, "ownCredentials": ["postgres"]})
+
+
+class _Recorder:
+    """A stand-in for Elasticsearch's security API on 127.0.0.1: records each request, checks basic auth."""
+
+    def __init__(self, password: str) -> None:
+        import base64
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str, Any]] = []
+        expected = "Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                ok = self.headers.get("Authorization") == expected
+                if ok:
+                    recorder.requests.append((self.command, self.path, body))
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_PUT = do_POST = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_users_job_sends_a_role_and_a_user_per_dependant(tmp_path: Path) -> None:
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("curl and bash are needed to run the Job's script")
+    container = _es_job(dict(build_tree(load_platform(REFERENCE)).files))["spec"]["template"]["spec"]["containers"][0]
+    script = container["command"][-1]
+    superuser = "S" + os.urandom(12).hex()
+    passwords = {"label-studio": "P" + os.urandom(12).hex(), "orchestrator": "Q" + os.urandom(12).hex()}
+    for name, password in passwords.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "password").write_text(password, encoding="utf-8")
+    es = _Recorder(superuser)
+    try:
+        env = {**os.environ, "DEPENDANTS": " ".join(passwords), "CREDENTIALS": str(tmp_path), "ES_URL": es.url, "ELASTIC_PASSWORD": superuser}
+        done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not any(p in done.stdout + done.stderr for p in [superuser, *passwords.values()])
+        puts = [(path, body) for method, path, body in es.requests if method == "PUT"]
+        assert puts == [
+            (f"/_security/{kind}/{name}", body)
+            for name in passwords
+            for kind, body in (
+                ("role", {"cluster": [], "indices": [{"names": [f"{name}-*"], "privileges": ["all"]}], "metadata": {"managed-by": "bbgen"}}),
+                ("user", {"password": passwords[name], "roles": [name], "metadata": {"managed-by": "bbgen"}}),
+            )
+        ]
+        # a password outside the generated alphabet is refused, not escaped into the JSON
+        (tmp_path / "orchestrator" / "password").write_text('x", "roles": ["superuser"]', encoding="utf-8")
+        bad = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        assert bad.returncode != 0 and "only letters, digits" in bad.stderr
+    finally:
+        es.close()
 
 
 # --- Redis' ACL step against a real redis-server ------------------------------------------------

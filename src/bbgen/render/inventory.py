@@ -115,7 +115,7 @@ def build_inventory(
     for unit in sorted(units.values(), key=lambda u: u.name):
         for dep in unit.depends_on:
             dep_unit = units.get(dep)
-            if dep_unit is None or dep_unit.component is None:
+            if dep_unit is None or dep_unit.component is None or not unit.credential_from(dep):
                 continue
             for ref in dep_unit.component.expose.secret_env.values():
                 read = consumer_secret_name(ref.secret, unit.name)  # a consumer Secret: this dependant's own
@@ -176,7 +176,7 @@ def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: d
     """
     if unit.component is None or not unit.component.consumer_secrets:
         return
-    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on)
+    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
     for dependant in dependants:
         for secret in unit.component.consumer_secrets:
             name = consumer_secret_name(secret.name, dependant)
