@@ -333,6 +333,66 @@ def test_the_users_job_sends_a_role_and_a_user_per_dependant(tmp_path: Path) -> 
         es.close()
 
 
+# --- API keys: Qdrant and the LLM servers that support one -----------------------------------------
+
+
+def _pod_env(files: dict[str, bytes], path: str) -> dict[str, Any]:
+    doc = _docs(files[path])[0]
+    return {e["name"]: e for c in doc["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+
+
+@pytest.mark.parametrize(("component", "server_var", "secret"), [
+    ("vllm", "VLLM_API_KEY", "vllm-api-key"),
+    ("llama-cpp", "LLAMA_API_KEY", "llama-cpp-api-key"),
+])
+def test_llm_servers_with_a_key_require_it_and_hand_it_to_dependants(write_spec: Any, tmp_path: Path, component: str, server_var: str,
+                                                                     secret: str) -> None:
+    pool = "nodePools:\n  workers: {count: 1}\n  gpu: {role: gpu, count: 1, gpusPerNode: 1}\n" if CATALOG[component].gpu else ""
+    spec = write_spec(MINIMAL_SPEC + pool + f"""\
+components:
+  {component}: {{basicAuth: {{enabled: true}}}}
+apps:
+  api:
+    image: registry.example.org/demo/api:1.0.0
+    namespace: apps
+    dependsOn: [llm]
+""")
+    files = dict(build_tree(load_platform(spec)).files)
+    server = _docs(files[f"components/{component}/base/statefulset-{component}.yaml"])[0]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in server["env"]}
+    assert env[server_var]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "api-key"}
+    assert not any("api-key" in str(a) for a in server.get("args", [])), "never on a command line (ps, the start log)"
+    # the probes ask paths the servers leave open without the key
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert server[probe]["httpGet"]["path"] == "/health"
+    app = _pod_env(files, "components/api/base/deployment-api.yaml")
+    assert app["LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "api-key"}
+    plans = {s.ref: s for s in inventory_for(load_platform(spec)).secrets}
+    namespace = CATALOG[component].namespace
+    assert plans[f"apps/{secret}"].keys["api-key"].copy_of == (namespace, secret, "api-key")
+    assert plans[f"{namespace}/{secret}"].keys["api-key"].generator == "hex"
+
+
+@pytest.mark.parametrize("component", ["ollama", "text-embeddings-inference"])
+def test_servers_without_a_usable_key_get_none(component: str) -> None:
+    """Ollama has no API key; TEI has one, but prints it in its start log (its arguments, unredacted), so it stays off."""
+    comp = CATALOG[component]
+    assert not comp.expose.secret_env
+    assert not any("key" in s.name for s in comp.secrets)
+
+
+def test_qdrant_dependants_read_the_api_key_and_probes_need_none() -> None:
+    platform = load_platform(REFERENCE)
+    files = dict(build_tree(platform).files)
+    qdrant = _docs(files["components/qdrant/base/statefulset-qdrant.yaml"])[0]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in qdrant["env"]}
+    assert env["QDRANT__SERVICE__API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "qdrant-credentials", "key": "api-key"}
+    # /readyz and /livez are exempt from the key (Qdrant >= 1.5): the kubelet sends none
+    assert (qdrant["readinessProbe"]["httpGet"]["path"], qdrant["livenessProbe"]["httpGet"]["path"]) == ("/readyz", "/livez")
+    orchestrator = _pod_env(files, "components/orchestrator/base/deployment-orchestrator.yaml")
+    assert orchestrator["QDRANT_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "qdrant-credentials", "key": "api-key"}
+
+
 # --- Redis' ACL step against a real redis-server ------------------------------------------------
 
 
