@@ -206,8 +206,11 @@ def test_plan_names_the_consumer_of_each_new_credential(spec: Path) -> None:
     assert table.returncode == 0, table.stderr
     header = next(line for line in table.stdout.splitlines() if "CONSUMER" in line)
     column = header.index("CONSUMER")
-    rows_text = [line for line in table.stdout.splitlines() if " redis-orchestrator " in f" {line} "]
-    assert rows_text and all(line[column:].split()[0] == "orchestrator" for line in rows_text)
+    for name in ("redis-orchestrator", "elasticsearch-orchestrator"):
+        rows_text = [line for line in table.stdout.splitlines() if f" {name} " in f" {line} "]
+        assert len(rows_text) >= 2 and all(line[column:].split()[0] == "orchestrator" for line in rows_text), name
+    superusers = [line for line in table.stdout.splitlines() if " redis-credentials " in line or " elasticsearch-credentials " in line]
+    assert superusers and all(line[column:].split()[0] == "-" for line in superusers), "a superuser's Secret has no consumer"
 
 
 @pytest.mark.tools
