@@ -344,14 +344,9 @@ def _pod_env(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return {e["name"]: e for c in doc["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
 
 
-@pytest.mark.parametrize(("component", "server_var", "secret"), [
-    ("vllm", "VLLM_API_KEY", "vllm-api-key"),
-    ("llama-cpp", "LLAMA_API_KEY", "llama-cpp-api-key"),
-])
-def test_llm_servers_with_a_key_require_it_and_hand_it_to_dependants(write_spec: Any, tmp_path: Path, component: str, server_var: str,
-                                                                     secret: str) -> None:
+def _llm_spec(write_spec: Any, component: str) -> Any:
     pool = "nodePools:\n  workers: {count: 1}\n  gpu: {role: gpu, count: 1, gpusPerNode: 1}\n" if CATALOG[component].gpu else ""
-    spec = write_spec(MINIMAL_SPEC + pool + f"""\
+    return write_spec(MINIMAL_SPEC + pool + f"""\
 components:
   {component}: {{basicAuth: {{enabled: true}}}}
 apps:
@@ -359,21 +354,66 @@ apps:
     image: registry.example.org/demo/api:1.0.0
     namespace: apps
     dependsOn: [llm]
+  worker:
+    image: registry.example.org/demo/worker:1.0.0
+    namespace: apps
+    dependsOn: [llm]
 """)
+
+
+def _server(files: dict[str, bytes], component: str) -> dict[str, Any]:
+    pod: dict[str, Any] = _docs(files[f"components/{component}/base/statefulset-{component}.yaml"])[0]["spec"]["template"]["spec"]
+    return pod
+
+
+def test_vllm_requires_its_key_and_hands_it_to_dependants(write_spec: Any) -> None:
+    spec = _llm_spec(write_spec, "vllm")
     files = dict(build_tree(load_platform(spec)).files)
-    server = _docs(files[f"components/{component}/base/statefulset-{component}.yaml"])[0]["spec"]["template"]["spec"]["containers"][0]
+    server = _server(files, "vllm")["containers"][0]
     env = {e["name"]: e for e in server["env"]}
-    assert env[server_var]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "api-key"}
+    assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "vllm-api-key", "key": "api-key"}
     assert not any("api-key" in str(a) for a in server.get("args", [])), "never on a command line (ps, the start log)"
-    # the probes ask paths the servers leave open without the key
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # vLLM checks the key on /v1 only
         assert server[probe]["httpGet"]["path"] == "/health"
-    app = _pod_env(files, "components/api/base/deployment-api.yaml")
-    assert app["LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "api-key"}
+    for app in ("api", "worker"):  # vLLM reads one key: shared
+        env = _pod_env(files, f"components/{app}/base/deployment-{app}.yaml")
+        assert env["LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "vllm-api-key", "key": "api-key"}
     plans = {s.ref: s for s in inventory_for(load_platform(spec)).secrets}
-    namespace = CATALOG[component].namespace
-    assert plans[f"apps/{secret}"].keys["api-key"].copy_of == (namespace, secret, "api-key")
-    assert plans[f"{namespace}/{secret}"].keys["api-key"].generator == "hex"
+    assert plans["apps/vllm-api-key"].keys["api-key"].copy_of == ("ai", "vllm-api-key", "api-key")
+    assert plans["ai/vllm-api-key"].keys["api-key"].generator == "hex"
+
+
+def test_llama_cpp_gives_each_dependant_its_own_key(write_spec: Any, tmp_path: Path) -> None:
+    spec = _llm_spec(write_spec, "llama-cpp")
+    files = dict(build_tree(load_platform(spec)).files)
+    pod = _server(files, "llama-cpp")
+    server = pod["containers"][0]
+    assert server["args"][server["args"].index("--api-key-file") + 1] == "/keys/api-keys"
+    assert not any(e["name"] == "LLAMA_API_KEY" for e in server["env"])
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # llama.cpp exempts /health from the key
+        assert server[probe]["httpGet"]["path"] == "/health"
+    (init,) = pod["initContainers"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    assert {m["mountPath"]: secrets[m["name"]] for m in init["volumeMounts"] if m["name"] in secrets} == {
+        "/credentials/api": "llama-cpp-api", "/credentials/worker": "llama-cpp-worker"}
+    for app in ("api", "worker"):
+        env = _pod_env(files, f"components/{app}/base/deployment-{app}.yaml")
+        assert env["LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": f"llama-cpp-{app}", "key": "api-key"}
+    plans = {s.ref: s for s in inventory_for(load_platform(spec)).secrets}
+    assert plans["apps/llama-cpp-api"].consumer == plans["ai/llama-cpp-api"].consumer == "api"
+    assert "apps/llama-cpp-api-key" not in plans, "the operators' key stays in ai"
+    # the init step, run for real: one key per line, the operators' first, nothing printed
+    keys = {"api": "a" * 64, "worker": "b" * 64}
+    for name, key in keys.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "api-key").write_text(key, encoding="utf-8")
+    out = tmp_path / "api-keys"
+    env = {**os.environ, "DEPENDANTS": "api worker", "CREDENTIALS": str(tmp_path), "KEYS_FILE": str(out), "OPERATORS_KEY": "c" * 64}
+    done = subprocess.run(["/bin/sh", "-c", init["command"][-1]], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == ["c" * 64, "a" * 64, "b" * 64]
+    assert not any(k in done.stdout + done.stderr for k in [*keys.values(), "c" * 64])
+    assert (out.stat().st_mode & 0o077) == 0
 
 
 @pytest.mark.parametrize("component", ["ollama", "text-embeddings-inference"])

@@ -266,7 +266,7 @@ def test_llama_cpp_arguments_follow_settings(llama: Path) -> None:
     # The API key guards /metrics too (llama.cpp exempts /health and /models only): not scraped while it is on.
     metadata = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]
     assert "prometheus.io/scrape" not in metadata.get("annotations", {})
-    assert container_env_ref(container, "LLAMA_API_KEY") == {"name": "llama-cpp-api-key", "key": "api-key"}
+    assert _arg(args, "--api-key-file") == "/keys/api-keys"
 
 
 def container_env_ref(container: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -279,7 +279,7 @@ def test_llama_cpp_without_its_api_key_is_scraped(write_spec: Callable[[str], Pa
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(spec)), out)
     container = _container(out, "llama-cpp")
-    assert container_env_ref(container, "LLAMA_API_KEY") is None
+    assert "--api-key-file" not in container["args"] and container_env_ref(container, "LLAMA_API_KEY") is None
     annotations = _one(_base(out, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(container["ports"][0]["containerPort"])
 
