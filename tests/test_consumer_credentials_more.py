@@ -496,6 +496,7 @@ def test_the_acl_step_against_a_real_redis(tmp_path: Path) -> None:
         assert _redis_cli(port, "set", "orchestrator:k", "v", user="orchestrator", password=orch).stdout.strip() == "OK"
         assert _redis_cli(port, "get", "orchestrator:k", user="orchestrator", password=orch).stdout.strip() == "v"
         assert _redis_cli(port, "set", "label-studio:k", "w", user="label-studio", password=ls).stdout.strip() == "OK"
+        assert "redis_version" in _redis_cli(port, "info", "server", user="orchestrator", password=orch).stdout, "clients read the version"
         for args in (("get", "label-studio:k"), ("set", "other", "x"), ("flushall",), ("keys", "*"), ("scan", "0"), ("config", "get", "*"),
                      ("subscribe", "label-studio:events")):
             out = _redis_cli(port, *args, user="orchestrator", password=orch).stdout
