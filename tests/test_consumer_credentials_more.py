@@ -237,6 +237,8 @@ def test_kibana_brings_its_own_identity_and_gets_no_user() -> None:
     files = dict(build_tree(platform).files)
     plans = {s.ref for s in inventory_for(platform, "prod").secrets}
     assert "elastic/elasticsearch-kibana" not in plans and "elastic/elasticsearch-orchestrator" in plans
+    by_ref = {s.ref: s for s in inventory_for(platform, "prod").secrets}
+    assert by_ref["elastic/elasticsearch-credentials"].used_by == ("elasticsearch", "kibana"), "Kibana's init step reads it"
     kibana = _docs(files["components/kibana/base/deployment-kibana.yaml"])[0]["spec"]["template"]["spec"]
     init_env = {e["name"]: e for e in kibana["initContainers"][0]["env"]}
     assert init_env["ELASTIC_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "elasticsearch-credentials"  # its own namespace

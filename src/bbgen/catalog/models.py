@@ -50,7 +50,8 @@ class _ComponentBase(_Meta):
     own_credentials: list[str] = Field(default_factory=list, alias="ownCredentials")
     """Dependencies (among ``dependsOn``/``uses``) this component signs in to with an identity of its own, such as
     a built-in user it sets up itself (Kibana's `kibana_system`): they plan it no per-consumer credential, and it
-    gets none of their secret env."""
+    gets none of their secret env. In the dependency's namespace it may read the dependency's private Secrets
+    (to set that user up as the superuser); the Secrets plan lists it among their users."""
     after: list[str] = Field(default_factory=list)
     """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)

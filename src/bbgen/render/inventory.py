@@ -115,7 +115,15 @@ def build_inventory(
     for unit in sorted(units.values(), key=lambda u: u.name):
         for dep in unit.depends_on:
             dep_unit = units.get(dep)
-            if dep_unit is None or dep_unit.component is None or not unit.credential_from(dep):
+            if dep_unit is None or dep_unit.component is None:
+                continue
+            if not unit.credential_from(dep):
+                # It sets its own identity up itself (Kibana's kibana_system), as the dependency's superuser,
+                # whose private Secrets it can read only when they share a namespace: list it among their users.
+                if dep_unit.namespace == unit.namespace:
+                    for secret in dep_unit.component.secrets:
+                        if secret.private:
+                            b.add(unit.namespace, secret.name, {}, user=unit.name)
                 continue
             for ref in dep_unit.component.expose.secret_env.values():
                 read = consumer_secret_name(ref.secret, unit.name)  # a consumer Secret: this dependant's own
