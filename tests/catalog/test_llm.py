@@ -152,7 +152,8 @@ def test_every_provider_keeps_the_llm_contract(name: str) -> None:
     assert (comp.domain, comp.namespace, comp.host) == ("ai", "ai", "llm")
     assert "http" in comp.ports
     assert set(comp.expose.env) == {"LLM_BASE_URL", "LLM_MODEL"}
-    assert not comp.expose.secret_env
+    # a server that checks an API key hands its dependants the key (tests/test_consumer_credentials_more.py)
+    assert set(comp.expose.secret_env) <= {"LLM_API_KEY"}
     assert isinstance(comp.defaults.settings["model"], str) and comp.defaults.settings["model"]
     assert comp.gpu is (name == "vllm")
     assert comp.defaults.storage, "models live on a volume"
@@ -262,8 +263,25 @@ def test_llama_cpp_arguments_follow_settings(llama: Path) -> None:
     assert _env(container)["LLAMA_CACHE"] == mounts["data"]
     claim = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["volumeClaimTemplates"][0]
     assert claim["spec"]["resources"]["requests"]["storage"] == "40Gi"
-    annotations = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == str(port)
+    # The API key guards /metrics too (llama.cpp exempts /health and /models only): not scraped while it is on.
+    metadata = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]
+    assert "prometheus.io/scrape" not in metadata.get("annotations", {})
+    assert _arg(args, "--api-key-file") == "/keys/api-keys"
+
+
+def container_env_ref(container: dict[str, Any], name: str) -> dict[str, Any] | None:
+    found = next((e for e in container.get("env", []) if e["name"] == name), None)
+    return found["valueFrom"]["secretKeyRef"] if found and "valueFrom" in found else None
+
+
+def test_llama_cpp_without_its_api_key_is_scraped(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
+    spec = write_spec(MINIMAL_SPEC + "components:\n  llama-cpp: {settings: {apiKey: false}, public: true}\n")
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(spec)), out)
+    container = _container(out, "llama-cpp")
+    assert "--api-key-file" not in container["args"] and container_env_ref(container, "LLAMA_API_KEY") is None
+    annotations = _one(_base(out, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(container["ports"][0]["containerPort"])
 
 
 def test_llama_cpp_threads_zero_leaves_the_choice_to_llama_cpp(write_spec: Callable[[str], Path], tmp_path: Path) -> None:

@@ -130,7 +130,8 @@ def test_validate_is_clean(out: Path, tools: dict[str, str]) -> None:
     # Every Secret the pods read is one the catalog declares, so `bbgen secrets` creates it.
     declared = {s.name for c in OURS for s in load_catalog()[c].secrets}
     needed = {s.split("/", 1)[1] for s in report.required_secrets if s.startswith(f"{NS}/")}
-    assert needed <= declared | {"elasticsearch-transport-tls"}, needed - declared
+    consumers = {"elasticsearch-search-api"}  # the app's own user (a consumer Secret), not one the catalog lists by name
+    assert needed <= declared | {"elasticsearch-transport-tls"} | consumers, needed - declared
     assert {"elasticsearch-credentials", "kibana-system", "kibana-encryption-keys"} <= needed
 
 
@@ -317,8 +318,10 @@ def test_dependants_get_the_exposed_connection(out: Path) -> None:
     env = _env(_main(app))
     service = _one(_base(out, "elasticsearch"), "Service", "elasticsearch")
     assert env["ELASTICSEARCH_URL"]["value"] == f"http://{_dns(service)}:{_service_port(service, 'http')}"
-    assert env["ELASTICSEARCH_USERNAME"]["value"] == "elastic"
-    assert _secret_ref(env["ELASTICSEARCH_PASSWORD"]) == {"name": "elasticsearch-credentials", "key": "password"}
+    # its own user (the PostSync Job creates it with a role on `search-api-*`), never the elastic superuser
+    assert env["ELASTICSEARCH_USERNAME"]["value"] == "search-api"
+    assert env["ELASTICSEARCH_INDEX_PREFIX"]["value"] == "search-api-"
+    assert _secret_ref(env["ELASTICSEARCH_PASSWORD"]) == {"name": "elasticsearch-search-api", "key": "password"}
 
 
 # --- quality bar ------------------------------------------------------------------------------

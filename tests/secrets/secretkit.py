@@ -41,7 +41,7 @@ apps:
     basicAuth: {enabled: true}
     secretEnv:
       - {name: STRIPE_KEY, secret: api-external, key: stripe-key}
-      - {name: REDIS_AGAIN, secret: redis-credentials, key: password}
+      - {name: REDIS_AGAIN, secret: redis-api, key: password}
   worker:
     image: registry.example.org/demo/worker:1.0.0
     namespace: db

@@ -74,8 +74,9 @@ def test_values_are_strong_shared_by_copies_and_htpasswd_matches(spec: Path, tmp
     assert v["apps/postgres-api/password"] == v["db/postgres-api/password"], "a consumer's credential: one value in both namespaces"
     assert len({v["db/postgres-credentials/password"], v["db/postgres-api/password"], v["db/postgres-worker/password"]}) == 3
     assert "apps/postgres-credentials/password" not in v
-    assert v["apps/redis-credentials/password"] == v["db/redis-credentials/password"]
-    assert v["db/postgres-credentials/password"] != v["db/redis-credentials/password"]
+    assert v["apps/redis-api/password"] == v["db/redis-api/password"], "api's own Redis ACL user: one value in both namespaces"
+    assert "apps/redis-credentials/password" not in v, "Redis' `default` user stays in db"
+    assert v["db/postgres-credentials/password"] != v["db/redis-credentials/password"] != v["db/redis-api/password"]
     assert len(v["db/postgres-credentials/password"]) == 32 and v["db/postgres-credentials/password"].isalnum()
     assert len(v["vec/qdrant-credentials/api-key"]) == 64 and int(v["vec/qdrant-credentials/api-key"], 16) >= 0
     assert v["apps/api-external/stripe-key"] == "sk-test-from-env"
@@ -95,8 +96,9 @@ def test_second_run_is_byte_identical_and_touches_nothing(spec: Path, tmp_path: 
 @pytest.mark.parametrize(
     ("selector", "changed"),
     [
-        ("redis-credentials/password", {"db/redis-credentials/password", "apps/redis-credentials/password"}),
-        ("db/redis-credentials/password", {"db/redis-credentials/password", "apps/redis-credentials/password"}),
+        ("redis-credentials/password", {"db/redis-credentials/password"}),
+        ("redis-api/password", {"db/redis-api/password", "apps/redis-api/password"}),
+        ("db/redis-api/password", {"db/redis-api/password", "apps/redis-api/password"}),
         ("qdrant-credentials", {"vec/qdrant-credentials/api-key"}),
         ("api-basic-auth/auth", {"apps/api-basic-auth/auth"}),
         ("api-basic-auth/password", {"apps/api-basic-auth/password", "apps/api-basic-auth/auth"}),
@@ -238,7 +240,7 @@ def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path
         for doc in yaml.safe_load_all(path.read_text()):
             ref = f"Secret/{doc['metadata']['namespace']}/{doc['metadata']['name']}"
             units.append(kubeconform.ConformDoc(text=yaml.safe_dump(doc), origin=path.name, ref=ref))
-    assert len(units) == 11  # two of them the consumers api and worker's own Postgres credentials
+    assert len(units) == 12  # four of them the consumers' own: api and worker's for Postgres, api's for Redis (twice)
     version = schemas.choose("1.34").used
     findings = kubeconform.validate(units, binary=Path(tools["kubeconform"]), schema_locations=schemas.schema_locations(version))
     assert [str(f) for f in findings] == []
@@ -247,7 +249,7 @@ def test_output_is_kubeconform_valid(tools: dict[str, str], spec: Path, tmp_path
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Valid: 11" in done.stdout
+    assert "Valid: 12" in done.stdout
 
 
 def _bbgen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,8 @@ REFERENCE_PLAN = {
     "db/postgres-orchestrator/password": "generated: password, 32 chars",
     "hadith/postgres-orchestrator/password": "copy of db/postgres-orchestrator",
     "hadith/qdrant-credentials/api-key": "copy of vec/qdrant-credentials",
-    "hadith/redis-credentials/password": "copy of db/redis-credentials",
+    "db/redis-orchestrator/password": "generated: password, 32 chars",
+    "hadith/redis-orchestrator/password": "copy of db/redis-orchestrator",
     "vec/qdrant-credentials/api-key": "generated: hex, 32 bytes",
 }
 
@@ -58,6 +59,7 @@ GITOPS_REPO = {
 def test_reference_plan() -> None:
     rows = _rows(api.secrets_plan(REFERENCE).env("prod"))
     assert {k: rows.get(k) for k in REFERENCE_PLAN} == REFERENCE_PLAN
+    assert "hadith/redis-credentials/password" not in rows, "Redis' `default` user stays in db"
     assert {k: rows.get(k) for k in GITOPS_REPO} == GITOPS_REPO
     # Everything else bbgen makes itself: a person supplies only the Gitea token (and its user), the hub's credentials
     # for the staging spoke (its Argo CD cluster Secret's config) and, optionally, ACME keys.
@@ -120,7 +122,8 @@ def test_copies_basic_auth_and_supplied_app_secrets(tmp_path: Path) -> None:
     rows = _rows(api.secrets_plan(_spec(tmp_path)).env("prod"))
     assert rows["apps/postgres-api/password"] == "copy of db/postgres-api"
     assert "apps/postgres-credentials/password" not in rows, "the superuser's Secret stays in db"
-    assert rows["apps/redis-credentials/password"] == "copy of db/redis-credentials"
+    assert rows["apps/redis-api/password"] == "copy of db/redis-api"
+    assert "apps/redis-credentials/password" not in rows, "Redis' `default` user stays in db"
     assert rows["apps/api-external/stripe-key"] == "supply $BBGEN_SECRET_APPS_API_EXTERNAL_STRIPE_KEY"
     assert rows["apps/api-basic-auth/password"] == "generated: password, 24 chars"
     assert rows["apps/api-basic-auth/auth"].startswith("generated: htpasswd (sha512-crypt) for user admin")
@@ -144,7 +147,8 @@ def test_env_var_names_are_predictable() -> None:
 
 def test_selectors(tmp_path: Path) -> None:
     inventory = api.secrets_plan(_spec(tmp_path)).env("prod")
-    assert inventory.select("redis-credentials") == [("apps", "redis-credentials", "password"), ("db", "redis-credentials", "password")]
+    assert inventory.select("redis-api") == [("apps", "redis-api", "password"), ("db", "redis-api", "password")]
+    assert inventory.select("redis-credentials") == [("db", "redis-credentials", "password")]
     assert inventory.select("api-basic-auth/auth") == [("apps", "api-basic-auth", "auth")]
     assert inventory.select("db/redis-credentials/password") == [("db", "redis-credentials", "password")]
     for bad in ("nope", "redis-credentials/nope", "a/b/c/d", "/x"):

@@ -50,6 +50,11 @@ class _ComponentBase(_Meta):
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
     uses: list[str] = Field(default_factory=list)
     """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
+    own_credentials: list[str] = Field(default_factory=list, alias="ownCredentials")
+    """Dependencies (among ``dependsOn``/``uses``) this component signs in to with an identity of its own, such as
+    a built-in user it sets up itself (Kibana's `kibana_system`): they plan it no per-consumer credential, and it
+    gets none of their secret env. In the dependency's namespace it may read the dependency's private Secrets
+    (to set that user up as the superuser); the Secrets plan lists it among their users."""
     after: list[str] = Field(default_factory=list)
     """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
@@ -121,6 +126,9 @@ class _ComponentBase(_Meta):
             raise ValueError(f"portPurposes names unknown ports {unknown_ports}; declared: {sorted(self.ports)}")
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
+        stray = sorted(set(self.own_credentials) - set(self.depends_on) - set(self.uses))
+        if stray:
+            raise ValueError(f"ownCredentials names {stray}, which are not among dependsOn/uses")
         if self.oidc_client is not None and not self.oidc:
             raise ValueError("oidcClient is only for a component with `oidc: true`")
         unknown_oidc = sorted(set(self.oidc_client.settings) - set(self.defaults.settings)) if self.oidc_client is not None else []

@@ -345,7 +345,8 @@ class UnitContext:
     dependants: Sequence[str]
     """Names of the enabled units depending on this one, sorted."""
     consumerSecrets: Mapping[str, Sequence[str]]
-    """Each dependant's own Secrets of this unit (its `consumerSecrets`, names evaluated), by dependant name."""
+    """Each dependant's own Secrets of this unit (its `consumerSecrets`, names evaluated), by dependant name; a
+    dependant signing in with an identity of its own (its component.yaml `ownCredentials`) has none."""
     tcp: Sequence[TcpExposure]
     """The TCP exposures reaching this unit."""
     route: Route

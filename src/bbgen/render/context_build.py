@@ -226,6 +226,8 @@ def exposed_env(unit: Unit, dependant: str, sso: Sso) -> tuple[dict[str, str], d
 
 def _dependency(dep: Unit, dependant: Unit, sso: Sso) -> Dependency:
     plain, secret = exposed_env(dep, dependant.name, sso)
+    if not dependant.credential_from(dep.name):  # it signs in as itself: no credential of dep's is made for it
+        secret = {}
     return Dependency(
         name=dep.name, namespace=dep.namespace, service=dep.service, ports=pod_ports(dep),
         address=f"{dep.service}.{dep.namespace}.svc.cluster.local", settings=dict(dep.settings), env=plain, secretEnv=secret,
@@ -281,7 +283,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         dependants=sorted(u.name for u in units.values() if unit.name in u.depends_on),
         consumerSecrets={
             d: [consumer_secret_name(s.name, d) for s in comp.consumer_secrets]
-            for d in sorted(u.name for u in units.values() if unit.name in u.depends_on)
+            for d in sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
         } if comp is not None and comp.consumer_secrets else {},
         tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
         route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),

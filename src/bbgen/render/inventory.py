@@ -117,6 +117,14 @@ def build_inventory(
             dep_unit = units.get(dep)
             if dep_unit is None or dep_unit.component is None:
                 continue
+            if not unit.credential_from(dep):
+                # It sets its own identity up itself (Kibana's kibana_system), as the dependency's superuser,
+                # whose private Secrets it can read only when they share a namespace: list it among their users.
+                if dep_unit.namespace == unit.namespace:
+                    for secret in dep_unit.component.secrets:
+                        if secret.private:
+                            b.add(unit.namespace, secret.name, {}, user=unit.name)
+                continue
             for ref in dep_unit.component.expose.secret_env.values():
                 read = consumer_secret_name(ref.secret, unit.name)  # a consumer Secret: this dependant's own
                 if (dep_unit.namespace, read) not in b.secrets or ref.key not in b.secrets[(dep_unit.namespace, read)].keys:
@@ -176,7 +184,7 @@ def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: d
     """
     if unit.component is None or not unit.component.consumer_secrets:
         return
-    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on)
+    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
     for dependant in dependants:
         for secret in unit.component.consumer_secrets:
             name = consumer_secret_name(secret.name, dependant)

@@ -38,10 +38,15 @@ class Unit:
     roles: dict[str, str] = field(default_factory=dict)  # role -> provider, for the roles among depends_on
     sso_provider: str | None = None  # the `sso` provider holding this unit's OIDC client (also in depends_on)
     admin_from: tuple[str, ...] = ()  # units or namespaces the spec lets reach the `admin` ports (beside its own namespace)
+    own_credentials: tuple[str, ...] = ()  # dependencies it signs in to as itself (component.yaml `ownCredentials`), resolved
     wave: int = 1
 
     def provides(self, role: str) -> bool:
         return self.component is not None and role in self.component.provides
+
+    def credential_from(self, dependency: str) -> bool:
+        """Whether ``dependency`` gives this unit a credential of its own (not when it brings its own identity)."""
+        return dependency not in self.own_credentials
 
     @property
     def service(self) -> str:
@@ -150,6 +155,7 @@ def build_units(platform: Platform, catalog: dict[str, AnyComponent]) -> dict[st
             storage=str(settings.storage) if settings.storage is not None else comp.defaults.storage,
             settings={**comp.defaults.settings, **_exposed_tls(platform, name, comp), **settings.settings},
             admin_from=tuple(settings.admin_from),
+            own_credentials=_resolve(comp.own_credentials, roles, enabled)[0],
         )
     for name, app in sorted(platform.apps.items()):
         if not app.enabled:
