@@ -35,6 +35,11 @@ def _backed_up() -> dict[str, str]:
     return {n: c.backup.method for n, c in load_catalog().items() if c.backup is not None and c.backup.method != "none"}
 
 
+def _offline() -> set[str]:
+    """Components whose dump needs them stopped: a manual backup Job instead of a CronJob."""
+    return {n for n, c in load_catalog().items() if c.backup is not None and c.backup.offline}
+
+
 def _has_volume(folder: Path) -> bool:
     text = " ".join(p.read_text(encoding="utf-8") for p in folder.glob("*.j2"))
     return "volumeClaimTemplates" in text or "kind: PersistentVolumeClaim" in text
@@ -46,7 +51,7 @@ def test_every_stateful_component_declares_its_backup() -> None:
         if comp.stateful or _has_volume(comp.folder):
             assert comp.backup is not None, f"{name} keeps state but declares no `backup`"
             assert comp.backup.method != "none" or comp.backup.reason, f"{name}: `none` without a reason"
-    assert {"pg-dump", "redis-rdb", "qdrant-snapshot", "volume-tar"} <= set(_backed_up().values())
+    assert {"pg-dump", "redis-rdb", "qdrant-snapshot", "volume-tar", "neo4j-dump"} <= set(_backed_up().values())
 
 
 def test_the_catalog_model_refuses_incomplete_backup_facts() -> None:
@@ -95,8 +100,14 @@ def test_reference_renders_a_cronjob_and_restore_job_per_backed_up_component(ref
         for name in expected:
             built = _kustomize(reference_out / "components" / name / "overlays" / env)
             cron = [d for d in built if d["kind"] == "CronJob" and d["metadata"]["name"] == f"{name}-backup"]
-            assert len(cron) == 1, f"{env}: no CronJob {name}-backup"
-            env_vars = {e["name"]: e.get("value") for c in cron[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"] for e in c["env"]}
+            if name in _offline():  # no CronJob: a backup Job run by hand, beside the restore Job
+                assert not cron
+                (manual,) = _docs(reference_out / "restore" / env / f"{name}-backup.yaml")
+                pod = manual["spec"]["template"]["spec"]
+            else:
+                assert len(cron) == 1, f"{env}: no CronJob {name}-backup"
+                pod = cron[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            env_vars = {e["name"]: e.get("value") for c in pod["containers"] for e in c["env"]}
             assert env_vars["TARGET"] == f"store:backups/{env}/{name}"
             restore = reference_out / "restore" / env / f"{name}.yaml"
             (job,) = _docs(restore)
@@ -118,6 +129,8 @@ def test_restore_runbook_lists_each_component(reference_out: Path) -> None:
             if name in platform.components:
                 assert f"### {name} ({env})" in text
                 assert f"kubectl create -f restore/{env}/{name}.yaml" in text
+                if name in _offline():
+                    assert f"by hand: `restore/{env}/{name}-backup.yaml`" in text
     for name, comp in load_catalog().items():
         if name in platform.components and comp.backup is not None and comp.backup.method == "none":
             assert f"| {name} | {comp.backup.reason} |" in text

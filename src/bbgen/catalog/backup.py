@@ -50,6 +50,9 @@ class BackupFacts(_Meta):
     """`volume-tar`: the uid (and gid) owning the files; the backup reads and the restore writes as it."""
     image: str | None = None
     """Image of the dump step, when not the component's own (e.g. a curl image for an HTTP API)."""
+    offline: bool = False
+    """The dump needs the component stopped (Neo4j Community's `neo4j-admin database dump`): no CronJob, but a
+    backup Job beside the restore Job, run by hand in a maintenance window (RESTORE.md says how)."""
 
     @model_validator(mode="after")
     def _complete(self) -> BackupFacts:
@@ -57,8 +60,8 @@ class BackupFacts(_Meta):
             if not self.reason:
                 raise ValueError("backup.method `none` needs a `reason` (a cache, telemetry, state kept elsewhere …)")
             return self
-        if self.method == "volume-tar" and (self.volume is None or self.run_as is None):
-            raise ValueError("backup.method `volume-tar` needs `volume` (the volumeClaimTemplate) and `runAs` (the owning uid)")
+        if (self.method == "volume-tar" or self.offline) and (self.volume is None or self.run_as is None):
+            raise ValueError(f"backup.method `{self.method}` needs `volume` (the volumeClaimTemplate) and `runAs` (the owning uid)")
         if self.method in ("pg-dump", "redis-rdb", "qdrant-snapshot", "es-snapshot") and self.port is None:
             raise ValueError(f"backup.method `{self.method}` needs `port` (the port the backup pod talks to)")
         return self

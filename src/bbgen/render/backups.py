@@ -70,6 +70,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         claim=f"{fact.volume}-{unit.name}-0" if fact.volume is not None else None,
         path=fact.path,
         runAs=fact.run_as,
+        offline=fact.offline,
     )
 
 

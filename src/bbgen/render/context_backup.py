@@ -63,6 +63,8 @@ class Backup:
     """`volume-tar`: where that volume is mounted in the backup and restore pods."""
     runAs: int | None
     """`volume-tar`: the uid and gid the pods run as (the files' owner)."""
+    offline: bool
+    """The dump needs the unit stopped: a manual backup Job (`restore/<env>/<unit>-backup.yaml`) instead of a CronJob."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
