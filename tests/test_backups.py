@@ -86,8 +86,8 @@ def _docs(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
 
 
-def _kustomize(directory: Path) -> list[dict[str, Any]]:
-    run = subprocess.run(["kustomize", "build", str(directory)], capture_output=True, text=True, timeout=120, check=True)
+def _kustomize(directory: Path, binary: str) -> list[dict[str, Any]]:
+    run = subprocess.run([binary, "build", str(directory)], capture_output=True, text=True, timeout=120, check=True)
     return [d for d in yaml.safe_load_all(run.stdout) if isinstance(d, dict)]
 
 
@@ -98,7 +98,7 @@ def test_reference_renders_a_cronjob_and_restore_job_per_backed_up_component(ref
     listed = " ".join(p.read_text(encoding="utf-8") for p in reference_out.rglob("kustomization.yaml"))
     for env in sorted(platform.environments):
         for name in expected:
-            built = _kustomize(reference_out / "components" / name / "overlays" / env)
+            built = _kustomize(reference_out / "components" / name / "overlays" / env, tools["kustomize"])
             cron = [d for d in built if d["kind"] == "CronJob" and d["metadata"]["name"] == f"{name}-backup"]
             if name in _offline():  # no CronJob: a backup Job run by hand, beside the restore Job
                 assert not cron
@@ -156,8 +156,8 @@ environments:
 """
 
 
-def _cron(out: Path, name: str, env: str) -> dict[str, Any]:
-    (cron,) = [d for d in _kustomize(out / "components" / name / "overlays" / env) if d["kind"] == "CronJob"]
+def _cron(out: Path, name: str, env: str, kustomize: str) -> dict[str, Any]:
+    (cron,) = [d for d in _kustomize(out / "components" / name / "overlays" / env, kustomize) if d["kind"] == "CronJob"]
     return cron
 
 
@@ -169,11 +169,12 @@ def _retention(cron: dict[str, Any]) -> str:
 def test_schedule_and_retention_per_environment_and_component(write_spec: Callable[[str], Path], tmp_path: Path, tools: dict[str, str]) -> None:
     out = tmp_path / "out"
     write_tree(build_tree(load_platform(write_spec(SPEC))), out)
-    assert _cron(out, "postgres", "prod")["spec"]["schedule"] == "15 3 * * *"
-    assert _cron(out, "postgres", "dev")["spec"]["schedule"] == "45 1 * * *"
-    assert _cron(out, "redis", "prod")["spec"]["schedule"] == "0 */6 * * *"
-    assert _cron(out, "redis", "dev")["spec"]["schedule"] == "0 */6 * * *"
-    assert (_retention(_cron(out, "qdrant", "prod")), _retention(_cron(out, "qdrant", "dev"))) == ("30", "3")
+    k = tools["kustomize"]
+    assert _cron(out, "postgres", "prod", k)["spec"]["schedule"] == "15 3 * * *"
+    assert _cron(out, "postgres", "dev", k)["spec"]["schedule"] == "45 1 * * *"
+    assert _cron(out, "redis", "prod", k)["spec"]["schedule"] == "0 */6 * * *"
+    assert _cron(out, "redis", "dev", k)["spec"]["schedule"] == "0 */6 * * *"
+    assert (_retention(_cron(out, "qdrant", "prod", k)), _retention(_cron(out, "qdrant", "dev", k))) == ("30", "3")
     # The dev schedule is in dev's overlay only.
     assert "45 1 * * *" in (out / "components/postgres/overlays/dev/kustomization.yaml").read_text(encoding="utf-8")
     assert "45 1 * * *" not in (out / "components/postgres/base/cronjob-postgres-backup.yaml").read_text(encoding="utf-8")
