@@ -97,6 +97,24 @@ builds=(
 files=(
   bootstrap/prod/root-app.yaml
   bootstrap/staging/root-app.yaml
+  restore/prod/gitea.yaml
+  restore/prod/jupyter.yaml
+  restore/prod/label-studio.yaml
+  restore/prod/n8n.yaml
+  restore/prod/neo4j-backup.yaml
+  restore/prod/neo4j.yaml
+  restore/prod/postgres.yaml
+  restore/prod/qdrant.yaml
+  restore/prod/redis.yaml
+  restore/staging/gitea.yaml
+  restore/staging/jupyter.yaml
+  restore/staging/label-studio.yaml
+  restore/staging/n8n.yaml
+  restore/staging/neo4j-backup.yaml
+  restore/staging/neo4j.yaml
+  restore/staging/postgres.yaml
+  restore/staging/qdrant.yaml
+  restore/staging/redis.yaml
 )
 
 failed=()
@@ -113,7 +131,7 @@ for file in ${files[@]+"${files[@]}"}; do
   fi
 done
 
-total=69
+total=87
 if [ ${#failed[@]} -gt 0 ]; then
   echo "validate.sh: ${#failed[@]} of $total failed:" >&2
   printf '  %s\n' "${failed[@]}" >&2

@@ -353,6 +353,7 @@ def components(spec: Path | None = None) -> list[dict[str, Any]]:
             "provides": list(comp.provides),
             "oidc": comp.oidc,
             "gpu": comp.gpu,
+            "backup": comp.backup.method if comp.backup is not None else None,
             "settings": dict(comp.defaults.settings),
             # The env vars every app depending on it is given (its connection settings), so users know the names.
             "injects": component_injects(comp),

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bbgen.catalog._base import _Meta
+from bbgen.catalog.backup import BackupFacts, BackupStore
 
 from bbgen.catalog.facts import (
     ClusterResource,
@@ -64,6 +65,10 @@ class _ComponentBase(_Meta):
     defaults: Defaults = Field(default_factory=Defaults)
     cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
     stateful: bool = False
+    backup: BackupFacts | None = None
+    """How its state is backed up (required with `stateful: true`; `method: none` with a reason is a choice too)."""
+    backup_store: BackupStore | None = Field(default=None, alias="backupStore")
+    """An `object-store` provider: the bucket and key every backup CronJob writes with."""
     sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
     """Extra Argo CD sync options for this component's Application (e.g. ServerSideApply=true for large CRDs)."""
     network: Network = Field(default_factory=Network)
@@ -165,6 +170,7 @@ class _ComponentBase(_Meta):
         if unknown_when:
             raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
         self._check_consumer_secrets()
+        self._check_backup()
         if self.score is not None:
             exposed = {*self.expose.env, *self.expose.secret_env}
             unknown = sorted(v for v in self.score.outputs.values() if v not in exposed)
@@ -173,6 +179,29 @@ class _ComponentBase(_Meta):
         if self.scale.min is not None and self.scale.max is not None and self.scale.min > self.scale.max:
             raise ValueError("scale.min is above scale.max")
         return self
+
+    def _check_backup(self) -> None:
+        """A stateful component says how it is backed up; the names its backup facts use exist."""
+        if self.stateful and self.backup is None:
+            raise ValueError("a stateful component declares `backup` (a method, or `method: none` with a reason)")
+        if self.backup is not None and self.backup.port is not None and self.backup.port not in self.ports:
+            raise ValueError(f"backup.port {self.backup.port!r} is not one of the declared ports {sorted(self.ports)}")
+        if self.backup is not None and self.backup.credentials is not None:
+            own = {s.name: s for s in self.secrets}
+            ref = self.backup.credentials
+            if ref.secret not in own or ref.key not in own[ref.secret].keys:
+                raise ValueError(f"backup.credentials names {ref.secret}/{ref.key}, which is not one of this component's secrets")
+        store = self.backup_store
+        if store is not None:
+            if "object-store" not in self.provides:
+                raise ValueError("backupStore is only for a provider of the `object-store` role")
+            keys = next((s.keys for s in self.secrets if s.name == store.secret), None)
+            if keys is None or not {"access-key-id", "secret-access-key"} <= set(keys):
+                raise ValueError(f"backupStore.secret {store.secret!r} must be one of `secrets` with keys access-key-id and secret-access-key")
+            if store.port not in self.ports:
+                raise ValueError(f"backupStore.port {store.port!r} is not one of the declared ports {sorted(self.ports)}")
+            if store.region_setting is not None and store.region_setting not in self.defaults.settings:
+                raise ValueError(f"backupStore.regionSetting {store.region_setting!r} is not one of defaults.settings")
 
     def _check_consumer_secrets(self) -> None:
         """A templated ``expose.secretEnv`` Secret must be a declared consumer Secret, with that key."""

@@ -17,8 +17,8 @@ def components(
     """List the catalog: name, domain/namespace, delivery, pinned version, host, dependencies, settings, injected env.
 
     Dependencies in parentheses are optional (wired when enabled); notes say which role a
-    component provides (choose with `objectStore:` / `llm:`), whether it takes `oidc: {}`
-    and whether it needs a GPU pool. `injects` names the env vars every app depending on the
+    component provides (choose with `objectStore:` / `llm:`), whether it takes `oidc: {}`,
+    whether it needs a GPU pool and how it is backed up (`components.<n>.backup` sets when). `injects` names the env vars every app depending on the
     component is given (an app's own variable of that name needs `override: true`).
 
     \b
@@ -59,4 +59,6 @@ def _notes(row: dict[str, object]) -> str:
         notes.append("oidc")
     if row["gpu"]:
         notes.append("gpu")
+    if row.get("backup") not in (None, "none"):
+        notes.append(f"backup {row['backup']}")
     return ", ".join(notes) or "-"

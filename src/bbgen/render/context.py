@@ -30,6 +30,7 @@ from typing import Any
 
 # The custom-app part of the contract (`unit.workload`) lives in context_app.py.
 from bbgen.render.context_app import Kube as Kube, Workload as Workload
+from bbgen.render.context_backup import Backup as Backup, BackupCredential as BackupCredential, BackupStore as BackupStore
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -365,6 +366,10 @@ class UnitContext:
     """Whether the root filesystem is read-only (custom apps), else none."""
     workload: Workload | None
     """What a custom app runs as (its kind, command, probes), else none."""
+    backup: Backup | None = None
+    """How it is backed up in this environment (`_shared/backup-*.j2`), none when it is not (no method, disabled, no object store)."""
+    backupStore: BackupStore | None = None
+    """The bucket and key its setup Job makes for backups (an `object-store` provider with `backupStore`), else none."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -15,9 +15,10 @@ from bbgen.catalog import AnyComponent, ChartComponent, consumer_secret_name
 from bbgen.catalog.facts import Route as CatalogRoute
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
-from bbgen.render import basic_auth, engine
+from bbgen.render import backups, basic_auth, engine
 from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
+    BackupStore,
     BasicAuth,
     Dependency,
     EnvContext,
@@ -101,7 +102,7 @@ def build_scope(platform: Platform, catalog: dict[str, AnyComponent], env: str) 
         kubernetesVersion=view.kubernetes_version,
     )
     source = source_of(platform, env)  # where a file an app mounts is read from, and its errors located
-    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain, source) for name, unit in units.items()}
+    unit_ctxs = {name: _unit(view, units, unit, platform_ctx, domain, source, env) for name, unit in units.items()}
     return Scope(platform=platform_ctx, env=env_ctx, units=unit_ctxs)
 
 
@@ -245,7 +246,7 @@ def _basic_auth(view: Platform, unit: Unit, route: CatalogRoute | None) -> Basic
     return BasicAuth(secret=basic_auth.secret_name(unit.name, basic), realm=basic.realm, proxy=proxy)
 
 
-def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None) -> UnitContext:
+def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None, env: str) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
     sso = platform_ctx.sso
@@ -294,4 +295,6 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         healthPath=unit.app.health_path if unit.app is not None else None,
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
         workload=workload(unit.app, replicas(view, unit), labels(view, unit), mounts(unit.name, unit.app, view.storage.class_name, source)) if unit.app is not None else None,
+        backup=backups.plan(view, units, unit, env),
+        backupStore=BackupStore(bucket=comp.backup_store.bucket, secret=comp.backup_store.secret) if comp is not None and comp.backup_store is not None else None,
     )

@@ -22,7 +22,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bbgen.render import context, context_argo, context_platform, context_readme, context_repo
+from bbgen.render import context, context_argo, context_platform, context_readme, context_repo, context_restore
 
 REGENERATE = "python -m bbgen.render.context_docs > docs/templates.md"
 
@@ -35,6 +35,7 @@ DIALECTS: tuple[tuple[str, str, type], ...] = (
     ("Platform objects", "`templates/_platform/*.yaml.j2`", context_platform.PlatformObjectVariables),
     ("Repository CI", "`templates/_repo/validate.yaml.j2`, `validate.sh.j2`", context_repo.CiVariables),
     ("Repository README", "`templates/_repo/README.md.j2`", context_readme.ReadmeVariables),
+    ("Restore runbook", "`templates/_repo/RESTORE.md.j2`", context_restore.RestoreVariables),
 )
 """Each dialect: its title, where it is written, and the type whose fields are its variables."""
 

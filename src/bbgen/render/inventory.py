@@ -27,6 +27,7 @@ from typing import Any
 
 from bbgen.catalog import SecretKeyMeta, consumer_secret_name, load_catalog
 from bbgen.errors import UsageError
+from bbgen.render import backups
 from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
 from bbgen.render.engine import render_string
@@ -145,6 +146,7 @@ def build_inventory(
                 else:
                     plan = KeyPlan(key=key, source="supply", supply=f"value of {var} for {unit.name}", optional=optional)
                     b.add(unit.namespace, secret_name, {key: plan}, user=unit.name)
+    _backup_keys(b, platform, units, environment)
     _spoke_clusters(b, spokes or {}, units)
     return _finish(platform.name, b.secrets, environment)
 
@@ -195,6 +197,19 @@ def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: d
             consumer = units[dependant]
             for key in sorted(keys):
                 _reach(b, consumer, (unit.namespace, name, key), consumer=dependant)
+
+
+def _backup_keys(b: _Builder, platform: Platform, units: dict[str, Unit], environment: str) -> None:
+    """The object store's backups key, copied to every namespace whose backup CronJob writes with it."""
+    found = backups.store_of(units)
+    if found is None:
+        return
+    store, facts = found
+    for unit in sorted(units.values(), key=lambda u: u.name):
+        if backups.plan(platform, units, unit, environment) is None:
+            continue
+        for key in ("access-key-id", "secret-access-key"):
+            _reach(b, unit, (store.namespace, facts.secret, key))
 
 
 def _basic_auth(b: _Builder, platform: Platform, unit: Unit) -> None:

@@ -38,6 +38,7 @@ from bbgen.kube.kustomize import kustomization
 from bbgen.kube.names import fqdn
 from bbgen.kube.objects import standard_labels
 from bbgen.render import ci, engine, paths, readme
+from bbgen.render.restore import restore_text
 from bbgen.render.graph import mermaid
 from bbgen.render.inventory import build_inventory, cluster_secret_name
 from bbgen.render.context import variables
@@ -336,6 +337,7 @@ def add_outputs(tree: Tree, root: Path, platform: Platform, units: dict[str, Uni
     tree.add(paths.SCRIPT_PATH, _text(root, f"{REPO}/validate.sh.j2", context))
     tree.add(paths.WORKFLOW_PATH, _text(root, f"{REPO}/validate.yaml.j2", context, yaml=True))
     tree.add(paths.README_PATH, readme_text(platform, units, root=root))
+    tree.add(paths.RESTORE_PATH, restore_text(root, platform, env_units))
 
 
 def readme_text(platform: Platform, units: dict[str, Unit], *, root: Path | None = None) -> str:

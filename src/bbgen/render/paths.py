@@ -8,6 +8,7 @@ The shape (the generated README's Layout table says the same to its reader)::
     platform/<env>/                      namespaces, storage, volumes, network policies
     components/<c>/base/, overlays/<env>/  Kustomize base and per-environment overlays
     values/<c>/<env>.yaml                Helm values of chart-delivered components
+    restore/<env>/<c>.yaml               restore Jobs, in no kustomization: applied by hand (RESTORE.md)
     .gitea/workflows/validate.yaml, .bbgen/   the repository's own CI, its schemas, the manifest
     README.md
 
@@ -22,6 +23,9 @@ MANIFEST_PATH = ".bbgen/manifest.json"
 """The ownership record: which files bbgen wrote, and their hashes."""
 
 README_PATH = "README.md"
+RESTORE_PATH = "RESTORE.md"
+"""The restore runbook: what each component's backup holds and how to restore it."""
+RESTORE_DIR = "restore"
 VALUES_DIR = "values"
 WORKFLOW_PATH = ".gitea/workflows/validate.yaml"
 SCRIPT_PATH = ".bbgen/validate.sh"
@@ -36,9 +40,9 @@ PLATFORM_DIR = "platform"
 BOOTSTRAP_DIR = "bootstrap"
 OVERLAYS = "overlays"
 """The folder of a component's per-environment overlays, beside its base."""
-ENV_DIRS = (PLATFORM_DIR, APPS_DIR, BOOTSTRAP_DIR)
+ENV_DIRS = (PLATFORM_DIR, APPS_DIR, BOOTSTRAP_DIR, RESTORE_DIR)
 """Top-level folders with one subfolder per environment, each applied to that environment's cluster."""
-OWNED_DIRS = (COMPONENTS_DIR, VALUES_DIR, APPS_DIR, PLATFORM_DIR, BOOTSTRAP_DIR, PROJECTS_DIR)
+OWNED_DIRS = (COMPONENTS_DIR, VALUES_DIR, APPS_DIR, PLATFORM_DIR, BOOTSTRAP_DIR, PROJECTS_DIR, RESTORE_DIR)
 """Top-level folders whose second level names an owner (a component or an environment)."""
 
 
@@ -70,6 +74,11 @@ def projects_dir(env: str) -> str:
 
 def platform_dir(env: str) -> str:
     return f"{PLATFORM_DIR}/{env}"
+
+
+def restore_file(env: str, component: str) -> str:
+    """A component's restore Job in one environment: never synced, created by hand."""
+    return f"{RESTORE_DIR}/{env}/{component}.yaml"
 
 
 def root_app_file(env: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from bbgen.kube.objects import INSTANCE_LABEL, standard_labels
 from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
-from bbgen.render import basic_auth
+from bbgen.render import backups, basic_auth
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
 from bbgen.render.units import Unit, speaks_tls, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
@@ -159,6 +159,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
             for d in sorted(units.values(), key=lambda u: u.name)
             if unit.name in d.depends_on and d.namespace != unit.namespace
         ]
+        peers += _backup_peers(platform, units, unit)
         client = _purpose_ports(unit, {CLIENT})
         if peers and client:
             rules.append({"from": peers, "ports": client})
@@ -195,6 +196,22 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
         if rules:
             docs.append(_policy(platform, f"allow-{unit.name}", unit.namespace, pod_labels(unit), rules))
     return docs
+
+
+def _backup_peers(platform: Platform, units: dict[str, Unit], unit: Unit) -> list[dict[str, Any]]:
+    """On the store taking backups: every other namespace's backup and restore pods, as dependants are admitted.
+
+    They reach the component they back up through its own namespace's allowance (they run there).
+    """
+    found = backups.store_of(units)
+    if found is None or found[0].name != unit.name:
+        return []
+    env = next(iter(platform.environments))
+    return [
+        _ns_peer(other.namespace, backups.backup_pod_labels(other))
+        for other in sorted(units.values(), key=lambda u: u.name)
+        if other.namespace != unit.namespace and backups.plan(platform, units, other, env) is not None
+    ]
 
 
 def solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:

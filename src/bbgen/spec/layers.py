@@ -25,7 +25,7 @@ from typing import Any
 
 from bbgen.spec._positions import LoadedYaml, Path_, PosNode, Positions
 
-LAYER_KEYS = ("components", "apps", "nodePools", "storage", "ingress", "kubernetesVersion")
+LAYER_KEYS = ("components", "apps", "nodePools", "storage", "ingress", "kubernetesVersion", "backups")
 """The YAML keys of ``environments.<env>`` that are layered over the top-level key of the same name."""
 
 

@@ -30,6 +30,7 @@ from bbgen.spec.app_models import (
     Probes,
     SecretRef,
 )
+from bbgen.spec.backups import Backups, BackupsOverride, ComponentBackup
 from bbgen.spec.model_parts import (
     HELM_VALUES_DESCRIPTION,
     MANIFESTS_DESCRIPTION,
@@ -101,6 +102,7 @@ class ComponentSettings(SpecModel):
     patches: list[Patch] = Field(default_factory=list, description=PATCHES_DESCRIPTION)
     manifests: list[NonEmpty] = Field(default_factory=list, description=MANIFESTS_DESCRIPTION)
     helm_values: dict[str, Any] = Field(default_factory=dict, description=HELM_VALUES_DESCRIPTION)
+    backup: ComponentBackup | None = Field(default=None, description="Schedule and retention of this component's backup CronJob, over `backups` (components with a backup method, see `bbgen components`).")
 
 
 class TcpExposure(SpecModel):
@@ -254,6 +256,7 @@ class ComponentOverride(SpecModel):
     patches: list[Patch] | None = Field(default=None, description="Patches in this environment (the whole list, replacing the base one).")
     manifests: list[NonEmpty] | None = Field(default=None, description="Extra manifest files in this environment (the whole list; a file only here lands in this environment's overlay).")
     helm_values: dict[str, Any] | None = Field(default=None, description="Helm values in this environment, merged deeply over the base `helmValues` (chart components).")
+    backup: ComponentBackup | None = Field(default=None, description="Backup schedule and retention in this environment, merged over the base `backup` (components).")
 
 
 class StorageOverride(SpecModel):
@@ -289,6 +292,7 @@ class Environment(SpecModel):
     storage: StorageOverride | None = Field(default=None, description="This cluster's storage, merged over `storage` (its static volumes on its own nodes).")
     ingress: IngressOverride | None = Field(default=None, description="This cluster's raw TCP exposures, replacing `ingress.tcp`.")
     kubernetes_version: KubernetesVersion | None = Field(default=None, description="Kubernetes version of this cluster.")
+    backups: BackupsOverride | None = Field(default=None, description="Backup schedule and retention in this environment, merged over `backups`.")
 
 
 class Platform(SpecModel):
@@ -318,6 +322,7 @@ class Platform(SpecModel):
             "are wired to; defaults to the only one enabled."
         ),
     )
+    backups: Backups = Field(default_factory=Backups, description="Backups of the stateful components into the object store (schedule, retention); per component under `components.<name>.backup`.")
     components: dict[DnsLabelKey, ComponentSettings] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="Catalog components to deploy, by catalog name; `{}` takes every default.")
     apps: dict[DnsLabelKey, CustomApp] = Field(json_schema_extra=DNS_LABEL_KEYS, default_factory=dict, description="The user's own services, by name.")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bbgen.errors import SpecError
-from bbgen.spec.checks import names, wiring, exposure, network, cluster, hub, capacity, usage, apps, workloads, app_storage, environments  # noqa: F401  (registers, in report order)
+from bbgen.spec.checks import names, wiring, exposure, network, cluster, hub, capacity, usage, apps, backups, workloads, app_storage, environments  # noqa: F401  (registers, in report order)
 from bbgen.spec.checks._base import CHECKS, Context, check, run
 
 if TYPE_CHECKING:

@@ -1,0 +1,77 @@
+"""`unit.backup`: what the shared backup templates (templates/_shared/backup-*.j2) read about one unit.
+
+Kept apart from render/context.py, which re-exports it, as the custom-app part is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BackupCredential:
+    """A key of a Secret in the unit's namespace (never its value)."""
+
+    secret: str
+    """Secret name."""
+    key: str
+    """Key in that Secret."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Backup:
+    """How and when this unit is backed up in this environment, and where to (component.yaml `backup`, spec `backups`)."""
+
+    method: str
+    """The catalog's backup method (`pg-dump`, `redis-rdb`, `qdrant-snapshot`, `volume-tar`, `es-snapshot`, `neo4j-dump`)."""
+    cronJob: str
+    """Name of the backup CronJob, `<unit>-backup` (alerts on backup age select on it)."""
+    restoreJob: str
+    """Name of the restore Job, `<unit>-restore`."""
+    schedule: str
+    """Cron schedule in this environment."""
+    retentionDays: int
+    """Backups older than this are deleted after a successful run."""
+    podLabels: Mapping[str, str]
+    """Labels of the backup and restore pods (their own name, so no Service selects them; NetworkPolicies admit them)."""
+    clientImage: str
+    """The S3 client image (rclone) that uploads, prunes and downloads."""
+    dumpImage: str
+    """The image of the dump and load steps (the component's own, or the catalog's `backup.image`)."""
+    endpoint: str
+    """The object store's S3 URL, inside the cluster."""
+    region: str
+    """The region S3 requests are signed with."""
+    bucket: str
+    """The backups bucket."""
+    prefix: str
+    """Where this unit's backups go in the bucket: `<environment>/<unit>` (one folder per run below it, named by UTC time)."""
+    storeSecret: str
+    """The Secret (copied to this namespace) with the backups key: `access-key-id`, `secret-access-key`."""
+    address: str
+    """The unit's Service address (`<service>.<namespace>.svc.cluster.local`)."""
+    port: int | None
+    """The port number the dump step talks to (catalog `backup.port`), none for `volume-tar`."""
+    credentials: BackupCredential | None
+    """The unit's own credential the dump and load steps read (catalog `backup.credentials`)."""
+    databases: Sequence[str]
+    """`pg-dump`: the databases dumped, one per dependant (named after it)."""
+    claim: str | None
+    """`volume-tar`: the PersistentVolumeClaim holding the state (`<volume>-<unit>-0`)."""
+    path: str
+    """`volume-tar`: where that volume is mounted in the backup and restore pods."""
+    runAs: int | None
+    """`volume-tar`: the uid and gid the pods run as (the files' owner)."""
+    offline: bool
+    """The dump needs the unit stopped: a manual backup Job (`restore/<env>/<unit>-backup.yaml`) instead of a CronJob."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BackupStore:
+    """On the object-store provider taking backups: what its setup Job creates for them (catalog `backupStore`)."""
+
+    bucket: str
+    """The backups bucket."""
+    secret: str
+    """The Secret with the backups key (`access-key-id`, `secret-access-key`), allowed on that bucket only."""
