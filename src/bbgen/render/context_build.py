@@ -15,9 +15,10 @@ from bbgen.catalog import AnyComponent, ChartComponent, consumer_secret_name
 from bbgen.catalog.facts import Route as CatalogRoute
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
-from bbgen.render import basic_auth, engine
+from bbgen.render import basic_auth, engine, observability
 from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
+    Observability,
     BasicAuth,
     Dependency,
     EnvContext,
@@ -126,6 +127,7 @@ def _platform(view: Platform, units: dict[str, Unit], domain: str) -> PlatformCo
         enabled=sorted(units),
         gitops=gitops(view),
         storage=StorageClass(className=view.storage.class_name, provisioner=view.storage.provisioner),
+        observability=Observability(ruleFiles=observability.rule_files(units), dashboards=observability.dashboards(units)),
     )
 
 
