@@ -12,20 +12,24 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bbgen import api
 from bbgen.catalog import load_catalog
 from bbgen.kube.pins import PINS
 from bbgen.render import observability
 from bbgen.render.build import build_tree
 from bbgen.render.units import env_units
 from bbgen.spec import load_platform
+from bbgen.render.write import write_tree
+from bbgen.validate import scrape
 from bbgen.validate.install import binary_version
-from support import ROOT
+from support import MINIMAL_SPEC, ROOT
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 ENV_REQUIRE = "BBGEN_REQUIRE_PROMTOOL"
@@ -278,3 +282,161 @@ def test_rendering_is_deterministic() -> None:
     profile = ROOT / "profiles" / "betelgeuse.yaml"
     assert observability.dashboards(_units(profile)) == observability.dashboards(_units(profile))
     assert observability.rule_files(_units(profile)) == observability.rule_files(_units(profile))
+
+
+# --- validate: every metrics port is a scrape target ------------------------------------------
+
+SCRAPE_SPEC = MINIMAL_SPEC + """\
+components:
+  prometheus: {storage: 10Gi}
+  kube-state-metrics: {}
+  node-exporter: {}
+"""
+
+
+def test_relabelling_runs_like_prometheus() -> None:
+    """Anchored regexes, joined source labels, `$n` replacements; keep and drop."""
+    labels = {"a": "x", "b": "9000", "ip": "10.0.0.1"}
+    assert scrape.relabel(labels, [{"source_labels": ["a"], "action": "keep", "regex": "x|y"}]) == labels
+    assert scrape.relabel(labels, [{"source_labels": ["a"], "action": "keep", "regex": "xx?z"}]) is None
+    assert scrape.relabel(labels, [{"source_labels": ["a", "b"], "action": "drop", "regex": "x;9000"}]) is None
+    moved = scrape.relabel(labels, [{"source_labels": ["b", "ip"], "regex": r"(\d+);(\d+\.\d+\.\d+\.\d+)", "replacement": "$2:$1", "target_label": "__address__"}])
+    assert moved is not None and moved["__address__"] == "10.0.0.1:9000"
+
+
+@pytest.mark.usefixtures("tools")
+def test_validate_finds_a_metrics_port_no_job_scrapes(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(SCRAPE_SPEC, encoding="utf-8")
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(spec)), out)
+    manifest = json.loads((out / ".bbgen" / "manifest.json").read_text(encoding="utf-8"))
+    assert {(e["component"], e["port"]) for e in manifest["metricsPorts"]["prod"]} == {
+        ("kube-state-metrics", "http-metrics"), ("kube-state-metrics", "telemetry"), ("node-exporter", "metrics"),
+    }
+    assert not [f for f in api.validate(out).findings if f.check == "scrape"]
+    # The kube-state-metrics job keeps only its main port: the telemetry port is scraped by nobody.
+    config = out / "components" / "prometheus" / "base" / "configmap-prometheus-config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "kube-state-metrics;bbgen;(http-metrics|telemetry)" in text
+    config.write_text(text.replace("kube-state-metrics;bbgen;(http-metrics|telemetry)", "kube-state-metrics;bbgen;http-metrics"), encoding="utf-8")
+    found = [f for f in api.validate(out).findings if f.check == "scrape"]
+    assert [(f.file, f.resource, f.severity) for f in found] == [
+        ("components/kube-state-metrics/base/deployment-kube-state-metrics.yaml", "Deployment/observability/kube-state-metrics", "error"),
+    ]
+    assert "metrics port telemetry (8081) of kube-state-metrics" in found[0].message and "prometheus.io/port" in found[0].message
+    done = subprocess.run([str(Path(sys.executable).parent / "bbgen"), "validate", str(out), "--no-charts"], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode != 0 and "components/kube-state-metrics/base/deployment-kube-state-metrics.yaml" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.usefixtures("tools")
+def test_a_pod_annotated_for_another_port_is_not_a_scrape_of_its_metrics_port(tmp_path: Path) -> None:
+    """node-exporter, if it were annotated for a wrong port and its job gone, is reported at its DaemonSet."""
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(SCRAPE_SPEC, encoding="utf-8")
+    out = tmp_path / "out"
+    write_tree(build_tree(load_platform(spec)), out)
+    config = out / "components" / "prometheus" / "base" / "configmap-prometheus-config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("node-exporter;bbgen;metrics", "node-exporter;bbgen;nothing"), encoding="utf-8")
+    daemonset = out / "components" / "node-exporter" / "base" / "daemonset-node-exporter.yaml"
+    doc = yaml.safe_load(daemonset.read_text(encoding="utf-8"))
+    doc["spec"]["template"]["metadata"]["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": "9101"}
+    daemonset.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    found = [f for f in api.validate(out).findings if f.check == "scrape"]
+    assert [(f.file, f.resource) for f in found] == [("components/node-exporter/base/daemonset-node-exporter.yaml", "DaemonSet/observability/node-exporter")]
+    doc["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "9100"  # annotated right: scraped again
+    daemonset.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert not [f for f in api.validate(out).findings if f.check == "scrape"]
+
+
+# --- the alert route ---------------------------------------------------------------------------
+
+AM_SPEC = MINIMAL_SPEC + """\
+components:
+  prometheus: {storage: 10Gi}
+  alertmanager: {settings: %s}
+"""
+
+KNOWN_TOP = {"global", "route", "receivers", "inhibit_rules", "templates", "time_intervals", "mute_time_intervals"}
+KNOWN_RECEIVER = {"name", "webhook_configs", "email_configs"}
+SECRET_DIR = "/etc/alertmanager-secrets/"
+
+
+def _alertmanager(tmp_path: Path, settings: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, bytes]]:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(AM_SPEC % settings, encoding="utf-8")
+    tree = build_tree(load_platform(spec))
+    config = yaml.safe_load(_configmap(tree.files, "configmap-alertmanager-config.yaml")["alertmanager.yml"])
+    deploy = yaml.safe_load(tree.files["components/alertmanager/base/deployment-alertmanager.yaml"])
+    return config, deploy, tree.files
+
+
+def check_alertmanager_config(config: dict[str, Any], deploy: dict[str, Any]) -> None:
+    """A strict check of our own (amtool is not built here): known keys, a route to a defined receiver,
+    and every *_file a key of the mounted receiver Secret that the catalog declares."""
+    assert set(config) <= KNOWN_TOP, set(config) - KNOWN_TOP
+    names = [r["name"] for r in config["receivers"]]
+    assert len(names) == len(set(names)) and config["route"]["receiver"] in names
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        assert re.fullmatch(r"\d+[smh]", config["route"][key]), key
+    pod = deploy["spec"]["template"]["spec"]
+    mounts = {m["mountPath"].rstrip("/") + "/": m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    secret = {v["name"]: v for v in pod["volumes"]}[mounts[SECRET_DIR]]["secret"]
+    declared = {s.name: s for s in load_catalog()["alertmanager"].secrets}[secret["secretName"]]
+    for receiver in config["receivers"]:
+        assert set(receiver) <= KNOWN_RECEIVER
+        for kind, entries in receiver.items():
+            if kind == "name":
+                continue
+            for entry in entries:
+                for key, value in entry.items():
+                    if key.endswith("_file"):
+                        assert value.startswith(SECRET_DIR) and value[len(SECRET_DIR):] in declared.keys, value
+                assert "url" not in entry and "auth_password" not in entry  # secrets only as files
+    for rule in config.get("inhibit_rules", []):
+        assert rule["source_matchers"] and rule["target_matchers"]
+
+
+def test_receiver_none_is_a_route_to_nowhere(tmp_path: Path) -> None:
+    config, deploy, _ = _alertmanager(tmp_path, "{}")
+    check_alertmanager_config(config, deploy)
+    assert config["receivers"] == [{"name": "default"}]
+
+
+def test_receiver_webhook_reads_its_url_from_the_secret(tmp_path: Path) -> None:
+    config, deploy, files = _alertmanager(tmp_path, "{receiver: webhook}")
+    check_alertmanager_config(config, deploy)
+    assert config["receivers"] == [{"name": "default", "webhook_configs": [{"url_file": SECRET_DIR + "url", "send_resolved": True}]}]
+    assert not [p for p in files if "secret" in p.lower() and p.endswith(".yaml") and b"kind: Secret" in files[p]]
+
+
+def test_receiver_email(tmp_path: Path) -> None:
+    config, deploy, _ = _alertmanager(tmp_path, "{receiver: email, emailTo: ops@example.org, emailFrom: am@example.org, smarthost: 'smtp.example.org:587', smtpUser: am}")
+    check_alertmanager_config(config, deploy)
+    [email] = config["receivers"][0]["email_configs"]
+    assert email["to"] == "ops@example.org" and email["auth_username"] == "am" and email["auth_password_file"] == SECRET_DIR + "smtp-password"
+
+
+def test_the_strict_check_catches_a_broken_config(tmp_path: Path) -> None:
+    config, deploy, _ = _alertmanager(tmp_path, "{receiver: webhook}")
+    config["route"]["receiver"] = "elsewhere"
+    with pytest.raises(AssertionError):
+        check_alertmanager_config(config, deploy)
+    config["route"]["receiver"] = "default"
+    config["receivers"][0]["webhook_configs"][0]["url_file"] = SECRET_DIR + "token"
+    with pytest.raises(AssertionError):
+        check_alertmanager_config(config, deploy)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ("{receiver: pager}", "receiver"),
+    ("{receiver: email}", "receiver: email needs settings emailTo, emailFrom and smarthost"),
+])
+def test_a_bad_receiver_is_a_located_error(tmp_path: Path, settings: str, message: str) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(AM_SPEC % settings, encoding="utf-8")
+    done = subprocess.run([str(Path(sys.executable).parent / "bbgen"), "render", str(spec), "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
