@@ -76,6 +76,18 @@ def _tool(name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
+def promtool() -> str:
+    """The pinned promtool (`bbgen tools install` builds it): missing skips locally, fails in CI or under BBGEN_REQUIRE_PROMTOOL=1."""
+    found = _tool("promtool")
+    if found is None:
+        why = "promtool is not installed; run `bbgen tools install`"
+        if os.environ.get("CI") or os.environ.get("BBGEN_REQUIRE_PROMTOOL") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return found
+
+
+@pytest.fixture(scope="session")
 def tools() -> dict[str, str]:
     """The real kustomize, kubeconform and helm; CI installs them, so missing means skip only locally."""
     found = {name: _tool(name) for name in ("kustomize", "kubeconform", "helm")}

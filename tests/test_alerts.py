@@ -8,9 +8,7 @@ JSON whose every query names only metrics some scraped component of the platform
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,27 +23,13 @@ from bbgen.kube.pins import PINS
 from bbgen.render import observability
 from bbgen.render.build import build_tree
 from bbgen.render.units import env_units
-from bbgen.spec import load_platform
 from bbgen.render.write import write_tree
+from bbgen.spec import load_platform
 from bbgen.validate import scrape
 from bbgen.validate.install import binary_version
 from support import MINIMAL_SPEC, ROOT
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
-ENV_REQUIRE = "BBGEN_REQUIRE_PROMTOOL"
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    """The pinned promtool; `bbgen tools install` builds it. Missing skips locally, fails in CI."""
-    cache = Path(os.environ.get("BBGEN_TOOLS_DIR", Path.home() / ".cache" / "bbgen" / "tools")) / "bin" / "promtool"
-    found = shutil.which("promtool") or (str(cache) if cache.is_file() else None)
-    if found is None:
-        why = "promtool is not installed; run `bbgen tools install`"
-        if os.environ.get("CI") or os.environ.get(ENV_REQUIRE) == "1":
-            pytest.fail(why)
-        pytest.skip(why)
-    return found
 
 
 def _units(profile: Path, env: str | None = None) -> dict[str, Any]:
