@@ -105,6 +105,17 @@ def test_rules_need_the_metrics_they_read() -> None:
     assert "VolumeFilling" not in text and "Restarting" in text
 
 
+def test_kubelet_series_are_known_only_while_prometheus_scrapes_the_kubelets(tmp_path: Path) -> None:
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(MINIMAL_SPEC + "components:\n  prometheus: {storage: 10Gi, settings: {scrapeKubelet: false}}\n  kube-state-metrics: {}\n", encoding="utf-8")
+    units = _units(spec)
+    known = observability.known_metrics(observability.observed(units))
+    assert "kubelet_volume_stats_available_bytes" not in known and "prometheus_tsdb_head_series" in known
+    text = "".join(observability.rule_files(units).values()) + "".join(observability.dashboards(units).values())
+    assert "kubelet_volume_stats" not in text and "container_cpu_usage_seconds_total" not in text
+    assert "PrometheusRestarting" in text
+
+
 PROMTOOL_TEST = """\
 rule_files: [{files}]
 evaluation_interval: 1m

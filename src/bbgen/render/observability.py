@@ -94,7 +94,7 @@ def observed(units: dict[str, Unit]) -> list[Observed]:
             scraped=bool(metrics_ports or comp.metrics),
             stateful=comp.stateful,
             runs_pods=unit.delivery == "chart" or (unit.delivery == "kustomize" and unit.image is not None),
-            metrics=tuple(comp.metrics),
+            metrics=tuple(comp.metrics) + tuple(m for setting, names in sorted(comp.metrics_when.items()) if unit.settings.get(setting) is True for m in names),
         ))
     return out
 
