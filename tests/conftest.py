@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # fixture → the marks (besides `integration`) a test using it gets.
 _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
     "tools": ("tools",),  # kustomize + kubeconform + helm
+    "promtool": ("tools",),  # the pinned promtool (alert rules)
     "gitea_binary": ("gitea",),  # and so `gitea`, which needs it
     "kube_binaries": ("kube",),  # and so `kube_server`, which needs them
     "mermaid_parser": (),  # node + Mermaid's parser
