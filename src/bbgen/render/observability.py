@@ -23,13 +23,17 @@ from typing import Any
 from bbgen.kube import yamlio
 from bbgen.render.units import Unit
 
+class Regex(str):
+    """A label value matched as a (fully anchored) regular expression, `=~` in a selector."""
+
+
 DATASOURCE_PLUGIN = "prometheus"
 """Grafana's datasource type for PromQL (a plugin id of Grafana's, not the catalog component)."""
 DATASOURCE = {"type": DATASOURCE_PLUGIN, "uid": "${datasource}"}
 """Panels query the dashboard's `datasource` variable, which defaults to Grafana's default datasource of
 that type: no dashboard needs to know the uid the datasources provisioning gives it."""
 
-BACKUP_CRONJOBS = ".+-backup"
+BACKUP_CRONJOBS = Regex(".+-backup")
 """CronJobs named `<component>-backup` are the platform's backups; their last success is watched."""
 BACKUP_MAX_AGE_HOURS = 26
 """A daily backup plus two hours of slack: older than this, the last successful backup is too old."""
@@ -109,11 +113,8 @@ def known_metrics(components: Iterable[Observed]) -> frozenset[str]:
 
 
 def _sel(**labels: str) -> str:
-    """A label selector; a value with regex characters matches as a regex (`=~`)."""
-    parts = []
-    for key, value in labels.items():
-        op = "=~" if any(c in value for c in ".*+|()[]") else "="
-        parts.append(f'{key}{op}{json.dumps(value)}')
+    """A label selector: equality, or `=~` for a :class:`Regex` value; values quoted as PromQL strings."""
+    parts = [f'{key}{"=~" if isinstance(value, Regex) else "="}{json.dumps(value)}' for key, value in labels.items()]
     return "{" + ", ".join(parts) + "}"
 
 
@@ -122,10 +123,10 @@ def _pods_of(comp: Observed) -> str:
     return f"on(namespace, pod) group_left() {_POD_LABELS}{_sel(namespace=comp.namespace, **{POD_LABEL: comp.instance})}"
 
 
-def _pvc_regex(comp: Observed) -> str:
+def _pvc_regex(comp: Observed) -> Regex:
     """The component's claims: `<template>-<name>-<n>` of a StatefulSet, `<name>-<what>` of its own PVC."""
     name = re.escape(comp.name)
-    return f".+-{name}-[0-9]+|{name}-.+"
+    return Regex(f".+-{name}-[0-9]+|{name}-.+")
 
 
 def _camel(name: str) -> str:
