@@ -273,6 +273,13 @@ def test_dashboards_are_provisioned_into_grafana() -> None:
         assert variable["type"] == "datasource" and variable["query"] == observability.DATASOURCE_PLUGIN
 
 
+def test_the_dashboards_configmap_fits_a_client_side_apply() -> None:
+    """Argo CD applies client-side by default, keeping the whole object in an annotation (at most 256 KiB)."""
+    tree = build_tree(load_platform(ROOT / "profiles" / "betelgeuse.yaml"))
+    [path] = [p for p in tree.files if p.endswith("configmap-grafana-dashboards.yaml") and "/base/" in p]
+    assert len(tree.files[path]) < 200 * 1024
+
+
 def test_rendering_is_deterministic() -> None:
     profile = ROOT / "profiles" / "betelgeuse.yaml"
     assert observability.dashboards(_units(profile)) == observability.dashboards(_units(profile))

@@ -225,8 +225,8 @@ def _panel(title: str, exprs: list[tuple[str, str]], unit: str = "short", kind: 
         "title": title,
         "datasource": DATASOURCE,
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "options": {},
-        "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend, "datasource": DATASOURCE} for i, (expr, legend) in enumerate(exprs)],
+        # Targets inherit the panel's datasource.
+        "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend} for i, (expr, legend) in enumerate(exprs)],
     }
 
 
