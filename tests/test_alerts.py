@@ -91,7 +91,7 @@ def test_each_kind_of_rule_is_made_from_the_facts() -> None:
     assert alerts["postgres.rules.yml"] == ["PostgresRestarting", "PostgresVolumeFilling", "PostgresVolumeFull"]
     # nothing runs pods: no rules at all
     assert "cluster-issuers.rules.yml" not in alerts
-    assert alerts["platform.rules.yml"] == ["CertificateExpiresSoon", "BackupTooOld", "BackupNeverSucceeded"]
+    assert alerts["platform.rules.yml"] == ["NodeFilesystemFilling", "CertificateExpiresSoon", "BackupTooOld", "BackupNeverSucceeded"]
 
 
 def test_rules_need_the_metrics_they_read() -> None:
@@ -136,6 +136,14 @@ tests:
         values: '0+1x30'
       - series: 'kube_pod_labels{{namespace="db", pod="postgres-0", label_app_kubernetes_io_instance="postgres"}}'
         values: '1x30'
+      - series: 'node_filesystem_avail_bytes{{instance="node-1", mountpoint="/mnt/local-ssd", fstype="ext4"}}'
+        values: '5x30'
+      - series: 'node_filesystem_size_bytes{{instance="node-1", mountpoint="/mnt/local-ssd", fstype="ext4"}}'
+        values: '100x30'
+      - series: 'node_filesystem_avail_bytes{{instance="node-1", mountpoint="/run", fstype="tmpfs"}}'
+        values: '0x30'
+      - series: 'node_filesystem_size_bytes{{instance="node-1", mountpoint="/run", fstype="tmpfs"}}'
+        values: '100x30'
     alert_rule_test:
       - eval_time: 10m
         alertname: PrometheusTargetDown
@@ -158,6 +166,13 @@ tests:
             exp_annotations:
               summary: "postgres: a container restarts repeatedly"
               description: "Container postgres of pod postgres-0 (postgres in db) restarted more than 3 times in the last hour."
+      - eval_time: 30m
+        alertname: NodeFilesystemFilling
+        exp_alerts:
+          - exp_labels: {{severity: warning, instance: node-1, mountpoint: /mnt/local-ssd, fstype: ext4}}
+            exp_annotations:
+              summary: "A node's filesystem is filling"
+              description: "/mnt/local-ssd on node-1 has 5% free (below 10%); local volumes live on node disks."
       - eval_time: 60m
         alertname: BackupTooOld
         exp_alerts:

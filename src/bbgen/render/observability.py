@@ -174,9 +174,24 @@ def component_rules(comp: Observed, known: frozenset[str]) -> list[dict[str, Any
     return rules
 
 
+NODE_FS_WARN_FREE = 0.10
+_NODE_FS_REAL = {"fstype": Regex("ext[234]|xfs|btrfs|zfs")}
+
+
 def platform_rules(known: frozenset[str]) -> list[dict[str, Any]]:
-    """Alerts not owned by one component: certificate expiry and backup age."""
+    """Alerts not owned by one component: node disks, certificate expiry and backup age.
+
+    The node filesystem rule matters on local SSDs: a hostPath volume (what local-path-provisioner
+    creates) reports no kubelet volume stats, so the disk holding those volumes is watched instead.
+    """
     rules = []
+    if {_NODE_FS_AVAIL, _NODE_FS_SIZE} <= known:
+        sel = _sel(**_NODE_FS_REAL)
+        rules.append(_alert(
+            "NodeFilesystemFilling", f"{_NODE_FS_AVAIL}{sel} / {_NODE_FS_SIZE}{sel} < {NODE_FS_WARN_FREE}", "15m", "warning",
+            "A node's filesystem is filling",
+            f"{{{{ $labels.mountpoint }}}} on {{{{ $labels.instance }}}} has {{{{ $value | humanizePercentage }}}} free (below {NODE_FS_WARN_FREE:.0%}); local volumes live on node disks.",
+        ))
     if _CERT_EXPIRY in known:
         rules.append(_alert(
             "CertificateExpiresSoon", f"{_CERT_EXPIRY} - time() < {CERT_WARN_DAYS} * 86400", "1h", "warning",
