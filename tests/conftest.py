@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # fixture → the marks (besides `integration`) a test using it gets.
 _INTEGRATION_FIXTURES: dict[str, tuple[str, ...]] = {
     "tools": ("tools",),  # kustomize + kubeconform + helm
+    "promtool": ("tools",),  # the pinned promtool (alert rules)
     "gitea_binary": ("gitea",),  # and so `gitea`, which needs it
     "kube_binaries": ("kube",),  # and so `kube_server`, which needs them
     "mermaid_parser": (),  # node + Mermaid's parser
@@ -73,6 +74,18 @@ def write_spec(tmp_path: Path) -> Callable[[str], Path]:
 def _tool(name: str) -> str | None:
     cache = Path(os.environ.get("BBGEN_TOOLS_DIR", Path.home() / ".cache" / "bbgen" / "tools")) / "bin" / name
     return shutil.which(name) or (str(cache) if cache.is_file() else None)
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """The pinned promtool (`bbgen tools install` builds it): missing skips locally, fails in CI or under BBGEN_REQUIRE_PROMTOOL=1."""
+    found = _tool("promtool")
+    if found is None:
+        why = "promtool is not installed; run `bbgen tools install`"
+        if os.environ.get("CI") or os.environ.get("BBGEN_REQUIRE_PROMTOOL") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -123,7 +123,7 @@ def test_version_command() -> None:
     assert text.returncode == 0
     assert text.stdout.splitlines()[0] == bbgen("--version").stdout.strip() == f"bbgen {__version__}"
     data = json.loads(bbgen("version", "-o", "json").stdout)
-    assert data == {"version": __version__, "tools": {"kustomize": "v5.8.1", "kubeconform": "v0.8.0", "helm": "v3.22.0"}}
+    assert data == {"version": __version__, "tools": {"kustomize": "v5.8.1", "kubeconform": "v0.8.0", "helm": "v3.22.0", "promtool": "v0.316.0"}}
     assert data["tools"] == {t.name: t.version for t in PINNED}
 
 
@@ -194,7 +194,7 @@ def test_tool_missing_points_at_bbgen_tools_install(tmp_path: Path, rendered: Pa
     assert "kustomize not found on PATH or in the bbgen tools cache (run `bbgen tools install`" in done.stderr
     listed = bbgen("tools", "list", "-o", "json", env=env)
     assert listed.returncode == 1
-    assert [(t["name"], t["state"]) for t in json.loads(listed.stdout)] == [("kustomize", "missing"), ("kubeconform", "missing"), ("helm", "missing")]
+    assert [(t["name"], t["state"]) for t in json.loads(listed.stdout)] == [("kustomize", "missing"), ("kubeconform", "missing"), ("helm", "missing"), ("promtool", "missing")]
     assert "run `bbgen tools install`" in listed.stderr
     no_go = bbgen("tools", "install", "--dir", str(tmp_path / "t"), env=env)
     assert no_go.returncode == 2 and "go not found" in no_go.stderr and "https://go.dev/dl/" in no_go.stderr
@@ -210,14 +210,14 @@ def _pinned_copies(tmp_path: Path, tools: dict[str, str]) -> Path:
 
 
 @pytest.mark.tools
-def test_tools_install_is_idempotent_and_the_script_delegates(tools: dict[str, str], tmp_path: Path) -> None:
-    directory = _pinned_copies(tmp_path, tools)
+def test_tools_install_is_idempotent_and_the_script_delegates(tools: dict[str, str], promtool: str, tmp_path: Path) -> None:
+    directory = _pinned_copies(tmp_path, {**tools, "promtool": promtool})
     before = {p.name: p.stat().st_mtime_ns for p in (directory / "bin").iterdir()}
     done = bbgen("tools", "install", "--dir", str(directory), env={"PATH": "/nonexistent"})  # no go needed when current
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{directory / 'bin'}\n"
     assert "kustomize v5.8.1 already installed" in done.stderr and "kubeconform v0.8.0 already installed" in done.stderr
-    assert "helm v3.22.0 already installed" in done.stderr
+    assert "helm v3.22.0 already installed" in done.stderr and "promtool v0.316.0 already installed" in done.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (directory / "bin").iterdir()} == before
 
     script = ROOT / "scripts" / "install-tools.sh"
@@ -228,13 +228,13 @@ def test_tools_install_is_idempotent_and_the_script_delegates(tools: dict[str, s
 
     listed = bbgen("tools", "list", "--dir", str(directory), "-o", "json")
     assert listed.returncode == 0
-    assert [(t["state"], t["path"]) for t in json.loads(listed.stdout)] == [("ok", str(directory / "bin" / n)) for n in ("kustomize", "kubeconform", "helm")]
+    assert [(t["state"], t["path"]) for t in json.loads(listed.stdout)] == [("ok", str(directory / "bin" / n)) for n in ("kustomize", "kubeconform", "helm", "promtool")]
 
 
 @pytest.mark.tools
 @pytest.mark.skipif(shutil.which("go") is None, reason="no Go toolchain")
-def test_tools_install_replaces_an_outdated_binary_with_go_install(tools: dict[str, str], tmp_path: Path) -> None:
-    directory = _pinned_copies(tmp_path, {"kubeconform": tools["kubeconform"], "helm": tools["helm"]})
+def test_tools_install_replaces_an_outdated_binary_with_go_install(tools: dict[str, str], promtool: str, tmp_path: Path) -> None:
+    directory = _pinned_copies(tmp_path, {"kubeconform": tools["kubeconform"], "helm": tools["helm"], "promtool": promtool})
     fake = directory / "bin" / "kustomize"
     fake.write_text("#!/bin/sh\necho v4.0.0\n")
     fake.chmod(0o755)

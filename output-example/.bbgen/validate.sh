@@ -30,6 +30,8 @@ builds=(
   apps/staging
   components/admin-ui/overlays/prod
   components/admin-ui/overlays/staging
+  components/alertmanager/overlays/prod
+  components/alertmanager/overlays/staging
   components/alloy/overlays/prod
   components/alloy/overlays/staging
   components/argo-workflows/overlays/prod
@@ -131,7 +133,7 @@ for file in ${files[@]+"${files[@]}"}; do
   fi
 done
 
-total=87
+total=89
 if [ ${#failed[@]} -gt 0 ]; then
   echo "validate.sh: ${#failed[@]} of $total failed:" >&2
   printf '  %s\n' "${failed[@]}" >&2

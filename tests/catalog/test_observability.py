@@ -7,6 +7,7 @@ the Services and ports actually rendered, so a renamed port or Service breaks a 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -199,13 +200,15 @@ def test_prometheus_scrape_jobs(out: Path) -> None:
     assert ("__meta_kubernetes_pod_annotation_prometheus_io_port", "__meta_kubernetes_pod_ip") in sources
     assert jobs["kube-state-metrics"]["honor_labels"] is True
     # The keep rules of the dedicated jobs must match the rendered Services' labels and port names.
-    for job, port in (("kube-state-metrics", "http-metrics"), ("node-exporter", "metrics")):
+    # Prometheus anchors relabel regexes, so a full match is what keeps a target.
+    for job, port in (("kube-state-metrics", "http-metrics"), ("kube-state-metrics", "telemetry"), ("node-exporter", "metrics")):
         service = _one(_base(out, job), "Service", job)
         labels = service["metadata"]["labels"]
         _service_port(service, port)
         rule = jobs[job]["relabel_configs"][0]
         assert rule["action"] == "keep"
-        assert rule["regex"] == f"{labels['app.kubernetes.io/name']};{labels['app.kubernetes.io/managed-by']};{port}"
+        assert re.fullmatch(rule["regex"], f"{labels['app.kubernetes.io/name']};{labels['app.kubernetes.io/managed-by']};{port}")
+        assert not re.fullmatch(rule["regex"], f"{labels['app.kubernetes.io/name']};{labels['app.kubernetes.io/managed-by']};other")
 
 
 def test_prometheus_settings_storage_and_staging_resources(out: Path, tools: dict[str, str]) -> None:

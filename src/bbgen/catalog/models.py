@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -34,6 +35,9 @@ from bbgen.catalog.wiring import (
     Expose,
     SecretMeta,
 )
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
 
 class _ComponentBase(_Meta):
     name: str
@@ -104,6 +108,14 @@ class _ComponentBase(_Meta):
     """The StorageClass provisioner name the component implements: `storage.provisioner` must be it while the component is enabled."""
     score: ScoreResource | None = None
     """The Score resource type this component satisfies for Score workloads, and its outputs."""
+    metrics: list[str] = Field(default_factory=list)
+    """Metric names the component's scraped endpoints expose, as far as bbgen knows them (not a full list):
+    the generated alert rules and Grafana dashboards query only these, `up` and the names other scraped
+    components declare (kube-state-metrics' object series, the kubelet's volume stats, cAdvisor's container series).
+    A component declaring names here is treated as a scrape target, like one with a `metrics` port."""
+    metrics_when: dict[str, list[str]] = Field(default_factory=dict, alias="metricsWhen")
+    """More metric names, each list known only while the boolean setting it is keyed by is on
+    (Prometheus' kubelet and cAdvisor series with `scrapeKubelet`)."""
     folder: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("provides", mode="before", json_schema_input_type=Union[str, list[str]])
@@ -169,6 +181,13 @@ class _ComponentBase(_Meta):
         unknown_when = sorted(set(self.login.when) - set(self.defaults.settings)) if self.login is not None else []
         if unknown_when:
             raise ValueError(f"login.when names {unknown_when}, which are not among defaults.settings")
+        unknown_when = sorted(set(self.metrics_when) - set(self.defaults.settings))
+        if unknown_when:
+            raise ValueError(f"metricsWhen names {unknown_when}, which are not among defaults.settings")
+        every = self.metrics + [m for names in self.metrics_when.values() for m in names]
+        bad_metrics = sorted(m for m in every if not _METRIC_NAME.fullmatch(m))
+        if bad_metrics:
+            raise ValueError(f"metrics names {bad_metrics}, which are not Prometheus metric names")
         self._check_consumer_secrets()
         self._check_backup()
         if self.score is not None:

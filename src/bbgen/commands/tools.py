@@ -15,7 +15,7 @@ from bbgen.commands._common import Console, QuietOpt
 app = typer.Typer(
     name="tools",
     help=(
-        "The external tools `bbgen validate` runs (kustomize, kubeconform), pinned by bbgen: "
+        "The external tools bbgen pins (kustomize, kubeconform and helm for `bbgen validate`, promtool for the alert rules): "
         "`install` builds them with `go install` into the tools cache, `list` shows pinned versus found."
     ),
     no_args_is_help=True,
@@ -36,7 +36,7 @@ DirOpt = Annotated[
 
 @app.command()
 def install(directory: DirOpt = None, quiet: QuietOpt = False) -> None:
-    """Build the pinned kustomize and kubeconform with `go install` into DIR/bin.
+    """Build the pinned kustomize, kubeconform, helm and promtool with `go install` into DIR/bin.
 
     Needs the Go toolchain (GOTOOLCHAIN=local unless set: no toolchain downloads).
     A binary already reporting the pinned version is left alone, so re-running is

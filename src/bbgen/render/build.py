@@ -194,6 +194,17 @@ def _chart_services(units: dict[str, Unit]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda s: (s["namespace"], s["name"]))
 
 
+def _metrics_ports(units: dict[str, Unit]) -> list[dict[str, Any]]:
+    """Each port a component declares for the `metrics` purpose, where it runs: `bbgen validate` checks a job scrapes it."""
+    out = []
+    for name in sorted(units):
+        comp = units[name].component
+        for port, number in sorted((comp.ports if comp is not None else {}).items()):
+            if comp is not None and "metrics" in comp.purposes(port):
+                out.append({"component": name, "namespace": units[name].namespace, "port": port, "number": number})
+    return out
+
+
 def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     """Render the whole repository for ``platform`` into memory."""
     root = catalog_root or templates_root()
@@ -211,6 +222,7 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
     chart_services = _chart_services(units)
     if chart_services:
         meta["chartServices"] = chart_services
+    meta["metricsPorts"] = {env: _metrics_ports(per_env) for env, per_env in env_units.items()}  # validate: each is scraped
     tree = Tree(meta=meta)
     scopes = {env: build_scope(platform, catalog, env) for env in platform.environments}
     for unit in units.values():

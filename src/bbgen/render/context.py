@@ -165,6 +165,16 @@ class StorageClass:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Observability:
+    """Alert rules and dashboards bbgen generates from the catalog's facts (render/observability.py)."""
+
+    ruleFiles: Mapping[str, str]
+    """Prometheus rule files, file name (`<component>.rules.yml`, `platform.rules.yml`) to YAML text."""
+    dashboards: Mapping[str, str]
+    """Grafana dashboards, file name (`platform.json`, `<component>.json`) to JSON text."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PlatformContext:
     """`platform`: the platform as a whole, as this environment sees it."""
 
@@ -186,6 +196,8 @@ class PlatformContext:
     """The GitOps repository."""
     storage: StorageClass
     """The StorageClass."""
+    observability: Observability
+    """Generated alert rules and dashboards (read by the `metrics` and `dashboards` providers' templates)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

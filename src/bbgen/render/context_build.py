@@ -15,10 +15,11 @@ from bbgen.catalog import AnyComponent, ChartComponent, consumer_secret_name
 from bbgen.catalog.facts import Route as CatalogRoute
 from bbgen.render.layout import repo_url
 from bbgen.kube.names import fqdn
-from bbgen.render import backups, basic_auth, engine
+from bbgen.render import backups, basic_auth, engine, observability
 from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
     BackupStore,
+    Observability,
     BasicAuth,
     Dependency,
     EnvContext,
@@ -129,6 +130,7 @@ def _platform(view: Platform, units: dict[str, Unit], domain: str) -> PlatformCo
         enabled=sorted(units),
         gitops=gitops(view),
         storage=StorageClass(className=view.storage.class_name, provisioner=view.storage.provisioner),
+        observability=Observability(ruleFiles=observability.rule_files(units), dashboards=observability.dashboards(units)),
     )
 
 

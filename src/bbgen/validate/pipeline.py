@@ -14,7 +14,7 @@ from bbgen.errors import UsageError
 from bbgen.kube import schemas
 from bbgen.progress import Progress, nothing
 from bbgen.render.paths import MANIFEST_PATH
-from bbgen.validate import argo, checks, exposure, hub, kubeconform, mounts, nginx, podsecurity, policy, routing, workloads
+from bbgen.validate import argo, checks, exposure, hub, kubeconform, mounts, nginx, podsecurity, policy, routing, scrape, workloads
 from bbgen.validate.charts_source import ChartOptions
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.findings import Finding, Report
@@ -260,6 +260,7 @@ def _cross_check(
     builds: dict[str, Build],
     findings: list[Finding],
     chart_values: list[nginx.ChartValues] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> set[str]:
     """Run every cross-resource check per environment; returns the out-of-band Secrets needed."""
     by_path: dict[str, list[Resource]] = {}
@@ -294,6 +295,7 @@ def _cross_check(
         findings += exposure.check_route_auth(view)
         findings += policy.check_deprecated(view)
         findings += argo.check_projects(view, deployed)
+        findings += scrape.check_scrape_targets(view, scrape.metrics_ports(manifest or {}, view.env))
     return secrets
 
 
@@ -375,7 +377,7 @@ def validate(
     resources = [r for _, r in pairs] + _chart_services(manifest, findings)
     envs = {e for e in manifest.get("environments") or [] if isinstance(e, str)} | {r.env for r in resources if r.env}
     chart_values = nginx.load_values([r for r in resources if r.is_a("Application", checks.ARGO)], root)
-    secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values)
+    secrets = _cross_check(resources, envs or {ALL_ENVS}, targets, builds, findings, chart_values, manifest)
     findings += _hub_checks(resources, targets, builds, manifest)
     if server is not None:  # --server: the same objects, dry-run against a real API server
         from bbgen.validate.server_objects import server_findings  # lazy
