@@ -342,6 +342,9 @@ class UnitContext:
     """Names of the enabled units depending on this one, sorted."""
     consumerSecrets: Mapping[str, Sequence[str]]
     """Each dependant's own Secrets of this unit (its `consumerSecrets`, names evaluated), by dependant name."""
+    dependantAccess: Mapping[str, str]
+    """What a dependant asks of this unit beyond the default (its component.yaml `access`, by this unit's name or a
+    role it fills), by dependant name; a dependant asking nothing is absent."""
     tcp: Sequence[TcpExposure]
     """The TCP exposures reaching this unit."""
     route: Route

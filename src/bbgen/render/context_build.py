@@ -241,6 +241,18 @@ def _basic_auth(view: Platform, unit: Unit, route: CatalogRoute | None) -> Basic
     return BasicAuth(secret=basic_auth.secret_name(unit.name, basic), realm=basic.realm, proxy=proxy)
 
 
+def dependant_access(units: dict[str, Unit], unit: Unit) -> dict[str, str]:
+    """Each dependant's component.yaml `access` towards ``unit``: keyed by its name, or by a role it fills for that dependant."""
+    out: dict[str, str] = {}
+    for other in sorted(units.values(), key=lambda u: u.name):
+        if unit.name not in other.depends_on or other.component is None:
+            continue
+        for key, word in sorted(other.component.access.items()):
+            if key == unit.name or other.roles.get(key) == unit.name:
+                out[other.name] = word
+    return out
+
+
 def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
@@ -281,6 +293,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
             d: [consumer_secret_name(s.name, d) for s in comp.consumer_secrets]
             for d in sorted(u.name for u in units.values() if unit.name in u.depends_on)
         } if comp is not None and comp.consumer_secrets else {},
+        dependantAccess=dependant_access(units, unit),
         tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
         route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),
         chartVersion=unit.chart_version if chart is not None else None,
