@@ -255,3 +255,42 @@ def test_a_raw_exposure_fact_names_a_declared_port() -> None:
     with pytest.raises(ValidationError, match="noRawExposure names unknown ports"):
         KustomizeComponent.model_validate({**base, "noRawExposure": {"bolt": "why"}})
     assert set(KAFKA.no_raw_exposure) == {"kafka"}
+
+
+def test_declared_topics_are_granted_to_their_app(write_spec: Any) -> None:
+    spec = write_spec(SMALL + """\
+  reader:
+    image: registry.example.org/demo/reader:1.0.0
+    dependsOn: [event-broker]
+    topics: [worker.events, audit_log]
+""")
+    files = dict(build_tree(load_platform(spec)).files)
+    env = {e["name"]: e for e in _job(files)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    lines = env["ACLS"]["value"].splitlines()
+    ops = "Describe,Read,Write,Create,DescribeConfigs"
+    assert [ln for ln in lines if ln.startswith("reader ")] == [
+        "reader prefixed All topic:reader. group:reader. transactional-id:reader.",
+        f"reader literal {ops} topic:worker.events",
+        f"reader literal {ops} topic:audit_log",
+    ]
+    assert [ln for ln in lines if ln.startswith("worker ")] == ["worker prefixed All topic:worker. group:worker. transactional-id:worker."]
+
+
+@pytest.mark.parametrize(
+    ("topics", "depends", "error"),
+    [("[ok, 'bad topic']", "[kafka]", "is not a Kafka topic name"), ("['..']", "[kafka]", "is not a Kafka topic name"),
+     ("[shared.events]", "[]", "does not depend on the event broker")],
+)
+def test_bad_topics_are_located_errors(write_spec: Any, tmp_path: Path, topics: str, depends: str, error: str) -> None:
+    spec = write_spec(SMALL + f"""\
+  reader:
+    image: registry.example.org/demo/reader:1.0.0
+    dependsOn: {depends}
+    topics: {topics}
+""")
+    done = bbgen("render", str(spec), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if error in line]
+    assert len(errors) == 1, done.stderr
+    line_no = spec.read_text(encoding="utf-8").splitlines().index(f"    topics: {topics}") + 1
+    assert errors[0].startswith(f"{spec}:{line_no}:") and "apps.reader.topics" in errors[0]

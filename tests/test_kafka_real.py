@@ -44,6 +44,7 @@ apps:
   worker:
     image: registry.example.org/demo/worker:1.0.0
     dependsOn: [kafka]
+    topics: [shared.events]
 """
 
 
@@ -178,11 +179,14 @@ def test_users_and_acls_against_a_real_kafka(broker: dict[str, Any]) -> None:
     # the worker owns its prefix and nothing else
     made = _as(b, "worker", worker, "--create", "--topic", "worker.events", "--partitions", "1", "--replication-factor", "1")
     assert made.returncode == 0, made.stdout + made.stderr
+    shared = _as(b, "worker", worker, "--create", "--topic", "shared.events", "--partitions", "1", "--replication-factor", "1")
+    assert shared.returncode == 0, shared.stdout + shared.stderr  # a topic it declares in `topics`
     other = _as(b, "worker", worker, "--create", "--topic", "billing.events", "--partitions", "1", "--replication-factor", "1")
     assert other.returncode != 0 and "Authorization" in other.stdout + other.stderr
     # Kafka UI sees every topic, creates none
     listed = _as(b, "kafka-ui", ui, "--list")
     assert listed.returncode == 0 and "worker.events" in listed.stdout, listed.stdout + listed.stderr
+    assert _as(b, "worker", worker, "--delete", "--topic", "shared.events").returncode != 0, "shared: no Delete"
     refused = _as(b, "kafka-ui", ui, "--create", "--topic", "kafka-ui.x", "--partitions", "1", "--replication-factor", "1")
     assert refused.returncode != 0
     # a wrong password does not sign in; a rotated one takes effect on the next run

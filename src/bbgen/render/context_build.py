@@ -294,6 +294,10 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
             for d in sorted(u.name for u in units.values() if unit.name in u.depends_on)
         } if comp is not None and comp.consumer_secrets else {},
         dependantAccess=dependant_access(units, unit),
+        dependantTopics={
+            u.name: list(u.app.topics) for u in sorted(units.values(), key=lambda u: u.name)
+            if unit.name in u.depends_on and u.app is not None and u.app.topics
+        },
         tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
         route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),
         chartVersion=unit.chart_version if chart is not None else None,
