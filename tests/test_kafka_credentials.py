@@ -294,3 +294,11 @@ def test_bad_topics_are_located_errors(write_spec: Any, tmp_path: Path, topics: 
     assert len(errors) == 1, done.stderr
     line_no = spec.read_text(encoding="utf-8").splitlines().index(f"    topics: {topics}") + 1
     assert errors[0].startswith(f"{spec}:{line_no}:") and "apps.reader.topics" in errors[0]
+
+
+def test_access_names_a_dependency() -> None:
+    ui = load_catalog()["kafka-ui"]
+    assert ui.access == {"kafka": "read"}
+    base = ui.model_dump(by_alias=True, exclude={"folder"})
+    with pytest.raises(ValidationError, match="access names"):
+        KustomizeComponent.model_validate({**base, "access": {"postgres": "read"}})

@@ -123,6 +123,9 @@ class _ComponentBase(_Meta):
         unknown_ports = sorted(set(self.port_purposes) - set(self.ports))
         if unknown_ports:
             raise ValueError(f"portPurposes names unknown ports {unknown_ports}; declared: {sorted(self.ports)}")
+        stray_access = sorted(set(self.access) - set(self.depends_on) - set(self.uses))
+        if stray_access:
+            raise ValueError(f"access names {stray_access}, which are not among dependsOn/uses {sorted({*self.depends_on, *self.uses})}")
         unknown_raw = sorted(set(self.no_raw_exposure) - set(self.ports))
         if unknown_raw:
             raise ValueError(f"noRawExposure names unknown ports {unknown_raw}; declared: {sorted(self.ports)}")
