@@ -113,7 +113,7 @@ def test_bootstrap_address_is_the_rendered_service(write_spec: Callable[[str], P
     assert ui["KAFKA_CLUSTERS_0_NAME"] == "demo-prod"
     # the listeners the brokers open are the ports the Services name
     props = _properties(_env(container)["SERVER_PROPERTIES"])
-    assert props["listeners"] == f"PLAINTEXT://:{container_ports['kafka']},CONTROLLER://:{container_ports['controller']}"
+    assert props["listeners"] == f"CLIENT://:{container_ports['kafka']},CONTROLLER://:{container_ports['controller']}"
     assert props["process.roles"] == "broker,controller"
     assert props["controller.listener.names"] == "CONTROLLER"
     assert "zookeeper.connect" not in props
@@ -149,7 +149,7 @@ def test_three_nodes_form_a_quorum_from_pod_dns_names(write_spec: Callable[[str]
     assert env["ADVERTISED_HOST"] == f"$(POD_NAME).{HEADLESS}"
     script = _container(sts)["command"][-1]
     assert 'node_id="${POD_NAME##*-}"' in script
-    assert "advertised.listeners=PLAINTEXT://%s:%s,CONTROLLER://%s:%s" in script
+    assert "advertised.listeners=CLIENT://%s:%s,CONTROLLER://%s:%s" in script
     assert "kafka-storage.sh format" in script and "--ignore-formatted" in script
     pdb = kafka[("PodDisruptionBudget", "kafka")]
     assert pdb["spec"]["maxUnavailable"] == 1 and pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]

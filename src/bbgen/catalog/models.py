@@ -52,6 +52,9 @@ class _ComponentBase(_Meta):
     The NetworkPolicies open a port to dependants only when it is `client`; see :meth:`purposes`."""
     tcp_tls: dict[str, TcpTls] = Field(default_factory=dict, alias="tcpTls")
     """Ports that may be exposed over raw TCP, by port name, and how each is then encrypted (:class:`TcpTls`)."""
+    no_raw_exposure: dict[str, str] = Field(default_factory=dict, alias="noRawExposure")
+    """Ports that `ingress.tcp` may not expose as they are, by port name, each with the reason (what an
+    external listener would need): the spec check refuses such an exposure at its line with that reason."""
     depends_on: list[str] = Field(default_factory=list, alias="dependsOn")
     uses: list[str] = Field(default_factory=list)
     """Optional dependencies (components or roles): wired exactly like ``dependsOn`` when enabled, ignored otherwise."""
@@ -61,6 +64,10 @@ class _ComponentBase(_Meta):
     gets none of their secret env. In the dependency's namespace it may read the dependency's private Secrets
     (to set that user up as the superuser); the Secrets plan lists it among their users."""
     after: list[str] = Field(default_factory=list)
+    access: dict[str, str] = Field(default_factory=dict)
+    """Access this component needs of a dependency (by its name or a role it fills) other than the default a
+    dependant gets, e.g. `{kafka: read}`: the dependency's templates read it as ``unit.dependantAccess`` and
+    say which words they know (kafka: `read`, read-only on every topic and group)."""
     """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
     consumer_secrets: list[ConsumerSecretMeta] = Field(default_factory=list, alias="consumerSecrets")
@@ -141,6 +148,12 @@ class _ComponentBase(_Meta):
         unknown_ports = sorted(set(self.port_purposes) - set(self.ports))
         if unknown_ports:
             raise ValueError(f"portPurposes names unknown ports {unknown_ports}; declared: {sorted(self.ports)}")
+        stray_access = sorted(set(self.access) - set(self.depends_on) - set(self.uses))
+        if stray_access:
+            raise ValueError(f"access names {stray_access}, which are not among dependsOn/uses {sorted({*self.depends_on, *self.uses})}")
+        unknown_raw = sorted(set(self.no_raw_exposure) - set(self.ports))
+        if unknown_raw:
+            raise ValueError(f"noRawExposure names unknown ports {unknown_raw}; declared: {sorted(self.ports)}")
         if self.host is not None and "http" not in self.ports:
             raise ValueError("a component with a host needs a port named `http` (routes point at it)")
         stray = sorted(set(self.own_credentials) - set(self.depends_on) - set(self.uses))

@@ -360,6 +360,11 @@ class UnitContext:
     consumerSecrets: Mapping[str, Sequence[str]]
     """Each dependant's own Secrets of this unit (its `consumerSecrets`, names evaluated), by dependant name; a
     dependant signing in with an identity of its own (its component.yaml `ownCredentials`) has none."""
+    dependantAccess: Mapping[str, str]
+    """What a dependant asks of this unit beyond the default (its component.yaml `access`, by this unit's name or a
+    role it fills), by dependant name; a dependant asking nothing is absent."""
+    dependantTopics: Mapping[str, Sequence[str]]
+    """Topics each dependant app declares (`apps.<name>.topics`, shared with others), by dependant name; none: absent."""
     tcp: Sequence[TcpExposure]
     """The TCP exposures reaching this unit."""
     route: Route

@@ -248,6 +248,18 @@ def _basic_auth(view: Platform, unit: Unit, route: CatalogRoute | None) -> Basic
     return BasicAuth(secret=basic_auth.secret_name(unit.name, basic), realm=basic.realm, proxy=proxy)
 
 
+def dependant_access(units: dict[str, Unit], unit: Unit) -> dict[str, str]:
+    """Each dependant's component.yaml `access` towards ``unit``: keyed by its name, or by a role it fills for that dependant."""
+    out: dict[str, str] = {}
+    for other in sorted(units.values(), key=lambda u: u.name):
+        if unit.name not in other.depends_on or other.component is None:
+            continue
+        for key, word in sorted(other.component.access.items()):
+            if key == unit.name or other.roles.get(key) == unit.name:
+                out[other.name] = word
+    return out
+
+
 def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: PlatformContext, domain: str, source: SpecSource | None, env: str) -> UnitContext:
     """Everything a template may read about one unit, with every default already applied."""
     comp = unit.component
@@ -288,6 +300,11 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
             d: [consumer_secret_name(s.name, d) for s in comp.consumer_secrets]
             for d in sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
         } if comp is not None and comp.consumer_secrets else {},
+        dependantAccess=dependant_access(units, unit),
+        dependantTopics={
+            u.name: list(u.app.topics) for u in sorted(units.values(), key=lambda u: u.name)
+            if unit.name in u.depends_on and u.app is not None and u.app.topics
+        },
         tcp=[t for t in platform_ctx.tcp if t.unit == unit.name],
         route=Route(timeout=route.timeout if route else None, maxBodySize=route.max_body_size if route else None),
         chartVersion=unit.chart_version if chart is not None else None,

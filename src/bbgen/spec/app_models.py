@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from bbgen.spec.model_parts import MANIFESTS_DESCRIPTION, PATCHES_DESCRIPTION, PUBLIC_DESCRIPTION, BasicAuth, Oidc, Patch, Resources, SpecModel
-from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, FileMode, Host, ImageRef, MountPath, NonEmpty, Port, SecretKey, Size, UrlPath
+from bbgen.spec.scalars import DnsLabel, DnsName, EnvName, FileMode, Host, ImageRef, KafkaTopic, MountPath, NonEmpty, Port, SecretKey, Size, UrlPath
 
 # What an app gets when the spec sets no resources (render uses the same; the checks compare against it).
 APP_RESOURCES: dict[str, dict[str, str]] = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
@@ -284,6 +284,14 @@ class CustomApp(SpecModel):
     env: list[EnvVar] = Field(default_factory=list, description="Plain environment variables.")
     secret_env: list[SecretRef] = Field(default_factory=list, description="Environment variables read from Secrets by reference.")
     depends_on: list[DnsLabel] = Field(default_factory=list, description="Components or apps this app talks to: adds their connection env vars and orders the sync.")
+    topics: list[KafkaTopic] = Field(
+        default_factory=list,
+        description=(
+            "Kafka topics (the `event-broker` role, which `dependsOn` must name) this app shares with others, beyond the "
+            "`<app>.` topics and groups it owns: Kafka's users Job grants its user Describe, Read, Write, Create and "
+            "DescribeConfigs on each, and nothing more."
+        ),
+    )
     resources: Resources | None = Field(default=None, description="Requests and limits per replica.")
     basic_auth: BasicAuth | None = Field(default=None, description="HTTP basic auth on the public host.")
     public: bool = Field(default=False, description=PUBLIC_DESCRIPTION)

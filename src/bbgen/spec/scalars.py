@@ -39,6 +39,15 @@ def keys_pattern(regex: re.Pattern[str]) -> dict[str, Any]:
     return {"propertyNames": {"pattern": regex.pattern}}
 
 
+KAFKA_TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+
+def _kafka_topic(value: str) -> str:
+    if not KAFKA_TOPIC_RE.match(value) or value in (".", ".."):
+        raise ValueError(f"{value!r} is not a Kafka topic name (letters, digits, '.', '_' and '-', at most 249 characters, not '.' or '..')")
+    return value
+
+
 def _dns_label(value: str) -> str:
     if not DNS_LABEL_RE.match(value):
         raise ValueError(
@@ -126,6 +135,7 @@ def _k8s_version(value: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label), _pattern(DNS_LABEL_RE.pattern)]
+KafkaTopic = Annotated[str, AfterValidator(_kafka_topic), _pattern(KAFKA_TOPIC_RE.pattern)]
 DnsLabelKey = Annotated[str, AfterValidator(_dns_label)]  # mapping keys: their pattern is the field's `propertyNames`
 DnsName = Annotated[str, AfterValidator(_dns_name), _pattern(DNS_NAME_RE.pattern)]
 Domain = Annotated[str, AfterValidator(_domain), _pattern(DNS_NAME_RE.pattern)]

@@ -178,3 +178,20 @@ def app_workload(ctx: Context) -> Iterator[SpecIssue]:
             target = ctx.platform.apps.get(dep)
             if target is not None and target.kind != "service" and ctx.enabled.get(dep) == ("apps", dep):
                 yield ctx.at((*at, "dependsOn", index), f"{dep} is a {target.kind}: it has no Service to connect to")
+
+
+EVENT_BROKER = "event-broker"
+
+
+@check()
+def app_topics(ctx: Context) -> Iterator[SpecIssue]:
+    """An app declaring `topics` depends on the event broker (by its role or a provider's name): only the broker grants them."""
+    providers = set(ctx.roles.get(EVENT_BROKER, []))
+    for name, app in sorted(ctx.platform.apps.items()):
+        if not app.enabled or not app.topics:
+            continue
+        if not any(dep == EVENT_BROKER or dep in providers for dep in app.depends_on):
+            yield ctx.at(("apps", name, "topics"), (
+                f"{name} declares Kafka topics but does not depend on the event broker: add "
+                f"{' or '.join(sorted(providers)) or EVENT_BROKER} to its dependsOn, or remove `topics`"
+            ))

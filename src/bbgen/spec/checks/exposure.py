@@ -74,6 +74,8 @@ def tcp_transport(ctx: Context) -> Iterator[SpecIssue]:
             continue
         name = names[0]
         tls = component.tcp_tls.get(name)
+        if name in component.no_raw_exposure:
+            continue  # raw_tcp_refused says why, in the component's own words
         if tls is None:
             can = sorted(n for n in component.tcp_tls)
             yield ctx.at((*at, "component"), (
@@ -170,3 +172,22 @@ def auth_decisions(ctx: Context) -> Iterator[SpecIssue]:
         yield ctx.host_site(name, (
             f"host {fqdn(label, domain)} serves {name!r} with no authentication: {', '.join(ways[:-1])}{' or ' if len(ways) > 1 else ''}{ways[-1]}"
         ))
+
+
+@check()
+def raw_tcp_refused(ctx: Context) -> Iterator[SpecIssue]:
+    """A TCP exposure may not reach a port its component says must not be exposed as it is (component.yaml `noRawExposure`).
+
+    Kept apart from `tcp_exposures`: that check is about who owns an edge port, this one about
+    what a component's port may be handed to the internet as (Kafka's in-cluster listener).
+    """
+    for index, tcp in enumerate(ctx.platform.ingress.tcp):
+        component = ctx.catalog.get(tcp.component)
+        if component is None or tcp.component not in ctx.enabled or not component.no_raw_exposure:
+            continue
+        target = tcp.target_port or tcp.port
+        for port, reason in sorted(component.no_raw_exposure.items()):
+            if component.ports.get(port) == target:
+                yield ctx.at(("ingress", "tcp", index, "component"), (
+                    f"{tcp.component}'s port {port} ({target}) cannot be exposed as raw TCP: {reason}"
+                ))
