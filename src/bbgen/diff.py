@@ -45,6 +45,8 @@ class DiffResult:
     # diff --remote: what was compared with ({"repository", "branch", "commit"}; commit None when the branch is absent),
     # so the caller can push with --expect COMMIT and never replace a render it has not seen
     remote: dict[str, str | None] | None = None
+    # changes Argo CD cannot sync in place (bbgen.unsafe), per environment; None when not checked (no kustomize)
+    unsafe: list[dict[str, str]] | None = None
 
     @property
     def identical(self) -> bool:
@@ -52,6 +54,7 @@ class DiffResult:
 
     def as_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"remote": self.remote} if self.remote is not None else {}
+        extra["unsafe"] = self.unsafe
         return extra | {
             "identical": self.identical,
             "files": {"added": self.added_files, "changed": self.changed_files, "removed": self.removed_files},
