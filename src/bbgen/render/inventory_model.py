@@ -76,6 +76,8 @@ class SecretPlan:
     labels: dict[str, str] = field(default_factory=dict)
     consumer: str | None = None
     """The dependant whose own credential this is (a component's `consumerSecrets`), else none."""
+    rotation: tuple[str, str] = ("restart", "")
+    """(how, note) from the component's `rotation` (catalog); what `generate --rotate` says is needed."""
 
     @property
     def ref(self) -> str:
