@@ -275,7 +275,7 @@ def diff(
 
 def _with_unsafe(result: DiffResult, new: dict[str, bytes], old: dict[str, bytes], wanted: bool | None, log: Callable[[str], None] | None) -> DiffResult:
     """Attach the changes Argo CD cannot sync in place; without kustomize only an explicit request is an error."""
-    from bbgen.unsafe import check  # lazy
+    from bbgen.diff.unsafe import check  # lazy
     from bbgen.validate.tools import find_tool  # lazy
 
     if wanted is False or (wanted is None and find_tool("kustomize") is None) or result.identical:

@@ -45,7 +45,7 @@ class DiffResult:
     # diff --remote: what was compared with ({"repository", "branch", "commit"}; commit None when the branch is absent),
     # so the caller can push with --expect COMMIT and never replace a render it has not seen
     remote: dict[str, str | None] | None = None
-    # changes Argo CD cannot sync in place (bbgen.unsafe), per environment; None when not checked (no kustomize)
+    # changes Argo CD cannot sync in place (bbgen.diff.unsafe), per environment; None when not checked (no kustomize)
     unsafe: list[dict[str, str]] | None = None
 
     @property

@@ -5,7 +5,7 @@ makes of each environment's overlay (a base change reaches every environment, a 
 one), so both sides are written to scratch directories and every Kustomize root a
 changed file feeds is built with the real kustomize. Objects are paired per
 environment by kind, namespace and name, and each pair goes through the rules in
-:mod:`bbgen.unsafe.rules`. Roots no changed file reaches are not built: their
+:mod:`bbgen.diff.unsafe_rules`. Roots no changed file reaches are not built: their
 objects are the same on both sides. Chart-delivered components (Helm values) are
 rendered by Argo CD from upstream charts and are not covered.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bbgen.errors import ToolFailedError
-from bbgen.unsafe.rules import RULES, Context, get, group_kind, recreated_by_argo, show
+from bbgen.diff.unsafe_rules import RULES, Context, get, group_kind, recreated_by_argo, show
 from bbgen.validate.discover import Layout, discover, env_of
 from bbgen.validate.resources import YamlProblem, is_object, split_documents
 from bbgen.validate.tools import BUILD_TIMEOUT, Log, require_tool, run, trim_stderr
