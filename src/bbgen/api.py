@@ -328,8 +328,9 @@ def push(
 
     digest, files = _spec_digest(spec), tree.with_manifest()
 
-    def describe(work: Path) -> tuple[str, str]:
-        return pull_text(platform.name, digest, diff_files(files, read_owned(work, set(files))))
+    def describe(work: Path) -> tuple[str, str]:  # a pull request's reviewers see what cannot be synced in place too
+        old = read_owned(work, set(files))
+        return pull_text(platform.name, digest, _with_unsafe(diff_files(files, old), files, old, None, log))
 
     return push_tree(
         tree, platform_name=platform.name, spec_digest=digest,

@@ -164,6 +164,12 @@ def pull_text(platform_name: str, spec_digest: str, changes: DiffResult) -> tupl
     title = f"bbgen: render {platform_name}: {shown}" if shown else f"bbgen: render {platform_name}"
     counts = f"{len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed"
     body = [f"Rendered by bbgen {__version__} from spec `{spec_digest}`.", "", f"Files: {counts}.", ""]
+    if changes.unsafe:
+        body += [f"Cannot be applied in place ({len(changes.unsafe)}): Argo CD's sync fails on these until the remedy is done.", ""]
+        for u in changes.unsafe[:50]:
+            where = f"{u['namespace']}/{u['name']}" if u["namespace"] else u["name"]
+            body.append(f"- `!` {u['environment']}: {u['kind']} {where} `{u['field']}`: `{u['old']}` -> `{u['new']}`: {u['why']}. Do: {u['remedy']}")
+        body.append("")
     if lines:
         body += ["Resources:", *lines[:200]]
         if len(lines) > 200:
