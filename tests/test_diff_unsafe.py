@@ -110,3 +110,14 @@ def test_a_catalog_volume_resize_is_flagged_with_the_local_path_procedure(tmp_pa
     found = [u for u in result.unsafe if u["kind"] == "StatefulSet"]
     assert [(u["field"], u["old"], u["new"]) for u in found] == [("spec.volumeClaimTemplates[0].spec.resources.requests.storage", "20Gi", "40Gi")]
     assert "--cascade=orphan" in found[0]["remedy"] and "local-path cannot" in found[0]["remedy"]
+
+
+def test_a_side_that_does_not_build_is_a_note_unless_the_check_is_insisted_on(tmp_path: Path, tools: dict[str, str]) -> None:
+    spec, out = _diff(tmp_path, sts(), sts(serviceName="db-headless"))
+    base = out / "components" / "web" / "base" / "kustomization.yaml"
+    base.write_text(base.read_text(encoding="utf-8") + "patches:\n  - path: missing.yaml\n", encoding="utf-8")
+    loose = bbgen("diff", str(spec), "--against", str(out), "--stat")
+    assert loose.returncode == 1, loose.stderr
+    assert "not checked for changes that cannot be applied in place, kustomize could not build old components/web/overlays/prod" in loose.stderr
+    strict = bbgen("diff", str(spec), "--against", str(out), "--stat", "--fail-on-unsafe")
+    assert strict.returncode == 2 and "kustomize failed: old components/web/overlays/prod" in strict.stderr, strict.stderr

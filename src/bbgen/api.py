@@ -281,7 +281,9 @@ def _with_unsafe(result: DiffResult, new: dict[str, bytes], old: dict[str, bytes
     if wanted is False or (wanted is None and find_tool("kustomize") is None) or result.identical:
         result.unsafe = [] if result.identical else None
         return result
-    result.unsafe = [f.as_dict() for f in check(new, old, log=log).findings]
+    report = check(new, old, log=log, strict=wanted is True)
+    result.unsafe = [f.as_dict() for f in report.findings]
+    result.unsafe_unbuilt = report.unbuilt
     return result
 
 

@@ -93,7 +93,9 @@ def diff(
             _compared(console, result.remote)
         if result.unsafe is None:
             console.status("note: kustomize not found: changes Argo CD cannot sync in place were not checked (bbgen tools install)")
-        elif result.unsafe:
+        for line in result.unsafe_unbuilt:
+            console.status(f"note: not checked for changes that cannot be applied in place, kustomize could not build {line}")
+        if result.unsafe:
             console.status(f"{len(result.unsafe)} change(s) cannot be applied in place; see each remedy")
     if output is Format.json:
         sys.stdout.write(json.dumps(_as_json(result, stat=stat), indent=2, sort_keys=True) + "\n")

@@ -47,6 +47,7 @@ class DiffResult:
     remote: dict[str, str | None] | None = None
     # changes Argo CD cannot sync in place (bbgen.diff.unsafe), per environment; None when not checked (no kustomize)
     unsafe: list[dict[str, str]] | None = None
+    unsafe_unbuilt: list[str] = field(default_factory=list)  # roots left out of that check: kustomize could not build them
 
     @property
     def identical(self) -> bool:

@@ -57,6 +57,7 @@ class Unsafe:
 class UnsafeReport:
     findings: list[Unsafe] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # the Kustomize roots built (on both sides)
+    unbuilt: list[str] = field(default_factory=list)  # "old|new ROOT: why" for roots kustomize could not build: not checked
 
 
 def _write(files: dict[str, bytes], root: Path) -> None:
@@ -87,13 +88,20 @@ def _build(root: Path, rel: str, binary: Path, log: Log | None) -> list[dict[str
         raise ToolFailedError(tool="kustomize", message=f"build {rel}: output does not parse: {exc}") from None
 
 
-def _objects(root: Path, layout: Layout, roots: list[str], binary: Path, log: Log | None) -> dict[Key, tuple[str, dict[str, Any]]]:
+def _objects(
+    root: Path, layout: Layout, roots: list[str], binary: Path, log: Log | None, failed: dict[str, str],
+) -> dict[Key, tuple[str, dict[str, Any]]]:
     out: dict[Key, tuple[str, dict[str, Any]]] = {}
     for rel in roots:
         if rel not in layout.kustomizations:
             continue  # the root is only on the other side: its objects are all added or all removed
         env = env_of(rel) or ""
-        for doc in _build(root, rel, binary, log):
+        try:
+            docs = _build(root, rel, binary, log)
+        except ToolFailedError as exc:  # a tree that does not build (an old render, a hand edit): `validate` says why
+            failed[rel] = exc.message
+            continue
+        for doc in docs:
             meta = doc.get("metadata") or {}
             key = (env, str(doc.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
             out[key] = (layout.locate(rel, key[1], key[3]), doc)
@@ -115,8 +123,12 @@ def _storage_classes(layout: Layout) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check(new: dict[str, bytes], old: dict[str, bytes], *, log: Log | None = None) -> UnsafeReport:
-    """Build both sides of each Kustomize root a changed file reaches and apply the rules to every changed object."""
+def check(new: dict[str, bytes], old: dict[str, bytes], *, log: Log | None = None, strict: bool = False) -> UnsafeReport:
+    """Build both sides of each Kustomize root a changed file reaches and apply the rules to every changed object.
+
+    A root that does not build on one side is left out and listed in ``unbuilt``; ``strict``
+    (``--fail-on-unsafe``: the caller relies on the answer) makes that an error instead.
+    """
     changed = {p for p in set(new) | set(old) if new.get(p) != old.get(p)}
     report = UnsafeReport()
     if not changed:
@@ -130,8 +142,15 @@ def check(new: dict[str, bytes], old: dict[str, bytes], *, log: Log | None = Non
         new_layout, old_layout = roots["new"], roots["old"]
         todo = sorted(set(_affected(new_layout, changed)) & set(old_layout.roots))
         report.built = todo
-        after = _objects(new_layout.root, new_layout, todo, binary, log)
-        before = _objects(old_layout.root, old_layout, todo, binary, log)
+        failed_new: dict[str, str] = {}
+        failed_old: dict[str, str] = {}
+        after = _objects(new_layout.root, new_layout, todo, binary, log, failed_new)
+        before = _objects(old_layout.root, old_layout, todo, binary, log, failed_old)
+        report.unbuilt = [f"new {rel}: {why}" for rel, why in sorted(failed_new.items())] + [
+            f"old {rel}: {why}" for rel, why in sorted(failed_old.items())
+        ]
+        if strict and report.unbuilt:
+            raise ToolFailedError(tool="kustomize", message="; ".join(report.unbuilt))
         ctx = Context(storage_classes=_storage_classes(new_layout))
     for key in sorted(set(after) & set(before)):
         (file, now), (_, was) = after[key], before[key]
