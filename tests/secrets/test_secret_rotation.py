@@ -92,3 +92,11 @@ def test_manual_rotation_must_say_how() -> None:
     with pytest.raises(ValidationError, match="rotation `manual` needs a `note`"):
         SecretMeta.model_validate({"name": "x", "keys": ["k"], "rotation": "manual"})
     assert SecretMeta.model_validate({"name": "x", "keys": ["k"], "rotation": "applied-by-job"}).rotation.how == "applied-by-job"
+
+
+def test_the_plan_carries_it_for_scripts(spec: Path) -> None:
+    plans = {(s["namespace"], s["name"]): s for s in api.secrets_plan(spec, "prod").as_dict()["secrets"]}
+    assert plans[("db", "postgres-api")]["rotation"]["how"] == "applied-by-job"
+    assert plans[("db", "postgres-credentials")]["rotation"]["how"] == "manual"
+    assert plans[("apps", "api-external")]["rotation"] == {"how": "restart", "note": ""}
+    assert plans[("apps", "postgres-api")]["rotation"] is None  # a copy: rotated with its owner

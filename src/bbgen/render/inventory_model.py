@@ -100,6 +100,8 @@ class SecretPlan:
             "usedBy": list(self.used_by),
             "consumer": self.consumer,
             "copyOf": self.copy_of,
+            # what rotating it takes (the owner's, from the catalog); a copy follows its owner
+            "rotation": None if self.copy_of else {"how": self.rotation[0], "note": self.rotation[1]},
             "labels": dict(sorted(self.labels.items())),
             "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
         }
