@@ -124,7 +124,7 @@ def test_bad_output_format_is_a_usage_error(rendered: Path) -> None:
 def test_diff_json(rendered: Path, tmp_path: Path) -> None:
     same = bbgen("diff", str(MINIMAL), "--against", str(rendered), "--output", "json")
     assert same.returncode == 0
-    assert json.loads(same.stdout) == {"identical": True, "files": {"added": [], "changed": [], "removed": []}, "resources": [], "patches": {}}
+    assert json.loads(same.stdout) == {"identical": True, "files": {"added": [], "changed": [], "removed": []}, "resources": [], "patches": {}, "unsafe": []}
 
     spec = tmp_path / "platform.yaml"
     spec.write_text(MINIMAL.read_text(encoding="utf-8").replace("storage: 20Gi", "storage: 30Gi", 1), encoding="utf-8")
@@ -137,6 +137,9 @@ def test_diff_json(rendered: Path, tmp_path: Path) -> None:
     (path,) = data["files"]["changed"]
     assert data["patches"][path].startswith(f"--- a/{path}\n+++ b/{path}\n")
     assert "+" in data["patches"][path] and "30Gi" in data["patches"][path]
+    assert [(u["kind"], u["field"], u["old"], u["new"]) for u in data["unsafe"]] == [
+        ("StatefulSet", "spec.volumeClaimTemplates[0].spec.resources.requests.storage", "20Gi", "30Gi")
+    ]  # a StatefulSet's claim templates are frozen: named with the remedy (tests/test_diff_unsafe.py)
 
     stat = json.loads(bbgen("diff", str(spec), "--against", str(rendered), "-o", "json", "--stat").stdout)
     assert "patches" not in stat and stat["resources"] == data["resources"]

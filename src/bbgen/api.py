@@ -227,11 +227,15 @@ def diff(
     timeout: float = 20.0,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    unsafe: bool | None = None,
 ) -> DiffResult:
     """Compare a fresh render with a directory or with the Gitea branch (owned files only).
 
     With ``remote`` the result names the commit compared with (``DiffResult.remote``),
     for ``push --expect``; a missing repository is an error that says so.
+    ``unsafe``: also find the changes Argo CD cannot sync in place (``DiffResult.unsafe``,
+    needs kustomize); True insists (no kustomize is an error), None checks when kustomize
+    is there, False skips it.
     """
     import tempfile
 
@@ -244,7 +248,8 @@ def diff(
     if against is not None:
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
-        return diff_files(files, read_owned(against, set(files)))
+        old = read_owned(against, set(files))
+        return _with_unsafe(diff_files(files, old), files, old, unsafe, log)
     from bbgen.gitea import GiteaClient, usable_token  # lazy
     from bbgen.push import Git, fetch_branch  # lazy
 
@@ -262,8 +267,23 @@ def diff(
         commit = fetch_branch(Git(token=token, ca_bundle=ca_bundle, log=log), target, target.branch, work)
         if progress:
             progress(step, 1, 1)
-        result = diff_files(files, read_owned(work, set(files)))
+        old = read_owned(work, set(files))
+        result = _with_unsafe(diff_files(files, old), files, old, unsafe, log)
     result.remote = {"repository": f"{target.owner}/{target.repo}", "branch": target.branch, "commit": commit}
+    return result
+
+
+def _with_unsafe(result: DiffResult, new: dict[str, bytes], old: dict[str, bytes], wanted: bool | None, log: Callable[[str], None] | None) -> DiffResult:
+    """Attach the changes Argo CD cannot sync in place; without kustomize only an explicit request is an error."""
+    from bbgen.diff.unsafe import check  # lazy
+    from bbgen.validate.tools import find_tool  # lazy
+
+    if wanted is False or (wanted is None and find_tool("kustomize") is None) or result.identical:
+        result.unsafe = [] if result.identical else None
+        return result
+    report = check(new, old, log=log, strict=wanted is True)
+    result.unsafe = [f.as_dict() for f in report.findings]
+    result.unsafe_unbuilt = report.unbuilt
     return result
 
 
@@ -310,8 +330,9 @@ def push(
 
     digest, files = _spec_digest(spec), tree.with_manifest()
 
-    def describe(work: Path) -> tuple[str, str]:
-        return pull_text(platform.name, digest, diff_files(files, read_owned(work, set(files))))
+    def describe(work: Path) -> tuple[str, str]:  # a pull request's reviewers see what cannot be synced in place too
+        old = read_owned(work, set(files))
+        return pull_text(platform.name, digest, _with_unsafe(diff_files(files, old), files, old, None, log))
 
     return push_tree(
         tree, platform_name=platform.name, spec_digest=digest,

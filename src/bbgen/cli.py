@@ -1,6 +1,7 @@
 """Command line: the typer app and the one place errors become exit codes.
 
-Exit codes: 0 success, 1 findings or differences, 2 bad input or usage. Each
+Exit codes: 0 success, 1 findings or differences, 2 bad input or usage, 3 a change
+that cannot be applied in place (`diff --fail-on-unsafe`, set by that command). Each
 command lives in ``bbgen.commands.<name>`` and imports its heavy dependencies
 (pydantic, jinja2, yaml) only when it runs, so `bbgen --help` stays fast.
 """

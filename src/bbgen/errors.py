@@ -12,6 +12,7 @@ from pathlib import Path
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_UNSAFE = 3  # `diff --fail-on-unsafe`: a change Argo CD cannot sync in place (more than "different")
 
 
 class BbgenError(Exception):

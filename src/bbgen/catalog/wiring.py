@@ -85,6 +85,29 @@ class SecretKeyMeta(_Meta):
         return self
 
 
+class Rotation(_Meta):
+    """What a new value of the Secret needs before the running service uses it; `bbgen secrets generate --rotate` prints it.
+
+    A changed Secret rolls no pod (only rendered ConfigMaps carry a checksum on the pod
+    template), and many services read a credential only when they initialise their data,
+    so this is a fact about the component, written where the component is.
+    """
+
+    how: Literal["restart", "applied-by-job", "manual"] = "restart"
+    """`restart`: the readers use it once restarted; `applied-by-job`: a setup Job sets it in the service on
+    the next sync, then the readers restart; `manual`: the service keeps the old value until a person changes
+    it there (``note`` says how)."""
+    note: str = ""
+    """The component-specific part, in a sentence or two: what to run, what must never be rotated
+    (`<namespace>` is replaced by the Secret's namespace)."""
+
+    @model_validator(mode="after")
+    def _manual_says_how(self) -> Rotation:
+        if self.how == "manual" and not self.note.strip():
+            raise ValueError("rotation `manual` needs a `note` saying what to do")
+        return self
+
+
 class SecretMeta(_Meta):
     """A Secret the component reads, created out of band (``bbgen secrets``), never rendered.
 
@@ -100,6 +123,13 @@ class SecretMeta(_Meta):
     private: bool = False
     """Read only inside the component's own namespace (a superuser's password): never exposed to dependants
     nor copied to another namespace; an app elsewhere naming it is a spec error."""
+    rotation: Rotation = Field(default_factory=Rotation)
+    """What rotating it takes (a bare `restart` / `applied-by-job` / `manual` is the short form)."""
+
+    @field_validator("rotation", mode="before")
+    @classmethod
+    def _short_rotation(cls, value: object) -> object:
+        return {"how": value} if isinstance(value, str) else value
 
     @field_validator("keys", mode="before")
     @classmethod

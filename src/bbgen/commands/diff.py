@@ -22,7 +22,7 @@ from bbgen.commands._common import (
     VerboseOpt,
     token_from,
 )
-from bbgen.errors import UsageError
+from bbgen.errors import EXIT_UNSAFE, UsageError
 
 if TYPE_CHECKING:
     from bbgen.diff import DiffResult
@@ -34,6 +34,7 @@ _RESET = "\x1b[0m"
 class Format(str, Enum):
     text = "text"
     json = "json"
+    yaml = "yaml"
 
 
 def diff(
@@ -44,6 +45,9 @@ def diff(
     output: Annotated[
         Format, typer.Option("--output", "-o", help="Text (summary, then a unified diff) or one JSON document.")
     ] = Format.text,
+    fail_on_unsafe: Annotated[
+        bool, typer.Option("--fail-on-unsafe", help="Exit 3 when a change cannot be synced in place (needs kustomize).")
+    ] = False,
     url: UrlOpt = None,
     owner: OwnerOpt = None,
     repo: RepoOpt = None,
@@ -56,7 +60,13 @@ def diff(
 ) -> None:
     """Show what rendering SPEC would change, per resource, then as a unified diff.
 
-    Exit 0 when identical, 1 when different (drift detection in CI), 2 on errors.
+    Exit 0 when identical, 1 when different (drift detection in CI), 2 on errors,
+    3 with --fail-on-unsafe when a change cannot be applied in place.
+    Each environment's changed overlays are built with kustomize on both sides, and
+    changes the API server refuses on a live object (a StatefulSet's
+    volumeClaimTemplates, a selector, a Job's template, a cluster IP, a smaller PVC,
+    an immutable ConfigMap...) are listed with why and what to do instead ("unsafe"
+    in JSON/YAML); without kustomize that check is skipped with a note.
     With --remote the commit compared with is printed (stderr; "remote" in JSON):
     pass it to `push-to-gitea --expect` so a render pushed meanwhile is not replaced.
     Files bbgen does not own are ignored. Argo CD Applications are listed first:
@@ -77,15 +87,28 @@ def diff(
         result = api.diff(
             spec, against=against, remote=remote, token=token, ca_bundle=str(ca_bundle) if ca_bundle else None,
             url=url, owner=owner, repo=repo, branch=branch, timeout=timeout, log=console.log, progress=console.progress,
+            unsafe=True if fail_on_unsafe else None,
         )
         if result.remote is not None:
             _compared(console, result.remote)
+        if result.unsafe is None:
+            console.status("note: kustomize not found: changes Argo CD cannot sync in place were not checked (bbgen tools install)")
+        for line in result.unsafe_unbuilt:
+            console.status(f"note: not checked for changes that cannot be applied in place, kustomize could not build {line}")
+        if result.unsafe:
+            console.status(f"{len(result.unsafe)} change(s) cannot be applied in place; see each remedy")
     if output is Format.json:
         sys.stdout.write(json.dumps(_as_json(result, stat=stat), indent=2, sort_keys=True) + "\n")
+    elif output is Format.yaml:
+        from bbgen.kube import yamlio  # lazy
+
+        sys.stdout.write(yamlio.dump(_as_json(result, stat=stat)))
     elif result.identical:
         console.status("no changes")
     else:
         _print(result, stat=stat, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    if fail_on_unsafe and result.unsafe:
+        raise typer.Exit(EXIT_UNSAFE)
     if not result.identical:
         raise typer.Exit(1)
 
@@ -102,11 +125,21 @@ def _compared(console: Console, remote: dict[str, str | None]) -> None:
 def _as_json(result: DiffResult, *, stat: bool) -> dict[str, object]:
     """The summary plus, unless --stat, each file's unified diff with secret-looking values masked."""
     data = result.as_dict()
+    data["unsafe"] = _redacted(result.unsafe)
     if not stat:
         from bbgen.secrets.detect import redact  # lazy
 
         data["patches"] = {path: "\n".join(map(redact, lines)) + "\n" for path, lines in sorted(result.patches.items())}
     return data
+
+
+def _redacted(unsafe: list[dict[str, str]] | None) -> list[dict[str, str]] | None:
+    """Old and new values can come from anywhere in an object (a Job's env): a secret-looking one is masked."""
+    if unsafe is None:
+        return None
+    from bbgen.secrets.detect import redact  # lazy
+
+    return [item | {"old": redact(item["old"]), "new": redact(item["new"])} for item in unsafe]
 
 
 def _print(result: DiffResult, *, stat: bool, colour: bool) -> None:
@@ -122,6 +155,12 @@ def _print(result: DiffResult, *, stat: bool, colour: bool) -> None:
         out.write("Resources:\n")
         for change in others:
             out.write(f"  {sign[change.action]} {change.label}  ({change.file})\n")
+    if result.unsafe:
+        out.write(f"Cannot be applied in place ({len(result.unsafe)}):\n")
+        for item in _redacted(result.unsafe) or []:
+            where = f"{item['namespace']}/{item['name']}" if item["namespace"] else item["name"]
+            out.write(f"  ! {item['environment']}: {item['kind']} {where}  {item['field']}: {item['old']} -> {item['new']}  ({item['file']})\n")
+            out.write(f"      why: {item['why']}\n      do:  {item['remedy']}\n")
     out.write(
         f"Files: {len(result.added_files)} added, {len(result.changed_files)} changed, {len(result.removed_files)} removed\n"
     )

@@ -120,7 +120,9 @@ def generate(
     One file per namespace, mode 0600 in a 0700 directory; refuses any directory
     inside a bbgen-rendered tree or a git work tree holding one. Re-running keeps
     every existing value (read back from DIR), so credentials never rotate by
-    accident; --rotate names the ones to replace. Values a person must supply come
+    accident; --rotate names the ones to replace, and for each rotated Secret
+    says what the running service needs (a restart, the next sync's setup Job, or
+    a step in the service itself), from the component's catalog entry. Values a person must supply come
     from their BBGEN_SECRET_<NAMESPACE>_<NAME>_<KEY> variable (see `secrets plan`),
     --from-file, or a hidden prompt when a terminal is attached; otherwise exit 2
     listing what is missing, and nothing is written.
@@ -148,6 +150,8 @@ def generate(
         status(f"note: {result.out / name} holds no Secret this platform needs any more; remove it if so")
     if result.generated:
         status("new values: " + ", ".join(result.generated))
+    for line in result.rotation:  # rotated: what the running service needs before it uses the new value
+        status("rotated " + line)
     status(
         f"{result.environment}: {len(result.secrets)} Secrets in {result.out} (files written {len(result.written)}, unchanged {len(result.unchanged)}); "
         f"apply with: kubectl apply -f {result.out}"

@@ -69,11 +69,13 @@ class _Builder:
 
     def add(
         self, ns: str, name: str, keys: dict[str, KeyPlan], *, user: str, description: str = "", labels: dict[str, str] | None = None,
-        consumer: str | None = None,
+        consumer: str | None = None, rotation: tuple[str, str] | None = None,
     ) -> None:
         current = self.secrets.get((ns, name)) or SecretPlan(
             namespace=ns, name=name, description=description, labels=dict(labels or {}), consumer=consumer,
         )
+        if rotation is not None:
+            current = replace(current, rotation=rotation)
         merged = dict(current.keys)
         for key, plan in keys.items():
             merged.setdefault(key, plan)
@@ -106,7 +108,8 @@ def build_inventory(
         for secret in unit.component.secrets:
             where = f"templates/{unit.name}/component.yaml: secrets.{secret.name}"
             keys = {k: _key_plan(k, m, values, f"{where}.{k}.value") for k, m in secret.keys.items()}
-            b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels)
+            b.add(unit.namespace, secret.name, keys, user=unit.name, description=secret.description, labels=secret.labels,
+                  rotation=(secret.rotation.how, secret.rotation.note))
             owners.setdefault(secret.name, (unit.namespace, secret.name))
     for unit in sorted(units.values(), key=lambda u: u.name):
         _consumer_secrets(b, units, unit, values)
@@ -193,7 +196,8 @@ def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: d
             where = f"templates/{unit.name}/component.yaml: consumerSecrets.{secret.name}"
             keys = {k: _key_plan(k, m, values, f"{where}.{k}.value") for k, m in secret.keys.items()}
             description = f"{dependant}'s own credential for {unit.name}" + (f": {secret.description}" if secret.description else "")
-            b.add(unit.namespace, name, keys, user=unit.name, description=description, labels=secret.labels, consumer=dependant)
+            b.add(unit.namespace, name, keys, user=unit.name, description=description, labels=secret.labels, consumer=dependant,
+                  rotation=(secret.rotation.how, secret.rotation.note))
             consumer = units[dependant]
             for key in sorted(keys):
                 _reach(b, consumer, (unit.namespace, name, key), consumer=dependant)

@@ -76,6 +76,8 @@ class SecretPlan:
     labels: dict[str, str] = field(default_factory=dict)
     consumer: str | None = None
     """The dependant whose own credential this is (a component's `consumerSecrets`), else none."""
+    rotation: tuple[str, str] = ("restart", "")
+    """(how, note) from the component's `rotation` (catalog); what `generate --rotate` says is needed."""
 
     @property
     def ref(self) -> str:
@@ -98,6 +100,8 @@ class SecretPlan:
             "usedBy": list(self.used_by),
             "consumer": self.consumer,
             "copyOf": self.copy_of,
+            # what rotating it takes (the owner's, from the catalog); a copy follows its owner
+            "rotation": None if self.copy_of else {"how": self.rotation[0], "note": self.rotation[1]},
             "labels": dict(sorted(self.labels.items())),
             "keys": [self.keys[k].as_dict() for k in sorted(self.keys)],
         }

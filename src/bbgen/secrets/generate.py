@@ -28,6 +28,7 @@ from pathlib import Path
 from bbgen.errors import UsageError
 from bbgen.secrets import htpasswd, store
 from bbgen.render.inventory import Inventory, KeyPlan, KeyRef
+from bbgen.secrets.rotation import guidance
 
 Ask = Callable[[str], str]
 PASSWORD_ALPHABET = string.ascii_letters + string.digits  # no symbols: safe in URLs, DSNs and config files
@@ -45,6 +46,7 @@ class GenerateResult:
     secrets: list[str] = field(default_factory=list)  # ns/name written
     skipped: list[str] = field(default_factory=list)  # optional Secrets left out
     generated: list[str] = field(default_factory=list)  # ns/name/key newly made this run
+    rotation: list[str] = field(default_factory=list)  # per rotated Secret: what the running service needs (bbgen.secrets.rotation)
     values: dict[KeyRef, str] = field(default_factory=dict)
 
 
@@ -179,6 +181,7 @@ def _generate_locked(
     if missing:
         raise UsageError(message="values that must be supplied are missing (nothing was written):\n  " + "\n  ".join(missing))
     result = GenerateResult(out=target, environment=inventory.environment, generated=generated)
+    result.rotation = guidance(inventory, rotate_refs)
     per_namespace: dict[str, list[dict[str, object]]] = {}
     for plan in inventory.secrets:
         data = {}

@@ -45,6 +45,9 @@ class DiffResult:
     # diff --remote: what was compared with ({"repository", "branch", "commit"}; commit None when the branch is absent),
     # so the caller can push with --expect COMMIT and never replace a render it has not seen
     remote: dict[str, str | None] | None = None
+    # changes Argo CD cannot sync in place (bbgen.diff.unsafe), per environment; None when not checked (no kustomize)
+    unsafe: list[dict[str, str]] | None = None
+    unsafe_unbuilt: list[str] = field(default_factory=list)  # roots left out of that check: kustomize could not build them
 
     @property
     def identical(self) -> bool:
@@ -52,6 +55,7 @@ class DiffResult:
 
     def as_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"remote": self.remote} if self.remote is not None else {}
+        extra["unsafe"] = self.unsafe
         return extra | {
             "identical": self.identical,
             "files": {"added": self.added_files, "changed": self.changed_files, "removed": self.removed_files},
@@ -161,6 +165,12 @@ def pull_text(platform_name: str, spec_digest: str, changes: DiffResult) -> tupl
     title = f"bbgen: render {platform_name}: {shown}" if shown else f"bbgen: render {platform_name}"
     counts = f"{len(changes.added_files)} added, {len(changes.changed_files)} changed, {len(changes.removed_files)} removed"
     body = [f"Rendered by bbgen {__version__} from spec `{spec_digest}`.", "", f"Files: {counts}.", ""]
+    if changes.unsafe:
+        body += [f"Cannot be applied in place ({len(changes.unsafe)}): Argo CD's sync fails on these until the remedy is done.", ""]
+        for u in changes.unsafe[:50]:
+            where = f"{u['namespace']}/{u['name']}" if u["namespace"] else u["name"]
+            body.append(f"- `!` {u['environment']}: {u['kind']} {where} `{u['field']}`: `{u['old']}` -> `{u['new']}`: {u['why']}. Do: {u['remedy']}")
+        body.append("")
     if lines:
         body += ["Resources:", *lines[:200]]
         if len(lines) > 200:
