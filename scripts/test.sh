@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (venv, kustomize + kubeconform, Mermaid's parser, Gitea, redis-server, kube-apiserver) and run all tests.
+# Install everything the tests need (venv, kustomize + kubeconform, Mermaid's parser, Gitea, redis-server, Kafka's jars, kube-apiserver) and run all tests.
 # Idempotent; caches under ~/.cache/bbgen. Extra arguments go to pytest (after ours, so `-n 0` wins).
 # Tests run in one pytest-xdist worker per CPU, a file's tests in one worker (--dist loadfile), so
 # module fixtures (a render, pre-commit's install of bbgen) are set up once. Not loadgroup: with
@@ -28,6 +28,11 @@ fi
 # redis-server for the Redis ACL test (from Debian's packages, when missing and root).
 if [ -f scripts/install-servers.sh ]; then
   bash scripts/install-servers.sh
+fi
+
+# Apache Kafka's jars from Maven Central for the real-broker test (tests/test_kafka_real.py).
+if [ -f scripts/install-kafka.sh ]; then
+  bash scripts/install-kafka.sh
 fi
 
 # kube-apiserver, kubectl and kine for the `validate --server` tests (tests/server); cached like Gitea.

@@ -68,6 +68,8 @@ def _docs(data: bytes) -> list[Any]:
 def kafka_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     jars, java = _jars(), shutil.which("java")
     if jars is None or java is None:
+        if os.environ.get("BBGEN_REQUIRE_KAFKA"):
+            pytest.fail(f"BBGEN_REQUIRE_KAFKA is set but Kafka {VERSION}'s jars or java are missing: run scripts/install-kafka.sh")
         pytest.skip(f"no Kafka {VERSION} jars (BBGEN_KAFKA_JARS or ~/.cache/bbgen/kafka/{VERSION}/lib) or no java")
     bin_dir = tmp_path_factory.mktemp("kafka-bin")
     for tool, main in TOOLS.items():
