@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from bbgen import api
@@ -31,25 +29,11 @@ from bbgen.spec import load_platform
 from bbgen.validate import Report
 
 from support import MINIMAL_SPEC, REFERENCE, ROOT, bbgen
+from manifestkit import docs as _docs, strings as _strings, free_port as _free_port
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 SUPERUSER = "postgres-credentials"
 PG = load_catalog()["postgres"]
-
-
-def _docs(data: bytes) -> list[Any]:
-    return [d for d in yaml.safe_load_all(data) if d is not None]
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
 
 
 def _secret_refs(node: Any) -> Iterator[str]:
@@ -308,13 +292,6 @@ def _pg_bin() -> Path | None:
             return candidate
     found = shutil.which("initdb")
     return Path(found).resolve().parent if found and shutil.which("psql") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

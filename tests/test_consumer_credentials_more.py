@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bbgen.catalog import consumer_secret_name, load_catalog
 from bbgen.render.build import build_tree
@@ -31,27 +28,13 @@ from bbgen.spec import load_platform
 from bbgen.validate import Report
 
 from support import MINIMAL_SPEC, REFERENCE, ROOT, bbgen
+from manifestkit import docs as _docs, strings as _strings, free_port as _free_port
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 CATALOG = load_catalog()
 # Roles whose every consumer must sign in as itself (Postgres has its own tests).
 PER_CONSUMER_ROLES = ("cache", "search")
 PRIVATE = {s.name: c.namespace for c in CATALOG.values() for s in c.secrets if s.private}
-
-
-def _docs(data: bytes) -> list[Any]:
-    return [d for d in yaml.safe_load_all(data) if d is not None]
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
 
 
 def _providers() -> list[str]:
@@ -439,13 +422,6 @@ def test_qdrant_dependants_read_the_api_key_and_probes_need_none() -> None:
 
 
 # --- Redis' ACL step against a real redis-server ------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _redis_cli(port: int, *args: str, user: str | None = None, password: str | None = None) -> subprocess.CompletedProcess[str]:

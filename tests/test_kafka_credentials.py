@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from bbgen import api
@@ -26,27 +25,13 @@ from bbgen.render.units import env_units
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC, ROOT, bbgen
+from manifestkit import docs as _docs, strings as _strings
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 KAFKA = load_catalog()["kafka"]
 ADMIN = "kafka-admin"
 JOB = "components/kafka/base/job-kafka-users.yaml"
 SASL = {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
-
-
-def _docs(data: bytes) -> list[Any]:
-    return [d for d in yaml.safe_load_all(data) if d is not None]
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
 
 
 def _env_lists(node: Any) -> Iterator[list[dict[str, Any]]]:

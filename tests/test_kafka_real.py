@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bbgen.render.build import build_tree
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC
+from manifestkit import docs as _docs, free_port as _free_port
 
 VERSION = "4.3.1"
 TOOLS = {
@@ -51,17 +51,6 @@ apps:
 def _jars() -> Path | None:
     found = Path(os.environ.get("BBGEN_KAFKA_JARS", Path.home() / ".cache" / "bbgen" / "kafka" / VERSION / "lib"))
     return found if (found / f"kafka_2.13-{VERSION}.jar").is_file() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _docs(data: bytes) -> list[Any]:
-    return [d for d in yaml.safe_load_all(data) if d is not None]
 
 
 @pytest.fixture(scope="module")

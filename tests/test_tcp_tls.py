@@ -25,7 +25,8 @@ import yaml
 from bbgen.errors import SpecError
 from bbgen.render.build import build_tree
 from bbgen.spec import load_platform
-from test_consumer_credentials import _free_port, _pg_bin
+from manifestkit import free_port as _free_port
+from test_consumer_credentials import _pg_bin
 
 BASE = """\
 name: demo
