@@ -40,6 +40,11 @@ def _offline() -> set[str]:
     return {n for n, c in load_catalog().items() if c.backup is not None and c.backup.offline}
 
 
+def _writes_to_store() -> set[str]:
+    """Components writing their backups into the store themselves (an Elasticsearch S3 repository): no upload step."""
+    return {n for n, c in load_catalog().items() if c.backup is not None and c.backup.writes_to_store}
+
+
 def _has_volume(folder: Path) -> bool:
     text = " ".join(p.read_text(encoding="utf-8") for p in folder.glob("*.j2"))
     return "volumeClaimTemplates" in text or "kind: PersistentVolumeClaim" in text
@@ -51,7 +56,7 @@ def test_every_stateful_component_declares_its_backup() -> None:
         if comp.stateful or _has_volume(comp.folder):
             assert comp.backup is not None, f"{name} keeps state but declares no `backup`"
             assert comp.backup.method != "none" or comp.backup.reason, f"{name}: `none` without a reason"
-    assert {"pg-dump", "redis-rdb", "qdrant-snapshot", "volume-tar", "neo4j-dump"} <= set(_backed_up().values())
+    assert {"pg-dump", "redis-rdb", "qdrant-snapshot", "volume-tar", "neo4j-dump", "es-snapshot"} <= set(_backed_up().values())
 
 
 def test_the_catalog_model_refuses_incomplete_backup_facts() -> None:
@@ -108,7 +113,10 @@ def test_reference_renders_a_cronjob_and_restore_job_per_backed_up_component(ref
                 assert len(cron) == 1, f"{env}: no CronJob {name}-backup"
                 pod = cron[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
             env_vars = {e["name"]: e.get("value") for c in pod["containers"] for e in c["env"]}
-            assert env_vars["TARGET"] == f"store:backups/{env}/{name}"
+            if name in _writes_to_store():  # the component writes into the store itself, under the same folder
+                assert (env_vars["BUCKET"], env_vars["BASE_PATH"]) == ("backups", f"{env}/{name}")
+            else:
+                assert env_vars["TARGET"] == f"store:backups/{env}/{name}"
             restore = reference_out / "restore" / env / f"{name}.yaml"
             (job,) = _docs(restore)
             assert job["kind"] == "Job" and job["metadata"]["name"] == f"{name}-restore"

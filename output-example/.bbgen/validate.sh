@@ -99,6 +99,7 @@ builds=(
 files=(
   bootstrap/prod/root-app.yaml
   bootstrap/staging/root-app.yaml
+  restore/prod/elasticsearch.yaml
   restore/prod/gitea.yaml
   restore/prod/jupyter.yaml
   restore/prod/label-studio.yaml
@@ -108,6 +109,7 @@ files=(
   restore/prod/postgres.yaml
   restore/prod/qdrant.yaml
   restore/prod/redis.yaml
+  restore/staging/elasticsearch.yaml
   restore/staging/gitea.yaml
   restore/staging/jupyter.yaml
   restore/staging/label-studio.yaml
@@ -133,7 +135,7 @@ for file in ${files[@]+"${files[@]}"}; do
   fi
 done
 
-total=89
+total=91
 if [ ${#failed[@]} -gt 0 ]; then
   echo "validate.sh: ${#failed[@]} of $total failed:" >&2
   printf '  %s\n' "${failed[@]}" >&2

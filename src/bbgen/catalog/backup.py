@@ -50,6 +50,10 @@ class BackupFacts(_Meta):
     """`volume-tar`: the uid (and gid) owning the files; the backup reads and the restore writes as it."""
     image: str | None = None
     """Image of the dump step, when not the component's own (e.g. a curl image for an HTTP API)."""
+    writes_to_store: bool = Field(default=False, alias="writesToStore")
+    """The component itself writes its backups to the object store (an Elasticsearch S3 snapshot repository): the
+    backup and restore pods only drive its API (no upload or download step), its own pods get the backups key and
+    the store's S3 endpoint, and the store's NetworkPolicy admits them on the S3 port."""
     offline: bool = False
     """The dump needs the component stopped (Neo4j Community's `neo4j-admin database dump`): no CronJob, but a
     backup Job beside the restore Job, run by hand in a maintenance window (RESTORE.md says how)."""
@@ -62,6 +66,10 @@ class BackupFacts(_Meta):
             return self
         if (self.method == "volume-tar" or self.offline) and (self.volume is None or self.run_as is None):
             raise ValueError(f"backup.method `{self.method}` needs `volume` (the volumeClaimTemplate) and `runAs` (the owning uid)")
+        if self.method == "es-snapshot" and not self.writes_to_store:
+            raise ValueError("backup.method `es-snapshot` writes into the store itself: set `writesToStore: true`")
+        if self.writes_to_store and self.offline:
+            raise ValueError("backup `writesToStore` drives the running component's API: it cannot be `offline`")
         if self.method in ("pg-dump", "redis-rdb", "qdrant-snapshot", "es-snapshot") and self.port is None:
             raise ValueError(f"backup.method `{self.method}` needs `port` (the port the backup pod talks to)")
         return self

@@ -17,6 +17,8 @@ from bbgen.spec.models import Platform
 
 OBJECT_STORE = "object-store"
 DEFAULT_REGION = "us-east-1"
+REPOSITORY = "bbgen-backups"
+"""What a unit writing into the store itself registers it as (an Elasticsearch snapshot repository)."""
 
 
 def store_of(units: dict[str, Unit]) -> tuple[Unit, BackupStore] | None:
@@ -70,6 +72,8 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         claim=f"{fact.volume}-{unit.name}-0" if fact.volume is not None else None,
         path=fact.path,
         runAs=fact.run_as,
+        repository=REPOSITORY if fact.writes_to_store else None,
+        writesToStore=fact.writes_to_store,
         offline=fact.offline,
     )
 

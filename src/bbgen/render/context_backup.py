@@ -63,6 +63,11 @@ class Backup:
     """`volume-tar`: where that volume is mounted in the backup and restore pods."""
     runAs: int | None
     """`volume-tar`: the uid and gid the pods run as (the files' owner)."""
+    repository: str | None
+    """`writesToStore`: the name the unit registers the store under (an Elasticsearch snapshot repository), else none."""
+    writesToStore: bool
+    """The unit writes its backups to the store itself (catalog `backup.writesToStore`): its pods hold the backups key,
+    the backup and restore pods only drive its API (no upload or download), the store admits the unit's pods."""
     offline: bool
     """The dump needs the unit stopped: a manual backup Job (`restore/<env>/<unit>-backup.yaml`) instead of a CronJob."""
 

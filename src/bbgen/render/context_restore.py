@@ -47,6 +47,8 @@ class RestoreUnit:
     """`statefulset/<name>`: what to scale to zero first when ``offline``."""
     databases: Sequence[str]
     """`pg-dump`: the databases a backup holds."""
+    repository: str | None
+    """A component writing into the store itself (es-snapshot): the snapshot repository it registers, else none."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -201,17 +201,20 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
 def _backup_peers(platform: Platform, units: dict[str, Unit], unit: Unit) -> list[dict[str, Any]]:
     """On the store taking backups: every other namespace's backup and restore pods, as dependants are admitted.
 
-    They reach the component they back up through its own namespace's allowance (they run there).
+    They reach the component they back up through its own namespace's allowance (they run there). A
+    component writing its backups into the store itself (`writesToStore`, Elasticsearch's S3 repository)
+    gets its own pods admitted instead: they, not its backup pods, talk S3.
     """
     found = backups.store_of(units)
     if found is None or found[0].name != unit.name:
         return []
     env = next(iter(platform.environments))
-    return [
-        _ns_peer(other.namespace, backups.backup_pod_labels(other))
-        for other in sorted(units.values(), key=lambda u: u.name)
-        if other.namespace != unit.namespace and backups.plan(platform, units, other, env) is not None
-    ]
+    peers: list[dict[str, Any]] = []
+    for other in sorted(units.values(), key=lambda u: u.name):
+        plan = backups.plan(platform, units, other, env) if other.namespace != unit.namespace else None
+        if plan is not None:
+            peers.append(_ns_peer(other.namespace, pod_labels(other) if plan.writesToStore else backups.backup_pod_labels(other)))
+    return peers
 
 
 def solver_namespaces(platform: Platform, units: dict[str, Unit]) -> set[str]:
