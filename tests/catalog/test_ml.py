@@ -118,12 +118,12 @@ def test_mlflow_backend_store_and_artifacts(write_spec: Callable[[str], Path]) -
     script = mlflow["command"][-1]
     assert 'MLFLOW_BACKEND_STORE_URI="postgresql+psycopg2://${POSTGRES_USER}:${password}@${POSTGRES_HOST}:${POSTGRES_PORT}/${POSTGRES_DB}"' in script
     assert "--backend-store-uri" not in script  # the password never reaches argv
-    # Artifacts: the object store's artifacts bucket, served through the tracking server.
+    # Artifacts: MLflow's own bucket on the object store (named after it), served through the tracking server.
     assert '--artifacts-destination "s3://${S3_BUCKET_ARTIFACTS}/${MLFLOW_ARTIFACTS_PATH}"' in script and "--serve-artifacts" in script
-    assert env["S3_BUCKET_ARTIFACTS"] == "artifacts" and env["MLFLOW_ARTIFACTS_PATH"] == "mlflow"
+    assert env["S3_BUCKET_ARTIFACTS"] == env["S3_BUCKET"] == "mlflow" and env["MLFLOW_ARTIFACTS_PATH"] == "mlflow"
     assert env["MLFLOW_S3_ENDPOINT_URL"] == S3_ENDPOINT
-    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-client", "key": "access-key-id"}}
-    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "minio-client", "key": "secret-access-key"}}
+    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-mlflow", "key": "access-key-id"}}
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": "minio-mlflow", "key": "secret-access-key"}}
     # MLflow's Host check lets in the public host, the in-cluster name clients use, and the probes' Host.
     allowed = env["MLFLOW_ALLOWED_HOSTS"].split(",")
     assert {f"mlflow.{DOMAIN}", "mlflow.ml.svc.cluster.local:5000", "localhost"} <= set(allowed)

@@ -2,8 +2,8 @@
 
 Both are rendered for two environments and validated with the real tools. The targeted checks follow
 the contract every consumer codes against: S3_ENDPOINT_URL names the rendered Service's `s3` port,
-credentials arrive only by Secret reference (`<provider>-client`), the PostSync Job creates exactly the
-configured buckets and the consumer key, and the generated NetworkPolicy lets a dependant reach the
+credentials arrive only by Secret reference (the dependant's own `<provider>-<dependant>`), the PostSync Job
+creates the shared datasets bucket and each dependant's own bucket and key, and the generated NetworkPolicy lets a dependant reach the
 provider's S3 port — for whichever provider the spec picks.
 """
 
@@ -31,7 +31,7 @@ from support import MINIMAL_SPEC
 Doc = dict[str, Any]
 NS = "storage"
 PROVIDERS = ("minio", "garage")
-CONTRACT_ENV = {"S3_ENDPOINT_URL", "AWS_REGION", "S3_BUCKET_ARTIFACTS", "S3_BUCKET_DATASETS"}
+CONTRACT_ENV = {"S3_ENDPOINT_URL", "AWS_REGION", "S3_BUCKET", "S3_BUCKET_ARTIFACTS", "S3_BUCKET_DATASETS"}
 CONTRACT_SECRET_ENV = {"AWS_ACCESS_KEY_ID": "access-key-id", "AWS_SECRET_ACCESS_KEY": "secret-access-key"}
 
 BASE = MINIMAL_SPEC + """\
@@ -39,7 +39,7 @@ environments:
   prod: {}
   staging: {cluster: "https://staging.example.org:6443"}
 apps:
-  x: {image: "registry.example.org/x:1", dependsOn: [object-store]}
+  xyz: {image: "registry.example.org/x:1", dependsOn: [object-store]}
 """
 
 BOTH_SPEC = BASE + """\
@@ -49,7 +49,7 @@ components:
   cluster-issuers: {}
   ingress-nginx: {}
   minio: {}
-  garage: {storage: 120Gi, settings: {artifactsBucket: ml-artifacts, datasetsBucket: ml-datasets}}
+  garage: {storage: 120Gi, settings: {datasetsBucket: ml-datasets}}
 """
 
 MINIO_SPEC = BASE + """\
@@ -57,7 +57,7 @@ components:
   cert-manager: {}
   cluster-issuers: {}
   ingress-nginx: {}
-  minio: {storage: 300Gi, settings: {artifactsBucket: ml-artifacts, datasetsBucket: ml-datasets}}
+  minio: {storage: 300Gi, settings: {datasetsBucket: ml-datasets}}
 """
 
 GARAGE_SPEC = BASE + """\
@@ -65,7 +65,7 @@ components:
   garage: {storage: 100Gi}
 """
 
-BUCKETS = "ml-artifacts ml-datasets"
+BUCKETS = "ml-datasets"
 
 
 def _tree(write_spec: Callable[[str], Path], text: str) -> Tree:
@@ -111,16 +111,16 @@ def _validate_clean(tree: Tree, out: Path) -> Any:
 @pytest.mark.usefixtures("tools")
 def test_both_providers_render_and_validate_clean(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
     report = _validate_clean(_tree(write_spec, BOTH_SPEC), tmp_path / "out")
-    # the chosen provider's consumer key is copied to the consumer; the other provider's is not
-    assert {"storage/garage-client", "storage/garage-secrets", "apps/garage-client", "storage/minio-root", "storage/minio-client"} <= set(report.required_secrets)
-    assert "apps/minio-client" not in report.required_secrets
+    # the consumer gets its own key of the chosen provider only; no shared client key anywhere
+    assert {"storage/garage-xyz", "storage/garage-secrets", "apps/garage-xyz", "storage/minio-root"} <= set(report.required_secrets)
+    assert not {s for s in report.required_secrets if s.startswith("apps/minio-") or s.endswith("-client")}
 
 
 @pytest.mark.tools
 @pytest.mark.usefixtures("tools")
 def test_minio_alone_validates_clean_and_is_flagged_frozen(write_spec: Callable[[str], Path], tmp_path: Path) -> None:
     report = _validate_clean(_tree(write_spec, MINIO_SPEC), tmp_path / "out")
-    assert "apps/minio-client" in report.required_secrets
+    assert {"apps/minio-xyz", "storage/minio-xyz"} <= set(report.required_secrets)
     frozen = [f for f in report.findings if f.check == "deprecated" and "minio" in f.resource.lower()]
     assert frozen and all(f.severity == "warning" for f in frozen)
 
@@ -144,9 +144,12 @@ def test_expose_is_exactly_the_contract(provider: str) -> None:
     assert comp.namespace == NS and comp.domain == NS
     assert set(comp.expose.env) == CONTRACT_ENV
     assert {k: (v.secret, v.key) for k, v in comp.expose.secret_env.items()} == {
-        k: (f"{provider}-client", key) for k, key in CONTRACT_SECRET_ENV.items()
+        k: (f"{provider}-{{{{ dependant }}}}", key) for k, key in CONTRACT_SECRET_ENV.items()
     }
-    assert comp.defaults.settings["artifactsBucket"] == "artifacts"
+    assert [s.name for s in comp.consumer_secrets] == [f"{provider}-{{{{ dependant }}}}"]
+    assert not [s for s in comp.secrets if s.name == f"{provider}-client"]
+    assert comp.expose.env["S3_BUCKET"] == comp.expose.env["S3_BUCKET_ARTIFACTS"] == "{{ dependant }}"
+    assert "artifactsBucket" not in comp.defaults.settings
     assert comp.defaults.settings["datasetsBucket"] == "datasets"
     assert comp.defaults.settings["region"] == {"minio": "us-east-1", "garage": "garage"}[provider]
     assert (comp.host, "http" in comp.ports) == ({"minio": ("minio", True), "garage": (None, False)}[provider])
@@ -157,8 +160,8 @@ def test_expose_is_exactly_the_contract(provider: str) -> None:
     [
         (BOTH_SPEC, "garage", BUCKETS),
         (MINIO_SPEC, "minio", BUCKETS),
-        (BOTH_SPEC.replace("objectStore: garage", "objectStore: minio"), "minio", "artifacts datasets"),
-        (GARAGE_SPEC, "garage", "artifacts datasets"),
+        (BOTH_SPEC.replace("objectStore: garage", "objectStore: minio"), "minio", "datasets"),
+        (GARAGE_SPEC, "garage", "datasets"),
     ],
 )
 def test_consumer_is_wired_to_the_chosen_provider(write_spec: Callable[[str], Path], spec: str, provider: str, buckets: str) -> None:
@@ -170,21 +173,22 @@ def test_consumer_is_wired_to_the_chosen_provider(write_spec: Callable[[str], Pa
     pod_ports = _named_ports(_container(workload))
     assert s3["targetPort"] == "s3" and pod_ports["s3"] == s3["port"]
 
-    env = _env(_container(_base(tree, "x")[("Deployment", "x")]))
+    env = _env(_container(_base(tree, "xyz")[("Deployment", "xyz")]))
     assert env["S3_ENDPOINT_URL"] == f"http://{service['metadata']['name']}.{service['metadata']['namespace']}.svc.cluster.local:{s3['port']}"
     assert env["AWS_REGION"] == {"minio": "us-east-1", "garage": "garage"}[provider]
-    assert f"{env['S3_BUCKET_ARTIFACTS']} {env['S3_BUCKET_DATASETS']}" == buckets
+    assert env["S3_BUCKET_DATASETS"] == buckets
+    assert env["S3_BUCKET"] == env["S3_BUCKET_ARTIFACTS"] == "xyz"  # its own bucket, named after it
     for name, key in CONTRACT_SECRET_ENV.items():
-        assert env[name] == {"secretKeyRef": {"name": f"{provider}-client", "key": key}}
+        assert env[name] == {"secretKeyRef": {"name": f"{provider}-xyz", "key": key}}
 
     def from_x(rule: Doc) -> bool:
         return any(
             peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "apps"
-            and peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "x"
+            and peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "xyz"
             for peer in rule.get("from", [])
         )
 
-    # the generated NetworkPolicy admits x (namespace apps) to the chosen provider's S3 pod port, in every environment
+    # the generated NetworkPolicy admits xyz (namespace apps) to the chosen provider's S3 pod port, in every environment
     other = "minio" if provider == "garage" else "garage"
     for env_name in ("prod", "staging"):
         policies = {d["metadata"]["name"]: d for d in _docs(tree, f"platform/{env_name}/") if d["kind"] == "NetworkPolicy" and d["metadata"].get("namespace") == NS}
@@ -201,7 +205,8 @@ def test_consumer_is_wired_to_the_chosen_provider(write_spec: Callable[[str], Pa
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_setup_job_creates_the_configured_buckets_and_key(write_spec: Callable[[str], Path], provider: str) -> None:
-    spec = BOTH_SPEC.replace("  minio: {}", "  minio: {settings: {artifactsBucket: ml-artifacts, datasetsBucket: ml-datasets}}")
+    spec = BOTH_SPEC.replace("  minio: {}", "  minio: {settings: {datasetsBucket: ml-datasets}}")
+    spec = spec.replace("objectStore: garage", f"objectStore: {provider}")
     tree = _tree(write_spec, spec)
     base = _base(tree, provider)
     job = base[("Job", f"{provider}-setup")]
@@ -213,9 +218,11 @@ def test_setup_job_creates_the_configured_buckets_and_key(write_spec: Callable[[
     assert not all(pod["metadata"]["labels"].get(k) == v for k, v in service["spec"]["selector"].items())
     container = _container(job)
     env = _env(container)
-    assert env["BUCKETS"] == BUCKETS
-    assert env["ACCESS_KEY"] == {"secretKeyRef": {"name": f"{provider}-client", "key": "access-key-id"}}
-    assert env["SECRET_KEY"] == {"secretKeyRef": {"name": f"{provider}-client", "key": "secret-access-key"}}
+    assert env["DATASETS_BUCKET"] == BUCKETS and env["DEPENDANTS"] == "xyz"
+    # the dependant's own key, mounted from its own Secret (never in the env)
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    assert mounts["/credentials/xyz"]["secret"]["secretName"] == f"{provider}-xyz"
     script = container["command"][-1]
     s3_port = _named_ports(_container(base[("StatefulSet", provider)]))
     if provider == "minio":
@@ -301,7 +308,7 @@ def test_minio_root_credentials_and_region(write_spec: Callable[[str], Path]) ->
 
 
 def test_garage_config_wiring(write_spec: Callable[[str], Path]) -> None:
-    spec = BOTH_SPEC.replace("datasetsBucket: ml-datasets}", "datasetsBucket: ml-datasets, region: eu-central}")
+    spec = BOTH_SPEC.replace("garage: {storage: 120Gi, settings: {datasetsBucket: ml-datasets}}", "garage: {storage: 120Gi, settings: {datasetsBucket: ml-datasets, region: eu-central}}")
     tree = _tree(write_spec, spec)
     base = _base(tree, "garage")
     sts = base[("StatefulSet", "garage")]
@@ -324,7 +331,7 @@ def test_garage_config_wiring(write_spec: Callable[[str], Path]) -> None:
     data_mount = next(m for m in container["volumeMounts"] if m["name"] == "data")["mountPath"]
     assert f'metadata_dir = "{data_mount}/meta"' in toml and f'data_dir = "{data_mount}/data"' in toml
     # the consumer signs with the region Garage checks
-    assert _env(_container(_base(tree, "x")[("Deployment", "x")]))["AWS_REGION"] == "eu-central"
+    assert _env(_container(_base(tree, "xyz")[("Deployment", "xyz")]))["AWS_REGION"] == "eu-central"
 
 
 def test_garage_consumer_key_is_generated_in_garage_format() -> None:
@@ -334,7 +341,7 @@ def test_garage_consumer_key_is_generated_in_garage_format() -> None:
     from bbgen.secrets.generate import new_value
     from bbgen.render.inventory import KeyPlan
 
-    secret = next(s for s in load_catalog()["garage"].secrets if s.name == "garage-client")
+    secret = next(s for s in load_catalog()["garage"].consumer_secrets if s.name == "garage-{{ dependant }}")
     key = secret.keys["access-key-id"]
     assert (key.generate, key.length, key.prefix) == ("hex", 12, "GK")
     assert (secret.keys["secret-access-key"].generate, secret.keys["secret-access-key"].length) == ("hex", 32)
@@ -359,10 +366,10 @@ def test_more_than_one_replica_is_refused(write_spec: Callable[[str], Path], pro
 
 
 def test_bad_bucket_name_is_refused(write_spec: Callable[[str], Path]) -> None:
-    path = write_spec(MINIO_SPEC.replace("artifactsBucket: ml-artifacts", "artifactsBucket: Bad_Bucket"))
+    path = write_spec(MINIO_SPEC.replace("datasetsBucket: ml-datasets", "datasetsBucket: Bad_Bucket"))
     with pytest.raises(SpecError) as caught:  # the catalog's settingRules refuse it at the spec line
         load_platform(path)
     (issue,) = caught.value.issues
-    assert issue.path == "components.minio.settings.artifactsBucket" and "'Bad_Bucket' does not match" in issue.message
+    assert issue.path == "components.minio.settings.datasetsBucket" and "'Bad_Bucket' does not match" in issue.message
     with pytest.raises(TemplateError, match="Bad_Bucket"):  # the template keeps its guard
         build_tree(validate_model(Platform, read_yaml(path)))

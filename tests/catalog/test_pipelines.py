@@ -124,11 +124,12 @@ def test_renders_and_validates_clean(write_spec: Callable[[str], Path], tmp_path
 
 
 def test_secrets_reach_their_readers(write_spec: Callable[[str], Path]) -> None:
-    """The artifact repository (Helm values, invisible to validate) reads the object store's consumer key
+    """The artifact repository (Helm values, invisible to validate) reads Argo Workflows' own object-store key
     in `argo`; n8n reads Postgres' password in `automation` and generates its own encryption key."""
     plans = {s.ref: s for s in inventory_for(load_platform(write_spec(SPEC))).secrets}
-    assert set(plans["argo/minio-client"].keys) == {"access-key-id", "secret-access-key"}
-    assert plans["argo/minio-client"].keys["access-key-id"].copy_of == ("storage", "minio-client", "access-key-id")
+    assert set(plans["argo/minio-argo-workflows"].keys) == {"access-key-id", "secret-access-key"}
+    assert plans["argo/minio-argo-workflows"].keys["access-key-id"].copy_of == ("storage", "minio-argo-workflows", "access-key-id")
+    assert plans["argo/minio-argo-workflows"].consumer == "argo-workflows" and not [r for r in plans if r.endswith("/minio-client")]
     assert plans["automation/postgres-n8n"].keys["password"].copy_of == ("db", "postgres-n8n", "password")
     assert plans["automation/postgres-n8n"].consumer == "n8n" and "automation/postgres-credentials" not in plans
     key = plans["automation/n8n-secrets"].keys["encryption-key"]
@@ -157,7 +158,7 @@ def test_argo_application_is_the_pinned_chart_with_values(write_spec: Callable[[
     assert waves["argo-workflows"] > max(waves["minio"], waves["mlflow"], waves["kafka"])
 
 
-def test_artifact_repository_is_the_object_stores_artifacts_bucket(write_spec: Callable[[str], Path]) -> None:
+def test_artifact_repository_is_its_own_bucket_on_the_object_store(write_spec: Callable[[str], Path]) -> None:
     tree = _tree(write_spec)
     values = _doc(tree, "values/argo-workflows/prod.yaml")
     # artifactRepository is the default repository once set (the chart has no useDefaultArtifactRepo switch)
@@ -167,17 +168,11 @@ def test_artifact_repository_is_the_object_stores_artifacts_bucket(write_spec: C
     assert s3["endpoint"] == f"{host}:{port}"  # host:port, no scheme
     assert s3["insecure"] is True  # plain HTTP inside the cluster
     minio = load_catalog()["minio"]
-    assert s3["bucket"] == minio.defaults.settings["artifactsBucket"]
+    assert s3["bucket"] == "argo-workflows"  # its own bucket, named after it
     assert s3["region"] == minio.defaults.settings["region"]
-    exposed = minio.expose.secret_env
-    assert s3["accessKeySecret"] == {"name": exposed["AWS_ACCESS_KEY_ID"].secret, "key": exposed["AWS_ACCESS_KEY_ID"].key}
-    assert s3["secretKeySecret"] == {"name": exposed["AWS_SECRET_ACCESS_KEY"].secret, "key": exposed["AWS_SECRET_ACCESS_KEY"].key}
+    assert s3["accessKeySecret"] == {"name": "minio-argo-workflows", "key": "access-key-id"}
+    assert s3["secretKeySecret"] == {"name": "minio-argo-workflows", "key": "secret-access-key"}
     assert values["artifactRepository"]["archiveLogs"] is True
-
-
-def test_artifact_bucket_follows_the_object_store_settings(write_spec: Callable[[str], Path]) -> None:
-    tree = _tree(write_spec, SPEC.replace("minio: {}", "minio: {settings: {artifactsBucket: ml-artifacts}}"))
-    assert _doc(tree, "values/argo-workflows/prod.yaml")["artifactRepository"]["s3"]["bucket"] == "ml-artifacts"
 
 
 def test_artifact_repository_follows_the_chosen_provider(write_spec: Callable[[str], Path]) -> None:
@@ -186,8 +181,8 @@ def test_artifact_repository_follows_the_chosen_provider(write_spec: Callable[[s
     s3 = _doc(tree, "values/argo-workflows/prod.yaml")["artifactRepository"]["s3"]
     host, port = _service_port(tree, "garage", "s3")
     assert s3["endpoint"] == f"{host}:{port}"
-    exposed = load_catalog()["garage"].expose.secret_env["AWS_ACCESS_KEY_ID"]
-    assert s3["accessKeySecret"] == {"name": exposed.secret, "key": exposed.key}
+    assert s3["accessKeySecret"] == {"name": "garage-argo-workflows", "key": "access-key-id"}
+    assert s3["bucket"] == "argo-workflows"
     garage = next(d for (k, _), d in _base(tree, "garage").items() if k == "StatefulSet")
     assert _admits(tree, "storage", _pod_labels(garage), "argo", {PEER_LABEL: "argo-workflows"}, port)
 
@@ -202,7 +197,7 @@ def test_workflow_steps_get_mlflow_kafka_and_object_store_env(write_spec: Callab
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka_host}:{kafka_port}"
     s3_host, s3_port = _service_port(tree, "minio", "s3")
     assert env["S3_ENDPOINT_URL"] == f"http://{s3_host}:{s3_port}"
-    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-client", "key": "access-key-id"}}
+    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-argo-workflows", "key": "access-key-id"}}
     assert len(values["mainContainer"]["env"]) == len(env)  # each variable once
     assert values["mainContainer"]["securityContext"]["allowPrivilegeEscalation"] is False
 

@@ -337,7 +337,7 @@ def test_setting_rules_the_catalog_declares(tmp_path: Path) -> None:
     lines = errors(tmp_path, """\
         ingress: {provider: gateway, className: cilium}
         components:
-          garage: {settings: {zone: "DC 1", artifactsBucket: ab}}
+          garage: {settings: {zone: "DC 1", datasetsBucket: ab}}
           argo-workflows: {settings: {authMode: sso}, public: true}
           cilium: {}
         """)
@@ -346,7 +346,7 @@ def test_setting_rules_the_catalog_declares(tmp_path: Path) -> None:
         " (the Argo Server's auth modes bbgen renders)",
         "9:3: components.cilium: ingress.provider: gateway needs settings.k8sServiceHost of 'cilium' (Gateway API needs"
         " Cilium's kube-proxy replacement: set it to the API server's address)",
-        "7:54: components.garage.settings.artifactsBucket: 'ab' does not match [a-z0-9][a-z0-9.-]{1,61}[a-z0-9] (an S3 bucket"
+        "7:53: components.garage.settings.datasetsBucket: 'ab' does not match [a-z0-9][a-z0-9.-]{1,61}[a-z0-9] (an S3 bucket"
         " name is 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)",
         "7:29: components.garage.settings.zone: 'DC 1' does not match [a-z0-9_-]+ (garage's region and zone names hold only"
         " lowercase letters, digits, '-' and '_')",

@@ -176,3 +176,32 @@ def app_cycles(ctx: Context) -> Iterator[SpecIssue]:
         if state.get(name) is None:
             visit(name, [name])
     return iter(found)
+
+
+OBJECT_STORE = "object-store"
+
+
+@check()
+def object_store_buckets(ctx: Context) -> Iterator[SpecIssue]:
+    """An app using the object store gets a bucket named after it, so its name must be a bucket name.
+
+    App names are DNS labels already; a bucket also needs 3 characters at least, and must not be one of
+    the store's own buckets (the shared datasets bucket, the backups bucket). The store's templates keep
+    their guard for a spec that skipped the checks.
+    """
+    store = ctx.provider(OBJECT_STORE)
+    if store is None:
+        return
+    component = ctx.catalog[store]
+    spec_settings = ctx.platform.components[store].settings if store in ctx.platform.components else {}
+    datasets = spec_settings.get("datasetsBucket", component.defaults.settings.get("datasetsBucket"))
+    taken = {str(datasets), component.backup_store.bucket if component.backup_store else ""}
+    for name, app in ctx.platform.apps.items():
+        for index, dep in enumerate(app.depends_on):
+            if dep != OBJECT_STORE and dep != store:
+                continue
+            at = ("apps", name, "dependsOn", index)
+            if len(name) < 3:
+                yield ctx.at(at, f"app {name!r} would get an object-store bucket named after it, and a bucket name has 3-63 characters: rename the app")
+            elif name in taken:
+                yield ctx.at(at, f"app {name!r} would get an object-store bucket named after it, but {store}'s own {name!r} bucket has that name: rename the app")
