@@ -36,3 +36,23 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def env_lists(node: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every container env list in a manifest or values file (any `env:` list of name/value entries)."""
+    if isinstance(node, dict):
+        env = node.get("env")
+        if isinstance(env, list) and all(isinstance(e, dict) and "name" in e for e in env):
+            yield env
+        for value in node.values():
+            yield from env_lists(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from env_lists(value)
+
+
+def files_of(files: dict[str, bytes], name: str) -> Iterator[Any]:
+    """The parsed documents of one unit in a rendered tree: its component folder and its Helm values."""
+    for path, data in files.items():
+        if path.endswith(".yaml") and (path.startswith(f"components/{name}/") or path.startswith(f"values/{name}/")):
+            yield from docs(data)

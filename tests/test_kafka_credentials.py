@@ -10,7 +10,6 @@ and `ingress.tcp` pointing at Kafka's listener is a located spec error.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from bbgen.render.units import env_units
 from bbgen.spec import load_platform
 
 from support import MINIMAL_SPEC, ROOT, bbgen
-from manifestkit import docs as _docs, strings as _strings
+from manifestkit import docs as _docs, strings as _strings, env_lists as _env_lists, files_of as _files_of
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 KAFKA = load_catalog()["kafka"]
@@ -34,29 +33,10 @@ JOB = "components/kafka/base/job-kafka-users.yaml"
 SASL = {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
 
 
-def _env_lists(node: Any) -> Iterator[list[dict[str, Any]]]:
-    """Every container env list in a manifest or values file (any `env:` list of name/value entries)."""
-    if isinstance(node, dict):
-        env = node.get("env")
-        if isinstance(env, list) and all(isinstance(e, dict) and "name" in e for e in env):
-            yield env
-        for value in node.values():
-            yield from _env_lists(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _env_lists(value)
-
-
 def _dependants(platform: Any, env: str) -> dict[str, str]:
     """Kafka's dependants in ``env``, by name, with their namespace."""
     units = env_units(platform, load_catalog(), env)
     return {u.name: u.namespace for u in units.values() if KAFKA.name in u.depends_on}
-
-
-def _files_of(files: dict[str, bytes], name: str) -> Iterator[Any]:
-    for path, data in files.items():
-        if path.endswith(".yaml") and (path.startswith(f"components/{name}/") or path.startswith(f"values/{name}/")):
-            yield from _docs(data)
 
 
 @pytest.fixture(scope="module", params=[p.stem for p in PROFILES])

@@ -12,7 +12,6 @@ whose name cannot be a bucket is refused.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from bbgen.spec.loader import read_yaml, validate_model
 from bbgen.spec.models import Platform
 
 from support import MINIMAL_SPEC, ROOT
-from manifestkit import docs as _docs, strings as _strings
+from manifestkit import docs as _docs, strings as _strings, env_lists as _env_lists, files_of as _files_of
 
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 ROLE = "object-store"
@@ -60,24 +59,6 @@ def _dependants(platform: Any, env: str) -> tuple[str, dict[str, str]]:
         return "", {}
     units = env_units(platform, load_catalog(), env)
     return store.name, {u.name: u.namespace for u in units.values() if store.name in u.depends_on}
-
-
-def _env_lists(node: Any) -> Iterator[list[dict[str, Any]]]:
-    if isinstance(node, dict):
-        env = node.get("env")
-        if isinstance(env, list) and all(isinstance(e, dict) and "name" in e for e in env):
-            yield env
-        for value in node.values():
-            yield from _env_lists(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _env_lists(value)
-
-
-def _files_of(files: dict[str, bytes], name: str) -> Iterator[Any]:
-    for path, data in files.items():
-        if path.endswith(".yaml") and (path.startswith(f"components/{name}/") or path.startswith(f"values/{name}/")):
-            yield from _docs(data)
 
 
 def _cases() -> list[Any]:
