@@ -60,8 +60,8 @@ def test_the_catalog_requires_es_snapshot_to_write_into_the_store() -> None:
     base: dict[str, Any] = {"name": "x", "description": "x", "delivery": "kustomize", "domain": "d", "namespace": "d", "stateful": True, "ports": {"http": 1}}
     with pytest.raises(ValidationError, match="writesToStore"):
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "es-snapshot", "port": "http"}}})
-    with pytest.raises(ValidationError, match="cannot be `offline`"):
-        _Wrapper.model_validate({"component": {**base, "backup": {"method": "es-snapshot", "port": "http", "writesToStore": True, "offline": True, "volume": "v", "runAs": 1}}})
+    with pytest.raises(ValidationError, match="cannot be `dumpsAtStart`"):
+        _Wrapper.model_validate({"component": {**base, "backup": {"method": "es-snapshot", "port": "http", "writesToStore": True, "dumpsAtStart": True, "volume": "v", "runAs": 1, "image": "i"}}})
 
 
 def test_the_nodes_get_the_s3_client_and_the_keystore_step_only_with_backups(write_spec: Callable[[str], Path]) -> None:

@@ -35,9 +35,9 @@ def _backed_up() -> dict[str, str]:
     return {n: c.backup.method for n, c in load_catalog().items() if c.backup is not None and c.backup.method != "none"}
 
 
-def _offline() -> set[str]:
-    """Components whose dump needs them stopped: a manual backup Job instead of a CronJob."""
-    return {n for n, c in load_catalog().items() if c.backup is not None and c.backup.offline}
+def _dumps_at_start() -> set[str]:
+    """Components whose dump needs them stopped: the CronJob restarts them and their own pod dumps at start."""
+    return {n for n, c in load_catalog().items() if c.backup is not None and c.backup.dumps_at_start}
 
 
 def _writes_to_store() -> set[str]:
@@ -67,6 +67,8 @@ def test_the_catalog_model_refuses_incomplete_backup_facts() -> None:
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "none"}}})
     with pytest.raises(ValidationError, match="needs `volume`"):
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "volume-tar"}}})
+    with pytest.raises(ValidationError, match="needs `image`"):
+        _Wrapper.model_validate({"component": {**base, "backup": {"method": "neo4j-dump", "dumpsAtStart": True, "volume": "data", "runAs": 1}}})
     with pytest.raises(ValidationError, match="not one of the declared ports"):
         _Wrapper.model_validate({"component": {**base, "ports": {"db": 1}, "backup": {"method": "pg-dump", "port": "nope"}}})
 
@@ -105,13 +107,10 @@ def test_reference_renders_a_cronjob_and_restore_job_per_backed_up_component(ref
         for name in expected:
             built = _kustomize(reference_out / "components" / name / "overlays" / env, tools["kustomize"])
             cron = [d for d in built if d["kind"] == "CronJob" and d["metadata"]["name"] == f"{name}-backup"]
-            if name in _offline():  # no CronJob: a backup Job run by hand, beside the restore Job
-                assert not cron
-                (manual,) = _docs(reference_out / "restore" / env / f"{name}-backup.yaml")
-                pod = manual["spec"]["template"]["spec"]
-            else:
-                assert len(cron) == 1, f"{env}: no CronJob {name}-backup"
-                pod = cron[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            assert len(cron) == 1, f"{env}: no CronJob {name}-backup"
+            pod = cron[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            if name in _dumps_at_start():
+                _check_restart_dump(built, name, pod)
             env_vars = {e["name"]: e.get("value") for c in pod["containers"] for e in c["env"]}
             if name in _writes_to_store():  # the component writes into the store itself, under the same folder
                 assert (env_vars["BUCKET"], env_vars["BASE_PATH"]) == ("backups", f"{env}/{name}")
@@ -128,6 +127,20 @@ def test_reference_renders_a_cronjob_and_restore_job_per_backed_up_component(ref
     assert {f"restore/prod/{n}.yaml" for n in expected} <= checked, "kubeconform and the pod checks read the restore Jobs"
 
 
+def _check_restart_dump(built: list[dict[str, Any]], name: str, pod: dict[str, Any]) -> None:
+    """A unit dumping itself at start: its own pod has the `dump` init container, and the CronJob's pod may delete that pod only."""
+    (sts,) = [d for d in built if d["kind"] == "StatefulSet" and d["metadata"]["name"] == name]
+    assert "dump" in [c["name"] for c in sts["spec"]["template"]["spec"]["initContainers"]]
+    account = pod["serviceAccountName"]
+    assert account == f"{name}-backup" and pod["automountServiceAccountToken"] is False
+    (role,) = [d for d in built if d["kind"] == "Role" and d["metadata"]["name"] == account]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "resourceNames": [f"{name}-0"], "verbs": ["delete"]}]
+    (binding,) = [d for d in built if d["kind"] == "RoleBinding" and d["metadata"]["name"] == account]
+    assert binding["subjects"][0]["name"] == account and binding["roleRef"]["name"] == account
+    with_token = [c["name"] for c in pod["initContainers"] + pod["containers"] if any(m["name"] == "api-token" for m in c.get("volumeMounts", []))]
+    assert with_token == ["dump"], "only the dump step holds the API token"
+
+
 def test_restore_runbook_lists_each_component(reference_out: Path) -> None:
     text = (reference_out / "RESTORE.md").read_text(encoding="utf-8")
     platform = load_platform(REFERENCE)
@@ -137,8 +150,8 @@ def test_restore_runbook_lists_each_component(reference_out: Path) -> None:
             if name in platform.components:
                 assert f"### {name} ({env})" in text
                 assert f"kubectl create -f restore/{env}/{name}.yaml" in text
-                if name in _offline():
-                    assert f"by hand: `restore/{env}/{name}-backup.yaml`" in text
+                if name in _dumps_at_start():
+                    assert f"(restarts it) | 14 days | `backups/{env}/{name}/`" in text
     for name, comp in load_catalog().items():
         if name in platform.components and comp.backup is not None and comp.backup.method == "none":
             assert f"| {name} | {comp.backup.reason} |" in text

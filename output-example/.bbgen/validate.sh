@@ -104,7 +104,6 @@ files=(
   restore/prod/jupyter.yaml
   restore/prod/label-studio.yaml
   restore/prod/n8n.yaml
-  restore/prod/neo4j-backup.yaml
   restore/prod/neo4j.yaml
   restore/prod/postgres.yaml
   restore/prod/qdrant.yaml
@@ -114,7 +113,6 @@ files=(
   restore/staging/jupyter.yaml
   restore/staging/label-studio.yaml
   restore/staging/n8n.yaml
-  restore/staging/neo4j-backup.yaml
   restore/staging/neo4j.yaml
   restore/staging/postgres.yaml
   restore/staging/qdrant.yaml
@@ -135,7 +133,7 @@ for file in ${files[@]+"${files[@]}"}; do
   fi
 done
 
-total=91
+total=89
 if [ ${#failed[@]} -gt 0 ]; then
   echo "validate.sh: ${#failed[@]} of $total failed:" >&2
   printf '  %s\n' "${failed[@]}" >&2

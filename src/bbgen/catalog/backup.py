@@ -33,7 +33,7 @@ class BackupFacts(_Meta):
     """`pg-dump`: `pg_dump -Fc` of every dependant's database; `redis-rdb`: `redis-cli --rdb` (an RDB snapshot);
     `qdrant-snapshot`: a snapshot of every collection through the API; `volume-tar`: a tar of the data volume, mounted
     read-only beside the running pod; `es-snapshot`: an Elasticsearch snapshot into an S3 repository; `neo4j-dump`:
-    `neo4j-admin database dump`; `none`: nothing (say why in `reason`)."""
+    `neo4j-admin database dump` (see `dumpsAtStart`); `none`: nothing (say why in `reason`)."""
     reason: str | None = None
     """Why there is no backup (`none` only), or what else to know (printed in RESTORE.md)."""
     what: str = ""
@@ -54,9 +54,13 @@ class BackupFacts(_Meta):
     """The component itself writes its backups to the object store (an Elasticsearch S3 snapshot repository): the
     backup and restore pods only drive its API (no upload or download step), its own pods get the backups key and
     the store's S3 endpoint, and the store's NetworkPolicy admits them on the S3 port."""
-    offline: bool = False
-    """The dump needs the component stopped (Neo4j Community's `neo4j-admin database dump`): no CronJob, but a
-    backup Job beside the restore Job, run by hand in a maintenance window (RESTORE.md says how)."""
+    dumps_at_start: bool = Field(default=False, alias="dumpsAtStart")
+    """The dump needs the component stopped (Neo4j Community's `neo4j-admin database dump`), and a CronJob that
+    stopped it would fight Argo CD's self-heal. So the component dumps itself: its pod has an init container
+    (`_shared/backup.j2` `start_dump`) that dumps into the data volume before the server starts, when the backup
+    CronJob has asked for it there; the CronJob asks, deletes the pod (a restart, as a rollout does; the
+    StatefulSet is untouched), waits for the dump and uploads it. The price is a restart per backup: the schedule
+    is a maintenance window. Needs `volume`, `runAs` and `image` (the CronJob's step: a shell and curl)."""
 
     @model_validator(mode="after")
     def _complete(self) -> BackupFacts:
@@ -64,12 +68,14 @@ class BackupFacts(_Meta):
             if not self.reason:
                 raise ValueError("backup.method `none` needs a `reason` (a cache, telemetry, state kept elsewhere …)")
             return self
-        if (self.method == "volume-tar" or self.offline) and (self.volume is None or self.run_as is None):
+        if (self.method == "volume-tar" or self.dumps_at_start) and (self.volume is None or self.run_as is None):
             raise ValueError(f"backup.method `{self.method}` needs `volume` (the volumeClaimTemplate) and `runAs` (the owning uid)")
         if self.method == "es-snapshot" and not self.writes_to_store:
             raise ValueError("backup.method `es-snapshot` writes into the store itself: set `writesToStore: true`")
-        if self.writes_to_store and self.offline:
-            raise ValueError("backup `writesToStore` drives the running component's API: it cannot be `offline`")
+        if self.writes_to_store and self.dumps_at_start:
+            raise ValueError("backup `writesToStore` drives the running component's API: it cannot be `dumpsAtStart`")
+        if self.dumps_at_start and self.image is None:
+            raise ValueError("backup `dumpsAtStart` needs `image`: the CronJob's step asks for the dump with a shell and curl")
         if self.method in ("pg-dump", "redis-rdb", "qdrant-snapshot", "es-snapshot") and self.port is None:
             raise ValueError(f"backup.method `{self.method}` needs `port` (the port the backup pod talks to)")
         return self

@@ -51,6 +51,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
     region = str(store.settings.get(facts.region_setting, DEFAULT_REGION)) if facts.region_setting else DEFAULT_REGION
     assert store.component is not None
     s3_port = store.component.ports[facts.port]
+    dump_image = fact.image or (facts.client_image if fact.method == "volume-tar" else unit.image) or ""
     return Backup(
         method=fact.method,
         cronJob=f"{unit.name}-backup",
@@ -59,7 +60,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         retentionDays=(own.retention_days if own is not None and own.retention_days else None) or view.backups.retention_days,
         podLabels=backup_pod_labels(unit),
         clientImage=facts.client_image,
-        dumpImage=fact.image or (facts.client_image if fact.method == "volume-tar" else unit.image) or "",
+        dumpImage=dump_image,
         endpoint=f"http://{store.service}.{store.namespace}.svc.cluster.local:{s3_port}",
         region=region,
         bucket=facts.bucket,
@@ -74,7 +75,10 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         runAs=fact.run_as,
         repository=REPOSITORY if fact.writes_to_store else None,
         writesToStore=fact.writes_to_store,
-        offline=fact.offline,
+        dumpsAtStart=fact.dumps_at_start,
+        loadImage=(unit.image or "") if fact.dumps_at_start else dump_image,
+        serviceAccount=f"{unit.name}-backup" if fact.dumps_at_start else None,
+        pod=f"{unit.name}-0" if fact.dumps_at_start else None,
     )
 
 

@@ -31,7 +31,6 @@ def _app_templates(root: Path) -> tuple[Path, ...]:
 
 BACKUP_TEMPLATE = "backup-cronjob.yaml.j2"
 RESTORE_TEMPLATE = "restore-job.yaml.j2"
-MANUAL_BACKUP_TEMPLATE = "backup-job.yaml.j2"
 
 ROUTE_TEMPLATES = {"nginx": "ingress.yaml.j2", GATEWAY_API: "httproute.yaml.j2"}
 
@@ -59,7 +58,7 @@ def _render_unit(root: Path, platform: Platform, scope: Scope, unit: Unit) -> li
     docs: list[dict[str, Any]] = []
     context = scope.variables(unit.name)
     templates = _unit_templates(root, platform, unit)
-    if context["unit"].backup is not None and not context["unit"].backup.offline:  # a backup method, an object store to write to
+    if context["unit"].backup is not None:  # a backup method, an object store to write to
         templates.append(root / "_shared" / BACKUP_TEMPLATE)
     for template in templates:
         for doc in engine.render_documents(root, template, context):
@@ -240,20 +239,14 @@ def build_tree(platform: Platform, *, catalog_root: Path | None = None) -> Tree:
 
 
 def _add_restores(tree: Tree, root: Path, scopes: dict[str, Scope]) -> None:
-    """restore/<env>/<unit>.yaml: each backed-up unit's restore Job, in no kustomization (applied by hand, see RESTORE.md).
-
-    An offline method's backup Job (it needs the unit stopped) goes beside it, as `<unit>-backup.yaml`.
-    """
+    """restore/<env>/<unit>.yaml: each backed-up unit's restore Job, in no kustomization (applied by hand, see RESTORE.md)."""
+    template = root / "_shared" / RESTORE_TEMPLATE
     for env, scope in sorted(scopes.items()):
         for name, unit_ctx in sorted(scope.units.items()):
             if unit_ctx.backup is None:
                 continue
-            files = {paths.restore_file(env, name): RESTORE_TEMPLATE}
-            if unit_ctx.backup.offline:
-                files[paths.restore_file(env, f"{name}-backup")] = MANUAL_BACKUP_TEMPLATE
-            for path, template in files.items():
-                docs = engine.render_documents(root, root / "_shared" / template, scope.variables(name))
-                if len(docs) != 1:
-                    raise TemplateError(template=f"templates/_shared/{template}", line=None, message="must render one Job")
-                docs[0].setdefault("metadata", {}).setdefault("labels", {}).update({**unit_ctx.labels, ENV_LABEL: env})
-                tree.add_doc(path, docs[0])
+            docs = engine.render_documents(root, template, scope.variables(name))
+            if len(docs) != 1:
+                raise TemplateError(template=f"templates/_shared/{RESTORE_TEMPLATE}", line=None, message="must render one Job")
+            docs[0].setdefault("metadata", {}).setdefault("labels", {}).update({**unit_ctx.labels, ENV_LABEL: env})
+            tree.add_doc(paths.restore_file(env, name), docs[0])

@@ -68,8 +68,16 @@ class Backup:
     writesToStore: bool
     """The unit writes its backups to the store itself (catalog `backup.writesToStore`): its pods hold the backups key,
     the backup and restore pods only drive its API (no upload or download), the store admits the unit's pods."""
-    offline: bool
-    """The dump needs the unit stopped: a manual backup Job (`restore/<env>/<unit>-backup.yaml`) instead of a CronJob."""
+    dumpsAtStart: bool
+    """The dump needs the unit stopped (catalog `backup.dumpsAtStart`): the unit's own pod dumps in an init container
+    (`_shared/backup.j2` `start_dump`) when the CronJob has asked on the data volume and restarted it."""
+    loadImage: str
+    """The image of the restore's load step (the component's own, or `dumpImage` when the catalog names one and the
+    dump is not taken by the unit itself)."""
+    serviceAccount: str | None
+    """`dumpsAtStart`: the backup pods' ServiceAccount, `<unit>-backup`, allowed only to delete the unit's pod."""
+    pod: str | None
+    """`dumpsAtStart`: the pod the CronJob restarts, `<unit>-0`."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

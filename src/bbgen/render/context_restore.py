@@ -41,8 +41,8 @@ class RestoreUnit:
     """Its Argo CD Application."""
     offline: bool
     """Whether the component must be stopped while the restore Job runs (it writes the volume)."""
-    backupFile: str | None
-    """An offline method's backup Job (run by hand in a maintenance window), else none: its CronJob runs on schedule."""
+    restartPod: str | None
+    """The pod each backup restarts (the unit dumps itself at start, catalog `backup.dumpsAtStart`), else none."""
     workload: str
     """`statefulset/<name>`: what to scale to zero first when ``offline``."""
     databases: Sequence[str]

@@ -41,9 +41,9 @@ def restore_context(platform: Platform, env_units: dict[str, dict[str, Unit]]) -
                 name=name, namespace=unit.namespace, method=plan.method, what=unit.component.backup.what,
                 note=unit.component.backup.reason or "", cronJob=plan.cronJob, restoreJob=plan.restoreJob, schedule=plan.schedule,
                 retentionDays=plan.retentionDays, location=f"{plan.bucket}/{plan.prefix}/", restoreFile=paths.restore_file(env, name),
-                application=f"{env}-{name}", offline=plan.offline or plan.method in OFFLINE, workload=f"statefulset/{name}", databases=list(plan.databases),
+                application=f"{env}-{name}", offline=plan.dumpsAtStart or plan.method in OFFLINE, workload=f"statefulset/{name}", databases=list(plan.databases),
                 repository=plan.repository,
-                backupFile=paths.restore_file(env, f"{name}-backup") if plan.offline else None,
+                restartPod=plan.pod if plan.dumpsAtStart else None,
             ))
         for unit in units.values():
             fact = unit.component.backup if unit.component is not None else None
