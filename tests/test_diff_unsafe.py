@@ -121,3 +121,42 @@ def test_a_side_that_does_not_build_is_a_note_unless_the_check_is_insisted_on(tm
     assert "not checked for changes that cannot be applied in place, kustomize could not build old components/web/overlays/prod" in loose.stderr
     strict = bbgen("diff", str(spec), "--against", str(out), "--stat", "--fail-on-unsafe")
     assert strict.returncode == 2 and "kustomize failed: old components/web/overlays/prod" in strict.stderr, strict.stderr
+
+
+def _git(repo: Path, *args: str) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@bbgen.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@bbgen.invalid"}
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_at_a_revision_compares_with_the_commit_and_only_unsafe_passes_the_rest(tmp_path: Path, tools: dict[str, str]) -> None:
+    """`--at HEAD`: the old side is the last commit's render, whatever the working tree holds (real git)."""
+    repo = tmp_path / "repo"
+    out = rendered(write_spec(tmp_path / "old", sts()), repo / "gitops")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "render")
+    unsafe_spec = write_spec(tmp_path / "unsafe", sts(serviceName="db-headless"))
+    rendered(unsafe_spec, out)  # the working tree already holds the new render: no drift on disk
+    on_disk = bbgen("diff", str(unsafe_spec), "--against", str(out), "--only-unsafe")
+    assert on_disk.returncode == 0, on_disk.stderr
+    committed = bbgen("diff", str(unsafe_spec), "--against", str(out), "--at", "HEAD", "--only-unsafe", "--stat")
+    assert committed.returncode == 3, committed.stderr
+    assert "! prod: StatefulSet apps/db  spec.serviceName: db -> db-headless" in committed.stdout
+
+    safe_spec = write_spec(tmp_path / "safe", sts(replicas=2))
+    safe = bbgen("diff", str(safe_spec), "--against", str(out), "--at", "HEAD", "--only-unsafe", "-o", "json")
+    assert safe.returncode == 0, safe.stderr
+    assert json.loads(safe.stdout)["unsafe"] == [] and json.loads(safe.stdout)["resources"], "different, but nothing unsafe"
+    assert bbgen("diff", str(safe_spec), "--against", str(out), "--at", "HEAD").returncode == 1
+
+    nowhere = bbgen("diff", str(safe_spec), "--against", str(tmp_path / "old"), "--at", "HEAD")
+    assert nowhere.returncode == 2 and "not in a git repository" in nowhere.stderr and "Traceback" not in nowhere.stderr
+    no_rev = bbgen("diff", str(safe_spec), "--against", str(out), "--at", "v9")
+    assert no_rev.returncode == 2 and "--at v9: no such commit" in no_rev.stderr
+    alone = bbgen("diff", str(safe_spec), "--remote", "--at", "HEAD")
+    assert alone.returncode == 2 and "pass --against DIR too" in alone.stderr

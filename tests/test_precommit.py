@@ -94,9 +94,10 @@ def _pre_commit(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 def test_manifest_parses_with_pre_commits_loader() -> None:
     hooks = {hook["id"]: hook for hook in load_manifest(str(MANIFEST))}
-    assert sorted(hooks) == ["bbgen-drift", "bbgen-validate"]
-    drift, validate = hooks["bbgen-drift"], hooks["bbgen-validate"]
+    assert sorted(hooks) == ["bbgen-drift", "bbgen-unsafe", "bbgen-validate"]
+    drift, unsafe, validate = hooks["bbgen-drift"], hooks["bbgen-unsafe"], hooks["bbgen-validate"]
     assert (drift["entry"], drift["args"]) == ("bbgen diff --stat", ["platform.yaml", "--against", "gitops/"])
+    assert (unsafe["entry"], unsafe["args"]) == ("bbgen diff --stat --only-unsafe", ["platform.yaml", "--against", "gitops/", "--at", "HEAD"])
     assert (validate["entry"], validate["args"]) == ("bbgen validate", ["gitops/"])
     for hook in hooks.values():
         assert hook["language"] == "python" and hook["pass_filenames"] is False
@@ -150,3 +151,31 @@ def test_validate_hook_passes_clean_and_fails_on_a_broken_render(
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert re.search(r"^bbgen validate .*Failed$", broken.stdout, re.M), broken.stdout
     assert "Servic/observability/grafana" in broken.stdout
+
+
+@pytest.mark.tools
+def test_unsafe_hook_passes_safe_changes_and_refuses_what_cannot_sync_in_place(
+    tmp_path: Path, scratch: Path, hook_repo: tuple[Path, str], tools: dict[str, str]
+) -> None:
+    """The spec and its render change together (no drift); the hook compares them with the last commit."""
+    repo, env = _user_repo(tmp_path, scratch, hook_repo, "bbgen-unsafe")
+    env["PATH"] = os.pathsep.join(sorted({str(Path(p).parent) for p in tools.values()})) + os.pathsep + env.get("PATH", "")
+    spec = repo / "platform.yaml"
+    text = spec.read_text(encoding="utf-8")
+
+    def render_with(edited: str) -> subprocess.CompletedProcess[str]:
+        assert edited != text
+        spec.write_text(edited, encoding="utf-8")
+        api.render(spec, repo / "gitops")
+        assert _run(["git", "add", "-A"], repo, env).returncode == 0
+        return _pre_commit(repo, env)
+
+    safe = render_with(text.replace("  grafana: {}\n", "  grafana:\n    replicas: 2\n"))
+    assert safe.returncode == 0, safe.stdout + safe.stderr
+    assert re.search(r"^bbgen unsafe .*Passed$", safe.stdout, re.M), safe.stdout
+
+    refused = render_with(text.replace("  postgres:\n    storage: 20Gi\n", "  postgres:\n    storage: 30Gi\n"))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert re.search(r"^bbgen unsafe .*Failed$", refused.stdout, re.M), refused.stdout
+    assert "- exit code: 3" in refused.stdout
+    assert "StatefulSet db/postgres" in refused.stdout and "volumeClaimTemplates" in refused.stdout

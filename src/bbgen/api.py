@@ -228,8 +228,12 @@ def diff(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
     unsafe: bool | None = None,
+    at: str | None = None,
 ) -> DiffResult:
     """Compare a fresh render with a directory or with the Gitea branch (owned files only).
+
+    ``at``: read ``against`` as git revision ``at`` holds it (`HEAD`: what committing the
+    render changes), not as it is on disk.
 
     With ``remote`` the result names the commit compared with (``DiffResult.remote``),
     for ``push --expect``; a missing repository is an error that says so.
@@ -248,7 +252,12 @@ def diff(
     if against is not None:
         if not against.is_dir():
             raise UsageError(message=f"{against}: no such directory")
-        old = read_owned(against, set(files))
+        if at is not None:
+            from bbgen.diff.committed import read_committed  # lazy
+
+            old = read_committed(against, at, set(files))
+        else:
+            old = read_owned(against, set(files))
         return _with_unsafe(diff_files(files, old), files, old, unsafe, log)
     from bbgen.gitea import GiteaClient, usable_token  # lazy
     from bbgen.push import Git, fetch_branch  # lazy

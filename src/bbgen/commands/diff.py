@@ -48,6 +48,12 @@ def diff(
     fail_on_unsafe: Annotated[
         bool, typer.Option("--fail-on-unsafe", help="Exit 3 when a change cannot be synced in place (needs kustomize).")
     ] = False,
+    at: Annotated[
+        Optional[str], typer.Option("--at", metavar="REV", help="With --against: compare with DIR as git revision REV holds it (HEAD: what the next commit changes), not as it is on disk.")
+    ] = None,
+    only_unsafe: Annotated[
+        bool, typer.Option("--only-unsafe", help="Exit 0 unless a change cannot be synced in place (then 3): other differences pass. For the bbgen-unsafe pre-commit hook.")
+    ] = False,
     url: UrlOpt = None,
     owner: OwnerOpt = None,
     repo: RepoOpt = None,
@@ -61,7 +67,8 @@ def diff(
     """Show what rendering SPEC would change, per resource, then as a unified diff.
 
     Exit 0 when identical, 1 when different (drift detection in CI), 2 on errors,
-    3 with --fail-on-unsafe when a change cannot be applied in place.
+    3 with --fail-on-unsafe when a change cannot be applied in place
+    (--only-unsafe: 3 for that, else 0, however much differs).
     Each environment's changed overlays are built with kustomize on both sides, and
     changes the API server refuses on a live object (a StatefulSet's
     volumeClaimTemplates, a selector, a Job's template, a cluster IP, a smaller PVC,
@@ -77,17 +84,21 @@ def diff(
       bbgen diff platform.yaml --against gitops/
       GITEA_TOKEN=... bbgen diff platform.yaml --remote --stat
       bbgen diff platform.yaml --against gitops/ --output json | jq '.resources[] | select(.kind == "Application")'
+      bbgen diff platform.yaml --against gitops/ --at HEAD --only-unsafe --stat
     """
     from bbgen import api  # lazy
 
     if (against is None) == (not remote):
         raise UsageError(message="pass exactly one of --against DIR and --remote")
+    if at is not None and against is None:
+        raise UsageError(message="--at REV reads the --against directory at a git revision: pass --against DIR too")
+    fail_on_unsafe = fail_on_unsafe or only_unsafe
     token = token_from(token_env) if remote else ""
     with Console(quiet=quiet, verbose=verbose) as console:
         result = api.diff(
             spec, against=against, remote=remote, token=token, ca_bundle=str(ca_bundle) if ca_bundle else None,
             url=url, owner=owner, repo=repo, branch=branch, timeout=timeout, log=console.log, progress=console.progress,
-            unsafe=True if fail_on_unsafe else None,
+            unsafe=True if fail_on_unsafe else None, at=at,
         )
         if result.remote is not None:
             _compared(console, result.remote)
@@ -109,7 +120,7 @@ def diff(
         _print(result, stat=stat, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     if fail_on_unsafe and result.unsafe:
         raise typer.Exit(EXIT_UNSAFE)
-    if not result.identical:
+    if not result.identical and not only_unsafe:
         raise typer.Exit(1)
 
 
