@@ -263,9 +263,10 @@ def test_llama_cpp_arguments_follow_settings(llama: Path) -> None:
     assert _env(container)["LLAMA_CACHE"] == mounts["data"]
     claim = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["volumeClaimTemplates"][0]
     assert claim["spec"]["resources"]["requests"]["storage"] == "40Gi"
-    # The API key guards /metrics too (llama.cpp exempts /health and /models only): not scraped while it is on.
+    # The API key guards /metrics too (llama.cpp exempts /health and /models only): the scraper's own keyed job
+    # scrapes it (tests/test_scrape_credentials.py), so the pod says it needs a key.
     metadata = _one(_base(llama, "llama-cpp"), "StatefulSet")["spec"]["template"]["metadata"]
-    assert "prometheus.io/scrape" not in metadata.get("annotations", {})
+    assert metadata["annotations"]["bbgen.dev/scrape-credential"] == "llama-cpp"
     assert _arg(args, "--api-key-file") == "/keys/api-keys"
 
 

@@ -33,6 +33,7 @@ from bbgen.catalog.wiring import (
     Chart,
     ConsumerSecretMeta,
     Expose,
+    ScrapeCredential,
     SecretMeta,
 )
 
@@ -64,14 +65,16 @@ class _ComponentBase(_Meta):
     gets none of their secret env. In the dependency's namespace it may read the dependency's private Secrets
     (to set that user up as the superuser); the Secrets plan lists it among their users."""
     after: list[str] = Field(default_factory=list)
+    """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     access: dict[str, str] = Field(default_factory=dict)
     """Access this component needs of a dependency (by its name or a role it fills) other than the default a
     dependant gets, e.g. `{kafka: read}`: the dependency's templates read it as ``unit.dependantAccess`` and
     say which words they know (kafka: `read`, read-only on every topic and group)."""
-    """Ordering only: sync after these when they are enabled (no connection, no requirement)."""
     secrets: list[SecretMeta] = Field(default_factory=list)
     consumer_secrets: list[ConsumerSecretMeta] = Field(default_factory=list, alias="consumerSecrets")
     """Secrets each dependant gets its own of (a name with `{{ dependant }}`), in its namespace and this component's."""
+    scrape_credential: ScrapeCredential | None = Field(default=None, alias="scrapeCredential")
+    """Its metrics need a credential while a setting is on: the metrics scraper then gets one of the consumer Secrets."""
     expose: Expose = Field(default_factory=Expose)
     defaults: Defaults = Field(default_factory=Defaults)
     cluster_resources: list[ClusterResource] = Field(default_factory=list, alias="clusterResources")
@@ -254,6 +257,12 @@ class _ComponentBase(_Meta):
                 raise ValueError(f"expose.secretEnv.{var}: {ref.secret!r} is not one of consumerSecrets {sorted(consumer)}")
             if ref.key not in secret.keys:
                 raise ValueError(f"expose.secretEnv.{var}: consumer Secret {ref.secret!r} has no key {ref.key!r}")
+        scrape = self.scrape_credential
+        if scrape is not None:
+            if scrape.secret not in consumer or scrape.key not in consumer[scrape.secret].keys:
+                raise ValueError(f"scrapeCredential: {scrape.secret!r} key {scrape.key!r} is not a key of one of consumerSecrets {sorted(consumer)}")
+            if not isinstance(self.defaults.settings.get(scrape.setting), bool):
+                raise ValueError(f"scrapeCredential.setting: {scrape.setting!r} is not a boolean setting under defaults.settings")
 
     @property
     def templates(self) -> list[Path]:

@@ -188,3 +188,20 @@ class ConsumerSecretMeta(SecretMeta):
         if not _DNS_NAME_RE.match(sample) or len(sample) > 200:
             raise ValueError(f"consumer Secret {self.name!r}: not a Secret name (lowercase letters, digits, '-')")
         return self
+
+
+class ScrapeCredential(_Meta):
+    """`scrapeCredential:` the component's metrics need a credential while a setting is on (llama.cpp guards
+    /metrics with its API key once `apiKey` is on).
+
+    The metrics scraper (the unit filling the `metrics` role) then gets a consumer Secret of its own, exactly as
+    a dependant does: the component accepts its key beside the dependants', and the scraper's job for this
+    component sends it (`Authorization: Bearer`, read from a mounted file at every scrape).
+    """
+
+    setting: str
+    """A boolean setting of the component: while it is true, the metrics need the credential."""
+    secret: str
+    """One of the component's `consumerSecrets`, by its name template (`<component>-{{ dependant }}`)."""
+    key: str
+    """The key of that Secret holding the credential."""

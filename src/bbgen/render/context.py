@@ -31,6 +31,7 @@ from typing import Any
 # The custom-app part of the contract (`unit.workload`) lives in context_app.py.
 from bbgen.render.context_app import Kube as Kube, Workload as Workload
 from bbgen.render.context_backup import Backup as Backup, BackupCredential as BackupCredential, BackupStore as BackupStore
+from bbgen.render.context_metrics import KeyedTarget as KeyedTarget
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -387,6 +388,8 @@ class UnitContext:
     """How it is backed up in this environment (`_shared/backup-*.j2`), none when it is not (no method, disabled, no object store)."""
     backupStore: BackupStore | None = None
     """The bucket and key its setup Job makes for backups (an `object-store` provider with `backupStore`), else none."""
+    scrapesWithKey: Sequence[KeyedTarget] = ()
+    """On the metrics scraper: the components whose metrics need its key here (one scrape job each), sorted; else empty."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

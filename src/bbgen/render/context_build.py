@@ -19,6 +19,7 @@ from bbgen.render import backups, basic_auth, engine, observability
 from bbgen.render.app_storage import mounts
 from bbgen.render.context import (
     BackupStore,
+    KeyedTarget,
     Observability,
     BasicAuth,
     Dependency,
@@ -48,6 +49,8 @@ from bbgen.render.units import (
     SSO_ROLE,
     Unit,
     build_units,
+    credential_holders,
+    scraper_needs_key,
     env_units,
     http_service_port,
     labels,
@@ -298,7 +301,7 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         dependants=sorted(u.name for u in units.values() if unit.name in u.depends_on),
         consumerSecrets={
             d: [consumer_secret_name(s.name, d) for s in comp.consumer_secrets]
-            for d in sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
+            for d in credential_holders(units, unit)
         } if comp is not None and comp.consumer_secrets else {},
         dependantAccess=dependant_access(units, unit),
         dependantTopics={
@@ -316,4 +319,23 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         workload=workload(unit.app, replicas(view, unit), labels(view, unit), mounts(unit.name, unit.app, view.storage.class_name, source)) if unit.app is not None else None,
         backup=backups.plan(view, units, unit, env),
         backupStore=BackupStore(bucket=comp.backup_store.bucket, secret=comp.backup_store.secret) if comp is not None and comp.backup_store is not None else None,
+        scrapesWithKey=_keyed_targets(units, unit),
     )
+
+
+SCRAPE_KEYS_DIR = "/etc/scrape-keys"
+"""Where the metrics scraper's pod mounts its keys of components whose metrics need one, a folder each."""
+
+
+def _keyed_targets(units: dict[str, Unit], scraper: Unit) -> list[KeyedTarget]:
+    """On the metrics scraper: each component whose metrics need its key here, with the Secret holding that key."""
+    out = []
+    for name in sorted(units):
+        target = units[name]
+        if scraper_needs_key(units, target) is not scraper:
+            continue
+        assert target.component is not None and target.component.scrape_credential is not None
+        fact = target.component.scrape_credential
+        out.append(KeyedTarget(unit=name, namespace=target.namespace, secret=consumer_secret_name(fact.secret, scraper.name), key=fact.key,
+                               mountPath=f"{SCRAPE_KEYS_DIR}/{name}"))
+    return out

@@ -11,7 +11,9 @@ name holding the same value.
 A component's ``consumerSecrets`` are per dependant: each dependant (its
 *consumer*) gets its own Secret, generated in the component's namespace (its
 setup Job reads it there, e.g. to create a database role) and copied to the
-dependant's. Both carry ``consumer``, so the plan names whose credential it is.
+dependant's. Both carry ``consumer``, so the plan names whose credential it is. The
+metrics scraper is a consumer too where a component guards its metrics with a key
+(component.yaml `scrapeCredential`).
 
 The inventory is per environment: it is built from ``spec.merge.env_view`` (the
 spec as that environment sees it), so a component enabled only in some
@@ -32,7 +34,7 @@ from bbgen.render.context import variables
 from bbgen.render.context_build import secret_value_context
 from bbgen.render.engine import render_string
 from bbgen.render.inventory_model import DEFAULT_ENV, ENV_PREFIX, Inventory, KeyPlan, KeyRef, SecretPlan, Source, env_var
-from bbgen.render.units import Unit, build_units, env_units, oidc_client_id, oidc_secret_name
+from bbgen.render.units import Unit, build_units, credential_holders, env_units, oidc_client_id, oidc_secret_name
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
 
@@ -189,8 +191,7 @@ def _consumer_secrets(b: _Builder, units: dict[str, Unit], unit: Unit, values: d
     """
     if unit.component is None or not unit.component.consumer_secrets:
         return
-    dependants = sorted(u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name))
-    for dependant in dependants:
+    for dependant in credential_holders(units, unit):
         for secret in unit.component.consumer_secrets:
             name = consumer_secret_name(secret.name, dependant)
             where = f"templates/{unit.name}/component.yaml: consumerSecrets.{secret.name}"

@@ -64,6 +64,28 @@ def provider(units: dict[str, Unit], role: str) -> Unit | None:
     return next((units[name] for name in sorted(units) if units[name].provides(role)), None)
 
 
+METRICS_ROLE = "metrics"
+
+
+def scraper_needs_key(units: dict[str, Unit], unit: Unit) -> Unit | None:
+    """The metrics scraper, when ``unit``'s metrics need a credential here (component.yaml `scrapeCredential`, its setting on)."""
+    fact = unit.component.scrape_credential if unit.component is not None else None
+    if fact is None or unit.settings.get(fact.setting) is not True:
+        return None
+    scraper = provider(units, METRICS_ROLE)
+    return scraper if scraper is not None and scraper.name != unit.name else None
+
+
+def credential_holders(units: dict[str, Unit], unit: Unit) -> list[str]:
+    """Who gets an own credential of ``unit`` (one of each of its `consumerSecrets`): its dependants that sign in with
+    one, and the metrics scraper when its metrics need a key. Sorted; the secrets plan and the templates agree on it."""
+    holders = {u.name for u in units.values() if unit.name in u.depends_on and u.credential_from(unit.name)}
+    scraper = scraper_needs_key(units, unit)
+    if scraper is not None:
+        holders.add(scraper.name)
+    return sorted(holders)
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
