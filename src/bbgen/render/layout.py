@@ -35,6 +35,16 @@ def argocd_namespace() -> str:
     return home
 
 
+def app_name(env: str, unit: str) -> str:
+    """The Argo CD Application of ``unit`` in environment ``env`` (RESTORE.md names it too)."""
+    return f"{env}-{unit}"
+
+
+def root_app_name(env: str) -> str:
+    """Environment ``env``'s root Application (app of apps)."""
+    return app_name(env, "root")
+
+
 def destination(platform: Platform, env: str) -> str:
     """The API server Argo CD deploys ``env`` to.
 

@@ -61,10 +61,12 @@ from bbgen.render.layout import (
     IN_CLUSTER,
     PLATFORM_PROJECT,
     add_docs,
+    app_name,
     argocd_namespace,
     destination,
     has_manifests,
     repo_url,
+    root_app_name,
     runs_argocd,
     self_managed,
     spoke_servers,
@@ -173,7 +175,7 @@ def env_apps_context(platform: Platform, env: str) -> tuple[Application, Applica
     The root makes Applications and AppProjects, which live beside Argo CD: on the
     hub (or the environment's own cluster in per-cluster mode), so always in-cluster.
     """
-    root = _app(platform, f"{env}-root", project="default", destination={"server": IN_CLUSTER, "namespace": argocd_namespace()},
+    root = _app(platform, root_app_name(env), project="default", destination={"server": IN_CLUSTER, "namespace": argocd_namespace()},
                 path=paths.apps_dir(env), wave=None, finalizer=False)
     basics = _app(platform, f"{env}-platform", project=project_name(env, PLATFORM_PROJECT), destination={"server": destination(platform, env)},
                   path=paths.platform_dir(env), wave=0, finalizer=True)
@@ -192,7 +194,7 @@ def app_context(platform: Platform, env: str, unit: Unit) -> Application:
             releaseName=comp.chart.release_name or unit.name, valuesFile=paths.values_file(unit.name, env),
         )
     return Application(
-        name=f"{env}-{unit.name}",
+        name=app_name(env, unit.name),
         labels=standard_labels(unit.name, part_of=platform.name),
         wave=unit.wave,
         finalizer=not self_managed(unit),  # deleting Argo CD's own Application must not uninstall Argo CD

@@ -13,7 +13,7 @@ from pathlib import Path
 from bbgen.render import backups, engine, paths
 from bbgen.render.context import variables
 from bbgen.render.context_restore import NotBackedUp, RestoreEnv, RestoreUnit, RestoreVariables
-from bbgen.render.layout import argocd_namespace
+from bbgen.render.layout import app_name, argocd_namespace, root_app_name
 from bbgen.render.units import Unit
 from bbgen.spec.merge import env_view
 from bbgen.spec.models import Platform
@@ -41,7 +41,7 @@ def restore_context(platform: Platform, env_units: dict[str, dict[str, Unit]]) -
                 name=name, namespace=unit.namespace, method=plan.method, what=unit.component.backup.what,
                 note=unit.component.backup.reason or "", cronJob=plan.cronJob, restoreJob=plan.restoreJob, schedule=plan.schedule,
                 retentionDays=plan.retentionDays, location=f"{plan.bucket}/{plan.prefix}/", restoreFile=paths.restore_file(env, name),
-                application=f"{env}-{name}", offline=plan.dumpsAtStart or plan.method in OFFLINE, workload=f"statefulset/{name}", databases=list(plan.databases),
+                application=app_name(env, name), offline=plan.dumpsAtStart or plan.method in OFFLINE, workload=f"statefulset/{name}", databases=list(plan.databases),
                 repository=plan.repository,
                 restartPod=plan.pod if plan.dumpsAtStart else None,
             ))
@@ -49,7 +49,7 @@ def restore_context(platform: Platform, env_units: dict[str, dict[str, Unit]]) -
             fact = unit.component.backup if unit.component is not None else None
             if fact is not None and fact.method == "none" and fact.reason:
                 skipped[unit.name] = fact.reason
-        envs.append(RestoreEnv(name=env, rootApp=f"{env}-root", units=rows))
+        envs.append(RestoreEnv(name=env, rootApp=root_app_name(env), units=rows))
     return RestoreVariables(
         platform=platform.name, store=store, bucket=bucket, storeSecret=secret, argocdNamespace=argocd_namespace(),
         environments=envs, notBackedUp=[NotBackedUp(name=n, reason=r) for n, r in sorted(skipped.items())],
