@@ -32,6 +32,8 @@ from typing import Any
 from bbgen.render.context_app import Kube as Kube, Workload as Workload
 from bbgen.render.context_backup import Backup as Backup, BackupCredential as BackupCredential, BackupStore as BackupStore
 from bbgen.render.context_metrics import KeyedTarget as KeyedTarget
+from bbgen.render.context_route import BasicAuth as BasicAuth, BasicAuthProxy as BasicAuthProxy, Route as Route
+from bbgen.render.context_sso import OidcClient as OidcClient, OidcSecret as OidcSecret, Sso as Sso
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,63 +70,6 @@ class TcpExposure:
     """Public name clients connect to (`host` of the exposure, else the unit's host, else its name, on the environment's domain)."""
     tls: bool
     """Whether the port speaks TLS to its clients here (component.yaml's `tcpTls`, its setting on); the spec refuses an exposure without it."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OidcSecret:
-    """Where a confidential OIDC client's secret is kept (a Secret made out of band)."""
-
-    name: str
-    """Secret name (`oidc-<clientId>`), in the client's and the SSO provider's namespace."""
-    key: str
-    """Key holding the client secret (`client-secret`)."""
-    idKey: str
-    """Key holding the client id (`client-id`), for a client that reads its id from a Secret too."""
-    env: str
-    """Environment variable the SSO provider's realm import reads it from (`OIDC_CLIENT_SECRET_<ID>`)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OidcClient:
-    """One OIDC client of the platform realm: a component or app that signs users in."""
-
-    clientId: str
-    """Client id in the realm."""
-    unit: str
-    """Component or app owning the client."""
-    namespace: str
-    """Its namespace."""
-    public: bool
-    """A public (PKCE, secretless) client; otherwise confidential."""
-    host: str | None
-    """Its public host (redirects go back there), or none."""
-    redirectUris: Sequence[str]
-    """Allowed redirect URIs: `https://<host><path>` for each of the component's `oidcClient.callbackPaths`, else `https://<host>/*`."""
-    webOrigins: Sequence[str]
-    """Allowed web origins (`https://<host>`)."""
-    secret: OidcSecret | None
-    """The client secret's Secret (confidential clients), else none."""
-    representation: Kube
-    """Keycloak's ClientRepresentation of the client, without the secret (realm import, clients Job)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Sso:
-    """Single sign-on: the platform realm on the enabled `sso` provider."""
-
-    realm: str
-    """Realm name (`sso.realm`, default the platform name)."""
-    issuer: str | None
-    """Public issuer URL (tokens' `iss`), or none without an `sso` provider with a public host."""
-    internalUrl: str | None
-    """The same realm through the provider's in-cluster Service (discovery, tokens, keys), or none."""
-    clients: Sequence[OidcClient]
-    """Every OIDC client of the platform, sorted by component or app name."""
-    adminGroup: str
-    """Realm group whose members administer the platform's UIs (`sso.adminGroup`, default `<platform>-admins`);
-    every client's tokens carry the user's group names in the `groups` claim (scope `groups`)."""
-    groupsScope: str
-    """Name of the client scope (and token claim) carrying the user's groups: request it to get `groups`."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -263,56 +208,6 @@ class Dependency:
     """Connection env vars it exposes to this unit (its `expose.env`, evaluated for this dependant)."""
     secretEnv: Mapping[str, SecretKeyRef]
     """Env vars read from Secrets (its `expose.secretEnv`), by variable name."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Route:
-    """What the unit's public route allows beyond the edge's defaults (catalog `route`)."""
-
-    timeout: int | None
-    """Seconds a request may take, or none for the edge's default."""
-    maxBodySize: str | None
-    """Largest request body NGINX accepts, or none for its default."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BasicAuth:
-    """HTTP basic auth in front of the unit's public host."""
-
-    secret: str
-    """Secret holding the htpasswd line (key `auth`)."""
-    realm: str
-    """Realm the browser shows."""
-    proxy: BasicAuthProxy | None = None
-    """Under the gateway provider, the NGINX proxy that checks the Secret (render/basic_auth.py); none under NGINX."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BasicAuthProxy:
-    """The basic-auth proxy the HTTPRoute targets (gateway provider): it forwards to the unit's Service."""
-
-    name: str
-    """Name of its Deployment, Service and ConfigMap."""
-    labels: dict[str, str]
-    """Its pods' labels (its own name, not the unit's: the unit's Service and policies must not select it)."""
-    selector: dict[str, str]
-    """What its Service and the edge's policy select."""
-    image: str
-    """The pinned NGINX image (unprivileged build)."""
-    port: int
-    """Port the route's backendRef names (Service and container)."""
-    healthPort: int
-    """Probe-only port."""
-    config: str
-    """Its nginx.conf."""
-    configHash: str
-    """Digest of the config, on the pod template: a changed config rolls the pods."""
-    configDir: str
-    """Where its ConfigMap (nginx.conf) is mounted."""
-    htpasswdDir: str
-    """Where the htpasswd Secret is mounted."""
-    secretKey: str
-    """The Secret's key holding the htpasswd lines."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
