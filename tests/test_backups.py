@@ -67,6 +67,10 @@ def test_the_catalog_model_refuses_incomplete_backup_facts() -> None:
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "none"}}})
     with pytest.raises(ValidationError, match="needs `volume`"):
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "volume-tar"}}})
+    with pytest.raises(ValidationError, match="goes with `workload: deployment`"):
+        _Wrapper.model_validate({"component": {**base, "backup": {"method": "volume-tar", "claim": "x-data", "runAs": 1}}})
+    with pytest.raises(ValidationError, match="goes with `workload: deployment`"):
+        _Wrapper.model_validate({"component": {**base, "backup": {"method": "volume-tar", "volume": "data", "workload": "deployment", "runAs": 1}}})
     with pytest.raises(ValidationError, match="needs `image`"):
         _Wrapper.model_validate({"component": {**base, "backup": {"method": "neo4j-dump", "dumpsAtStart": True, "volume": "data", "runAs": 1}}})
     with pytest.raises(ValidationError, match="not one of the declared ports"):

@@ -101,7 +101,9 @@ files=(
   bootstrap/staging/root-app.yaml
   restore/prod/elasticsearch.yaml
   restore/prod/gitea.yaml
+  restore/prod/grafana.yaml
   restore/prod/jupyter.yaml
+  restore/prod/kafka.yaml
   restore/prod/label-studio.yaml
   restore/prod/n8n.yaml
   restore/prod/neo4j.yaml
@@ -110,7 +112,9 @@ files=(
   restore/prod/redis.yaml
   restore/staging/elasticsearch.yaml
   restore/staging/gitea.yaml
+  restore/staging/grafana.yaml
   restore/staging/jupyter.yaml
+  restore/staging/kafka.yaml
   restore/staging/label-studio.yaml
   restore/staging/n8n.yaml
   restore/staging/neo4j.yaml
@@ -133,7 +137,7 @@ for file in ${files[@]+"${files[@]}"}; do
   fi
 done
 
-total=89
+total=93
 if [ ${#failed[@]} -gt 0 ]; then
   echo "validate.sh: ${#failed[@]} of $total failed:" >&2
   printf '  %s\n' "${failed[@]}" >&2

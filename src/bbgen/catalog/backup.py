@@ -44,6 +44,11 @@ class BackupFacts(_Meta):
     """The component's own credential the backup reads (superuser password, requirepass, API key)."""
     volume: str | None = None
     """`volume-tar`: the StatefulSet's volumeClaimTemplate name holding the state (claim `<volume>-<component>-0`)."""
+    claim: str | None = None
+    """`volume-tar`: the PersistentVolumeClaim holding the state when it is the component's own claim (a Deployment's),
+    not a StatefulSet's `<volume>-<component>-0`; then `workload` is `deployment`."""
+    workload: Literal["statefulset", "deployment"] = "statefulset"
+    """What runs the component: the restore scales it to zero first (`kubectl scale <workload>/<component>`)."""
     path: str = "/data"
     """`volume-tar`: where the volume is mounted in the backup pod (the restore Job unpacks there)."""
     run_as: int | None = Field(default=None, alias="runAs")
@@ -68,8 +73,10 @@ class BackupFacts(_Meta):
             if not self.reason:
                 raise ValueError("backup.method `none` needs a `reason` (a cache, telemetry, state kept elsewhere …)")
             return self
-        if (self.method == "volume-tar" or self.dumps_at_start) and (self.volume is None or self.run_as is None):
-            raise ValueError(f"backup.method `{self.method}` needs `volume` (the volumeClaimTemplate) and `runAs` (the owning uid)")
+        if (self.method == "volume-tar" or self.dumps_at_start) and ((self.volume is None and self.claim is None) or self.run_as is None):
+            raise ValueError(f"backup.method `{self.method}` needs `volume` (the volumeClaimTemplate) or `claim`, and `runAs` (the owning uid)")
+        if (self.claim is None) != (self.workload == "statefulset"):
+            raise ValueError("backup `claim` names a Deployment's own claim: it goes with `workload: deployment`, and only with it")
         if self.method == "es-snapshot" and not self.writes_to_store:
             raise ValueError("backup.method `es-snapshot` writes into the store itself: set `writesToStore: true`")
         if self.writes_to_store and self.dumps_at_start:

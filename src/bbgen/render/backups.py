@@ -70,7 +70,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         port=comp.ports[fact.port] if fact.port is not None else None,
         credentials=BackupCredential(secret=fact.credentials.secret, key=fact.credentials.key) if fact.credentials is not None else None,
         databases=sorted(u.name for u in units.values() if unit.name in u.depends_on) if fact.method == "pg-dump" else [],
-        claim=f"{fact.volume}-{unit.name}-0" if fact.volume is not None else None,
+        claim=fact.claim or (f"{fact.volume}-{unit.name}-0" if fact.volume is not None else None),
         path=fact.path,
         runAs=fact.run_as,
         repository=REPOSITORY if fact.writes_to_store else None,

@@ -58,7 +58,7 @@ class Backup:
     databases: Sequence[str]
     """`pg-dump`: the databases dumped, one per dependant (named after it)."""
     claim: str | None
-    """`volume-tar`: the PersistentVolumeClaim holding the state (`<volume>-<unit>-0`)."""
+    """`volume-tar`: the PersistentVolumeClaim holding the state (`<volume>-<unit>-0`, or the catalog's `claim`)."""
     path: str
     """`volume-tar`: where that volume is mounted in the backup and restore pods."""
     runAs: int | None

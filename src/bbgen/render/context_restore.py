@@ -44,7 +44,7 @@ class RestoreUnit:
     restartPod: str | None
     """The pod each backup restarts (the unit dumps itself at start, catalog `backup.dumpsAtStart`), else none."""
     workload: str
-    """`statefulset/<name>`: what to scale to zero first when ``offline``."""
+    """`statefulset/<name>` (or `deployment/<name>`): what to scale to zero first when ``offline``."""
     databases: Sequence[str]
     """`pg-dump`: the databases a backup holds."""
     repository: str | None

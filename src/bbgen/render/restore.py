@@ -41,7 +41,7 @@ def restore_context(platform: Platform, env_units: dict[str, dict[str, Unit]]) -
                 name=name, namespace=unit.namespace, method=plan.method, what=unit.component.backup.what,
                 note=unit.component.backup.reason or "", cronJob=plan.cronJob, restoreJob=plan.restoreJob, schedule=plan.schedule,
                 retentionDays=plan.retentionDays, location=f"{plan.bucket}/{plan.prefix}/", restoreFile=paths.restore_file(env, name),
-                application=app_name(env, name), offline=plan.dumpsAtStart or plan.method in OFFLINE, workload=f"statefulset/{name}", databases=list(plan.databases),
+                application=app_name(env, name), offline=plan.dumpsAtStart or plan.method in OFFLINE, workload=f"{unit.component.backup.workload}/{name}", databases=list(plan.databases),
                 repository=plan.repository,
                 restartPod=plan.pod if plan.dumpsAtStart else None,
             ))
