@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bbgen.catalog.backup import BackupStore
 from bbgen.kube.objects import INSTANCE_LABEL, NAME_LABEL
-from bbgen.render.context_backup import Backup, BackupCredential
+from bbgen.render.context_backup import Backup, BackupCredential, Offsite
 from bbgen.render.units import Unit, provider
 from bbgen.spec.models import Platform
 
@@ -27,6 +27,13 @@ def store_of(units: dict[str, Unit]) -> tuple[Unit, BackupStore] | None:
     if store is None or store.component is None or store.component.backup_store is None:
         return None
     return store, store.component.backup_store
+
+
+def _s3_of(store: Unit, facts: BackupStore) -> tuple[str, str]:
+    """The store's S3 URL inside the cluster, and the region clients sign with."""
+    assert store.component is not None
+    region = str(store.settings.get(facts.region_setting, DEFAULT_REGION)) if facts.region_setting else DEFAULT_REGION
+    return f"http://{store.service}.{store.namespace}.svc.cluster.local:{store.component.ports[facts.port]}", region
 
 
 def backup_pod_labels(unit: Unit) -> dict[str, str]:
@@ -48,9 +55,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
     if own is not None and own.enabled is False:
         return None
     fact = comp.backup
-    region = str(store.settings.get(facts.region_setting, DEFAULT_REGION)) if facts.region_setting else DEFAULT_REGION
-    assert store.component is not None
-    s3_port = store.component.ports[facts.port]
+    endpoint, region = _s3_of(store, facts)
     dump_image = fact.image or (facts.client_image if fact.method == "volume-tar" else unit.image) or ""
     return Backup(
         method=fact.method,
@@ -61,7 +66,7 @@ def plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Backup
         podLabels=backup_pod_labels(unit),
         clientImage=facts.client_image,
         dumpImage=dump_image,
-        endpoint=f"http://{store.service}.{store.namespace}.svc.cluster.local:{s3_port}",
+        endpoint=endpoint,
         region=region,
         bucket=facts.bucket,
         prefix=f"{env}/{unit.name}",
@@ -90,3 +95,28 @@ def backed_up(view: Platform, units: dict[str, Unit], env: str) -> dict[str, Bac
         if found is not None:
             out[name] = found
     return out
+
+
+def offsite_plan(view: Platform, units: dict[str, Unit], unit: Unit, env: str) -> Offsite | None:
+    """On the store taking backups: the CronJob copying environment ``env``'s backups off the cluster, or None."""
+    offsite = view.backups.offsite
+    found = store_of(units)
+    if offsite is None or not view.backups.enabled or found is None or found[0].name != unit.name:
+        return None
+    store, facts = found
+    store_endpoint, store_region = _s3_of(store, facts)
+    return Offsite(
+        cronJob=f"{unit.name}-offsite-backup",
+        schedule=offsite.schedule,
+        retentionDays=offsite.retention_days,
+        clientImage=facts.client_image,
+        storeEndpoint=store_endpoint,
+        storeRegion=store_region,
+        source=f"{facts.bucket}/{env}",
+        endpoint=offsite.endpoint.rstrip("/"),
+        region=offsite.region,
+        pathStyle=offsite.path_style,
+        target=f"{offsite.bucket}/{offsite.prefix or view.name}/{env}",
+        secret=offsite.secret,
+        podLabels={NAME_LABEL: f"{unit.name}-offsite-backup", INSTANCE_LABEL: unit.name},
+    )

@@ -31,6 +31,7 @@ def _app_templates(root: Path) -> tuple[Path, ...]:
 
 BACKUP_TEMPLATE = "backup-cronjob.yaml.j2"
 RESTORE_TEMPLATE = "restore-job.yaml.j2"
+OFFSITE_TEMPLATE = "offsite-cronjob.yaml.j2"
 
 ROUTE_TEMPLATES = {"nginx": "ingress.yaml.j2", GATEWAY_API: "httproute.yaml.j2"}
 
@@ -60,6 +61,9 @@ def _render_unit(root: Path, platform: Platform, scope: Scope, unit: Unit) -> li
     templates = _unit_templates(root, platform, unit)
     if context["unit"].backup is not None:  # a backup method, an object store to write to
         templates.append(root / "_shared" / BACKUP_TEMPLATE)
+    store = context["unit"].backupStore
+    if store is not None and store.offsite is not None:  # the store taking backups copies them off-site
+        templates.append(root / "_shared" / OFFSITE_TEMPLATE)
     for template in templates:
         for doc in engine.render_documents(root, template, context):
             if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):

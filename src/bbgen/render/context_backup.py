@@ -88,3 +88,37 @@ class BackupStore:
     """The backups bucket."""
     secret: str
     """The Secret with the backups key (`access-key-id`, `secret-access-key`), allowed on that bucket only."""
+    offsite: Offsite | None = None
+    """The copy of the bucket to S3 storage elsewhere in this environment (spec `backups.offsite`), else none."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Offsite:
+    """`unit.backupStore.offsite`: the CronJob copying the backups bucket off the cluster (`_shared/offsite-cronjob.yaml.j2`)."""
+
+    cronJob: str
+    """Its name, `<store>-offsite-backup` (the backup-age alert watches it like every `-backup` CronJob)."""
+    schedule: str
+    """Cron schedule (UTC)."""
+    retentionDays: int
+    """Off-site backups older than this are deleted after each copy."""
+    clientImage: str
+    """The S3 client image (rclone)."""
+    storeEndpoint: str
+    """The object store's S3 URL inside the cluster."""
+    storeRegion: str
+    """The region requests to it are signed with."""
+    source: str
+    """What is copied: `<backups bucket>/<environment>` (only this environment's backups)."""
+    endpoint: str
+    """The other site's S3 endpoint."""
+    region: str
+    """Its region."""
+    pathStyle: bool
+    """Whether the bucket goes in the URL path there."""
+    target: str
+    """Where the copy goes there: `<bucket>/<prefix>/<environment>`."""
+    secret: str
+    """The Secret (made out of band) with the other site's key: `access-key-id`, `secret-access-key`."""
+    podLabels: dict[str, str]
+    """Its pods' labels (their own name: no Service or policy of the store selects them)."""

@@ -318,7 +318,8 @@ def _unit(view: Platform, units: dict[str, Unit], unit: Unit, platform_ctx: Plat
         readOnlyRootFilesystem=unit.app.read_only_root_filesystem if unit.app is not None else None,
         workload=workload(unit.app, replicas(view, unit), labels(view, unit), mounts(unit.name, unit.app, view.storage.class_name, source)) if unit.app is not None else None,
         backup=backups.plan(view, units, unit, env),
-        backupStore=BackupStore(bucket=comp.backup_store.bucket, secret=comp.backup_store.secret) if comp is not None and comp.backup_store is not None else None,
+        backupStore=BackupStore(bucket=comp.backup_store.bucket, secret=comp.backup_store.secret, offsite=backups.offsite_plan(view, units, unit, env))
+        if comp is not None and comp.backup_store is not None else None,
         scrapesWithKey=_keyed_targets(units, unit),
     )
 
