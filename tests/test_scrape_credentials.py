@@ -8,6 +8,7 @@ real `promtool check config`, and `bbgen validate`'s scrape check runs its relab
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
@@ -106,3 +107,17 @@ def test_validate_sees_the_keyed_job_scrape_the_metrics_port(write_spec: Callabl
     report = api.validate(out, charts=api.chart_options(enabled=False))
     found = [f.message for f in report.findings if f.check == "scrape"]
     assert found and "metrics port http (8080) of llama-cpp is not a scrape target" in found[0], found
+
+
+def test_its_metrics_reach_the_rules_and_the_dashboard(write_spec: Callable[[str], Path], tmp_path: Path, promtool: str) -> None:
+    """Scraped, llama.cpp gets a target-down alert (through promtool) and panels of its declared series."""
+    spec = _spec(True).replace("components:\n", "components:\n  kube-state-metrics: {}\n  grafana: {}\n  loki: {}\n  tempo: {}\n")
+    files = dict(build_tree(load_platform(write_spec(spec))).files)
+    rules = _doc(files, "components/prometheus/base/configmap-prometheus-rules.yaml")["data"]
+    assert "LlamaCppTargetDown" in rules["llama-cpp.rules.yml"]
+    (tmp_path / "llama-cpp.rules.yml").write_text(rules["llama-cpp.rules.yml"], encoding="utf-8")
+    done = subprocess.run([promtool, "check", "rules", str(tmp_path / "llama-cpp.rules.yml")], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    boards = _doc(files, "components/grafana/base/configmap-grafana-dashboards.yaml")["data"]
+    exprs = [t["expr"] for p in json.loads(boards["llama-cpp.json"])["panels"] for t in p.get("targets", [])]
+    assert "sum(rate(llamacpp:tokens_predicted_total[5m]))" in exprs and "sum(llamacpp:requests_processing)" in exprs
