@@ -80,3 +80,10 @@ def test_a_plain_http_endpoint_is_a_located_error(write_spec: Callable[[str], Pa
     done = bbgen("render", str(spec), "--out", str(spec.parent / "out"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{spec}:6:23: backups.offsite.endpoint: " in done.stderr and "must be an HTTPS URL" in done.stderr, done.stderr
+
+
+def test_an_offsite_schedule_that_is_not_cron_is_a_located_error(write_spec: Callable[[str], Path]) -> None:
+    spec = write_spec(SPEC.replace("bucket: demo-backups-far}", 'bucket: demo-backups-far, schedule: "61 4 * * *"}'))
+    done = bbgen("render", str(spec), "--out", str(spec.parent / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "backups.offsite.schedule: minute 61 is outside 0-59" in done.stderr, done.stderr

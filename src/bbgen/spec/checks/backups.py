@@ -11,10 +11,13 @@ from bbgen.spec.checks.apps import cron_problem
 
 @check()
 def backup_schedules(ctx: Context) -> Iterator[SpecIssue]:
-    """`backups.schedule` and each `components.<name>.backup.schedule` parse as cron; `backup` only on a component with a backup method."""
+    """`backups.schedule`, `backups.offsite.schedule` and each `components.<name>.backup.schedule` parse as cron;
+    `backup` only on a component with a backup method."""
     spec = ctx.platform
     if (problem := cron_problem(spec.backups.schedule)) is not None:
         yield ctx.at(("backups", "schedule"), problem)
+    if spec.backups.offsite is not None and (problem := cron_problem(spec.backups.offsite.schedule)) is not None:
+        yield ctx.at(("backups", "offsite", "schedule"), problem)
     for name, settings in sorted(spec.components.items()):
         if settings.backup is None:
             continue
