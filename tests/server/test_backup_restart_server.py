@@ -27,13 +27,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "output-example" / "components" / "neo4j" / "base"
-NAMESPACE = "graph"
+NAMESPACE = "restart-dump-test"
+"""Not the rendered `graph`: the API server is shared by the session's other tests, whose dry-runs of that namespace
+must not meet this test's bare pods (Pod Security warns about them)."""
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def _doc(name: str) -> dict[str, Any]:
+    """A rendered object, moved to the test's own namespace (its RoleBinding's subject too)."""
     doc = yaml.safe_load((BASE / name).read_text(encoding="utf-8"))
-    assert isinstance(doc, dict)
+    assert isinstance(doc, dict) and doc["metadata"]["namespace"] == "graph"
+    doc["metadata"]["namespace"] = NAMESPACE
+    for subject in doc.get("subjects", []):
+        subject["namespace"] = NAMESPACE
     return doc
 
 
@@ -95,7 +101,7 @@ class Node:
         tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
 
     def run(self, shell: str, container: dict[str, Any], timeout: float) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **_script_env(container), "DATA_DIR": str(self.data), "WAIT_SECONDS": "60",
+        env = {**os.environ, **_script_env(container), "NAMESPACE": NAMESPACE, "DATA_DIR": str(self.data), "WAIT_SECONDS": "60",
                "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port),
                "PATH": f"{self.bin}:{os.environ['PATH']}"}
         return subprocess.run([shell, "-c", self.local(container["command"][-1])], env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -144,7 +150,7 @@ def test_the_backup_restarts_the_pod_and_collects_its_dumps(cluster: tuple[Any, 
 def test_a_failed_dump_fails_the_backup_but_not_the_unit(cluster: tuple[Any, Path], tmp_path: Path) -> None:
     step, node, out = _backup(cluster, tmp_path, fails=True)
     assert step.returncode == 1
-    assert "the dump failed: kubectl -n graph logs neo4j-0 -c dump" in step.stderr
+    assert f"the dump failed: kubectl -n {NAMESPACE} logs neo4j-0 -c dump" in step.stderr
     assert "starting without a backup" in out["init"].stderr
     assert list(node.backup.iterdir()) == []
     assert not (node.data / ".bbgen-backup" / "requested").exists(), "an ordinary restart later does not dump"
