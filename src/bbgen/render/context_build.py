@@ -46,6 +46,7 @@ from bbgen.render.context import (
 from bbgen.render.app_build import env_list, workload
 from bbgen.render.units import (
     speaks_tls,
+    METRICS_ROLE,
     SSO_ROLE,
     Unit,
     build_units,
@@ -330,6 +331,8 @@ SCRAPE_KEYS_DIR = "/etc/scrape-keys"
 
 def _keyed_targets(units: dict[str, Unit], scraper: Unit) -> list[KeyedTarget]:
     """On the metrics scraper: each component whose metrics need its key here, with the Secret holding that key."""
+    if not scraper.provides(METRICS_ROLE):
+        return []  # every other unit: no need to ask each component
     out = []
     for name in sorted(units):
         target = units[name]

@@ -216,8 +216,8 @@ def _backup_keys(b: _Builder, platform: Platform, units: dict[str, Unit], enviro
         for key in ("access-key-id", "secret-access-key"):
             _reach(b, unit, (store.namespace, facts.secret, key))
     offsite = backups.offsite_plan(platform, units, store, environment)
-    if offsite is not None:
-        where = f"{offsite.endpoint}, bucket {offsite.target.split('/', 1)[0]}"
+    if offsite is not None and platform.backups.offsite is not None:
+        where = f"{offsite.endpoint}, bucket {platform.backups.offsite.bucket}"
         keys = {k: KeyPlan(key=k, source="supply", supply=f"the {k} of a key that may write to {where}") for k in ("access-key-id", "secret-access-key")}
         b.add(store.namespace, offsite.secret, keys, user=store.name,
               description=f"the other site's S3 key the {offsite.cronJob} CronJob copies this environment's backups with (spec backups.offsite)")

@@ -18,12 +18,11 @@ from bbgen.kube.podsecurity import Level, least_strict
 from bbgen.catalog import load_catalog, role_home
 from bbgen.render import backups, basic_auth
 from bbgen.render.context_platform import CiliumNetworkPolicy, NetworkPolicy, PodSecurity
-from bbgen.render.units import Unit, speaks_tls, pod_labels, pod_port_protocols, pod_ports, provider, route_port
+from bbgen.render.units import METRICS_ROLE, Unit, speaks_tls, pod_labels, pod_port_protocols, pod_ports, provider, route_port
 from bbgen.spec.models import Platform
 
 NS_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every Namespace
 INGRESS = "ingress"  # the role of the NGINX ingress controller (ingress.provider: nginx)
-METRICS = "metrics"  # the role of the scraper every isolated namespace admits
 EDGE_GATEWAY = "edge-gateway"  # the role of the component making the platform's Gateway
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its HTTP-01 solver pods
 ACME_SOLVER_PORT = 8089
@@ -137,7 +136,7 @@ def network_policies(platform: Platform, units: dict[str, Unit]) -> list[Renderi
     are left out of it and get the ports it would have given them in their own policy.
     """
     isolated = isolated_namespaces(units)
-    prometheus = provider(units, METRICS)
+    prometheus = provider(units, METRICS_ROLE)  # the scraper every isolated namespace admits
     scraped = {CLIENT, METRICS_PORT}
     docs: list[Rendering] = []
     for ns in sorted(isolated):

@@ -65,6 +65,7 @@ def provider(units: dict[str, Unit], role: str) -> Unit | None:
 
 
 METRICS_ROLE = "metrics"
+"""The role of the metrics scraper (Prometheus): NetworkPolicies admit it, keyed metrics give it a credential."""
 
 
 def scraper_needs_key(units: dict[str, Unit], unit: Unit) -> Unit | None:

@@ -34,6 +34,9 @@ def _s3_url(value: str) -> str:
 
 S3Url = Annotated[str, AfterValidator(_s3_url)]
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+Folder = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
 class Offsite(SpecModel):
@@ -42,12 +45,12 @@ class Offsite(SpecModel):
 
     endpoint: S3Url = Field(description="The other site's S3 endpoint, HTTPS (e.g. `https://s3.eu-central-1.amazonaws.com`).")
     bucket: BucketName = Field(description="Its bucket; bbgen never creates it. The copy goes under `<prefix>/<environment>/<component>/`.")
-    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] | None = Field(default=None, description="Folder in that bucket; default: the platform's name.")
-    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")] = Field(default="us-east-1", description="The region requests are signed for.")
+    prefix: Folder | None = Field(default=None, description="Folder in that bucket; default: the platform's name.")
+    region: Region = Field(default="us-east-1", description="The region requests are signed for.")
     path_style: bool = Field(default=False, description="Address the bucket in the path (`https://host/bucket`), as MinIO and Garage want; AWS S3: false.")
     schedule: NonEmpty = Field(default="45 4 * * *", description="When the copy runs (five cron fields, UTC): after the night's backups.")
     retention_days: RetentionDays = Field(default=30, description="Off-site backups older than this many days are deleted after each copy.")
-    secret: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+    secret: SecretName = Field(
         default="backups-offsite",
         description="The Secret (in the object store's namespace, made out of band: `bbgen secrets plan`) with keys `access-key-id` and `secret-access-key` of a key that may write the bucket.",
     )
@@ -62,12 +65,12 @@ class OffsiteOverride(SpecModel):
 
     endpoint: S3Url | None = Field(default=None, description=_about("endpoint"))
     bucket: BucketName | None = Field(default=None, description=_about("bucket"))
-    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")] | None = Field(default=None, description=_about("prefix"))
-    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")] | None = Field(default=None, description=_about("region"))
+    prefix: Folder | None = Field(default=None, description=_about("prefix"))
+    region: Region | None = Field(default=None, description=_about("region"))
     path_style: bool | None = Field(default=None, description=_about("path_style"))
     schedule: NonEmpty | None = Field(default=None, description=_about("schedule"))
     retention_days: RetentionDays | None = Field(default=None, description=_about("retention_days"))
-    secret: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = Field(default=None, description=_about("secret"))
+    secret: SecretName | None = Field(default=None, description=_about("secret"))
 
 
 class Backups(SpecModel):
